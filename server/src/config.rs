@@ -1,0 +1,122 @@
+//! Configuration from environment variables (documented in the README).
+
+use coupon::SyncSettings;
+use std::time::Duration;
+
+/// Everything the server reads from its environment, besides Leptos's own `LEPTOS_*` variables
+/// (the listen address is `LEPTOS_SITE_ADDR`).
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `REDIS_URL`, e.g. `redis://127.0.0.1:6379`.
+    pub redis_url: String,
+    /// `DATABASE_URL`, e.g. `postgres://postgres@127.0.0.1:5432/coupon`.
+    pub database_url: String,
+    /// `SYNC_BATCH_SIZE`, `SYNC_IDLE_MS`, `SYNC_LEASE_MS`: the background sync's tunables.
+    pub sync: SyncSettings,
+}
+
+/// A missing or unparsable variable, named so the operator knows what to fix.
+#[derive(Debug)]
+pub struct ConfigError(pub String);
+
+impl std::error::Error for ConfigError {}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl Config {
+    /// Reads the configuration from the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the configuration through `lookup` (the environment, or a map in tests).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let required = |name: &str| {
+            lookup(name)
+                .filter(|v| !v.is_empty())
+                .ok_or_else(|| ConfigError(format!("{name} must be set")))
+        };
+        let number = |name: &str, default: u64| -> Result<u64, ConfigError> {
+            match lookup(name) {
+                None => Ok(default),
+                Some(raw) => raw.parse().map_err(|_| {
+                    ConfigError(format!("{name} must be a whole number, got {raw:?}"))
+                }),
+            }
+        };
+        let defaults = SyncSettings::default();
+        let batch_size = number("SYNC_BATCH_SIZE", defaults.batch_size as u64)?;
+        if batch_size == 0 {
+            return Err(ConfigError("SYNC_BATCH_SIZE must be at least 1".into()));
+        }
+        let sync = SyncSettings {
+            batch_size: usize::try_from(batch_size)
+                .map_err(|_| ConfigError("SYNC_BATCH_SIZE is too large".into()))?,
+            idle_interval: Duration::from_millis(number(
+                "SYNC_IDLE_MS",
+                defaults.idle_interval.as_millis() as u64,
+            )?),
+            lease_ttl: Duration::from_millis(number(
+                "SYNC_LEASE_MS",
+                defaults.lease_ttl.as_millis() as u64,
+            )?),
+            ..defaults
+        };
+        Ok(Self {
+            redis_url: required("REDIS_URL")?,
+            database_url: required("DATABASE_URL")?,
+            sync,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |name| map.get(name).cloned()
+    }
+
+    #[test]
+    fn urls_are_required_and_named_when_missing() {
+        let err = Config::from_lookup(lookup(&[("REDIS_URL", "redis://x")])).unwrap_err();
+        assert_eq!(err.0, "DATABASE_URL must be set");
+    }
+
+    #[test]
+    fn sync_settings_default_and_can_be_overridden() {
+        let base = [("REDIS_URL", "redis://x"), ("DATABASE_URL", "postgres://y")];
+        let config = Config::from_lookup(lookup(&base)).unwrap();
+        assert_eq!(config.sync.batch_size, 1000);
+        let mut custom = base.to_vec();
+        custom.push(("SYNC_BATCH_SIZE", "50"));
+        assert_eq!(
+            Config::from_lookup(lookup(&custom))
+                .unwrap()
+                .sync
+                .batch_size,
+            50
+        );
+    }
+
+    #[test]
+    fn a_non_numeric_setting_is_named_in_the_error() {
+        let pairs = [
+            ("REDIS_URL", "redis://x"),
+            ("DATABASE_URL", "postgres://y"),
+            ("SYNC_IDLE_MS", "soon"),
+        ];
+        let err = Config::from_lookup(lookup(&pairs)).unwrap_err();
+        assert!(err.0.contains("SYNC_IDLE_MS"), "{}", err.0);
+    }
+}

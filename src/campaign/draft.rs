@@ -1,0 +1,131 @@
+//! The raw input of "create a campaign", and its validation into a [`NewCampaign`].
+
+use super::fields::{CampaignName, ClaimWindow, Discount, DiscountKind, Quantity, ValidDays};
+use crate::validation::ValidationErrors;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// What a marketer (or a shop backend) asks for, exactly as sent: nothing is trusted yet.
+///
+/// The discount kind is plain text so that an unknown kind becomes a field error rather than
+/// a deserialisation failure.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CampaignDraft {
+    /// Display name.
+    pub name: String,
+    /// `fixed_amount` or `percentage`.
+    pub discount_kind: String,
+    /// Won, or percent.
+    pub discount_amount: i64,
+    /// Number of coupons.
+    pub quantity: i64,
+    /// Window start.
+    pub claim_starts_at: DateTime<Utc>,
+    /// Window end.
+    pub claim_ends_at: DateTime<Utc>,
+    /// Coupon validity after claiming, in days.
+    pub valid_days: i64,
+}
+
+/// A campaign that passed every rule and can be stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewCampaign {
+    /// Display name.
+    pub name: CampaignName,
+    /// What the coupon takes off.
+    pub discount: Discount,
+    /// Number of coupons.
+    pub quantity: Quantity,
+    /// When claims are accepted.
+    pub window: ClaimWindow,
+    /// Coupon validity after claiming.
+    pub valid_days: ValidDays,
+}
+
+impl CampaignDraft {
+    /// Checks every field and reports every refusal at once, each naming its field.
+    pub fn validate(&self, now: DateTime<Utc>) -> Result<NewCampaign, ValidationErrors> {
+        let mut errors = ValidationErrors::default();
+        let name = errors.check(CampaignName::parse(&self.name));
+        let discount = errors
+            .check(DiscountKind::parse(&self.discount_kind))
+            .and_then(|kind| errors.check(Discount::parse(kind, self.discount_amount)));
+        let quantity = errors.check(Quantity::parse(self.quantity));
+        let window = errors.check(ClaimWindow::parse(
+            self.claim_starts_at,
+            self.claim_ends_at,
+            now,
+        ));
+        let valid_days = errors.check(ValidDays::parse(self.valid_days));
+        match (name, discount, quantity, window, valid_days) {
+            (Some(name), Some(discount), Some(quantity), Some(window), Some(valid_days)) => {
+                Ok(NewCampaign {
+                    name,
+                    discount,
+                    quantity,
+                    window,
+                    valid_days,
+                })
+            }
+            _ => Err(errors),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Duration;
+
+    fn valid_draft(now: DateTime<Utc>) -> CampaignDraft {
+        CampaignDraft {
+            name: "3,000원 할인".into(),
+            discount_kind: "fixed_amount".into(),
+            discount_amount: 3000,
+            quantity: 500,
+            claim_starts_at: now,
+            claim_ends_at: now + Duration::days(2),
+            valid_days: 30,
+        }
+    }
+
+    #[test]
+    fn a_valid_draft_becomes_a_new_campaign() {
+        let now = Utc::now();
+        let campaign = valid_draft(now).validate(now).unwrap();
+        assert_eq!(campaign.quantity.get(), 500);
+        assert_eq!(campaign.discount.kind, DiscountKind::FixedAmount);
+    }
+
+    #[test]
+    fn every_bad_field_is_reported_at_once() {
+        let now = Utc::now();
+        let draft = CampaignDraft {
+            name: "".into(),
+            quantity: 0,
+            valid_days: 0,
+            claim_ends_at: now - Duration::days(1),
+            ..valid_draft(now)
+        };
+        let errors = draft.validate(now).unwrap_err();
+        for field in ["name", "quantity", "valid_days", "claim_ends_at"] {
+            assert!(
+                errors.for_field(field).is_some(),
+                "{field} missing in {errors}"
+            );
+        }
+        assert!(errors.for_field("discount_amount").is_none());
+    }
+
+    #[test]
+    fn an_unknown_kind_does_not_also_blame_the_amount() {
+        let now = Utc::now();
+        let draft = CampaignDraft {
+            discount_kind: "bogus".into(),
+            ..valid_draft(now)
+        };
+        let errors = draft.validate(now).unwrap_err();
+        assert_eq!(errors.0.len(), 1);
+        assert_eq!(errors.0[0].field, "discount_kind");
+    }
+}

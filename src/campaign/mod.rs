@@ -1,0 +1,81 @@
+//! Campaigns: what a marketer creates, as validated input and as stored.
+
+mod draft;
+mod fields;
+
+pub use draft::{CampaignDraft, NewCampaign};
+pub use fields::{
+    CampaignName, ClaimWindow, Discount, DiscountKind, MAX_DISCOUNT_WON, MAX_QUANTITY,
+    MAX_VALID_DAYS, Quantity, ValidDays,
+};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// A campaign's database id; also the hash tag of its Redis keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct CampaignId(pub i64);
+
+impl fmt::Display for CampaignId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// Whether a campaign accepts claims, as set by the marketer (the window is checked separately).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CampaignStatus {
+    /// Claims are accepted inside the window.
+    Active,
+    /// Temporarily closed by the marketer; can be resumed.
+    Paused,
+    /// Closed for good by the marketer.
+    Ended,
+}
+
+impl CampaignStatus {
+    /// The name stored in PostgreSQL and in the Redis metadata the claim script reads.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Paused => "paused",
+            Self::Ended => "ended",
+        }
+    }
+
+    /// The status with this stored name.
+    pub fn from_stored(name: &str) -> Option<Self> {
+        match name {
+            "active" => Some(Self::Active),
+            "paused" => Some(Self::Paused),
+            "ended" => Some(Self::Ended),
+            _ => None,
+        }
+    }
+}
+
+/// A campaign as recorded in PostgreSQL.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Campaign {
+    /// Database id.
+    pub id: CampaignId,
+    /// Shown to marketers and end users.
+    pub name: String,
+    /// What the coupon takes off.
+    pub discount: Discount,
+    /// How many coupons can be issued in total.
+    pub quantity: i64,
+    /// Claims are accepted from this instant…
+    pub claim_starts_at: DateTime<Utc>,
+    /// …until just before this one.
+    pub claim_ends_at: DateTime<Utc>,
+    /// Days an issued coupon stays usable.
+    pub valid_days: i32,
+    /// Marketer's switch.
+    pub status: CampaignStatus,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+}

@@ -1,0 +1,36 @@
+//! Creating and reading campaigns through the engine.
+
+use crate::campaign::{Campaign, CampaignDraft, CampaignId};
+use crate::engine::Engine;
+use crate::error::EngineError;
+use crate::store::campaigns;
+use chrono::Utc;
+
+impl Engine {
+    /// Validates `draft`, records the campaign in PostgreSQL, and loads its Redis state.
+    ///
+    /// Bad input writes nothing. If Redis is unreachable the campaign is still created (PostgreSQL
+    /// is the record): its state is loaded before its first claim is answered.
+    pub async fn create_campaign(&self, draft: &CampaignDraft) -> Result<Campaign, EngineError> {
+        let new = draft.validate(Utc::now())?;
+        let campaign = campaigns::insert(&self.db, &new).await?;
+        if let Err(error) = self.load_state(&campaign).await {
+            tracing::warn!(
+                campaign = %campaign.id,
+                %error,
+                "campaign created but not loaded into Redis; it will be loaded on first claim"
+            );
+        }
+        Ok(campaign)
+    }
+
+    /// The campaign with this id, from PostgreSQL.
+    pub async fn campaign(&self, id: CampaignId) -> Result<Option<Campaign>, EngineError> {
+        Ok(campaigns::find(&self.db, id).await?)
+    }
+
+    /// Every campaign, newest first.
+    pub async fn campaigns(&self) -> Result<Vec<Campaign>, EngineError> {
+        Ok(campaigns::list(&self.db).await?)
+    }
+}

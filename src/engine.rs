@@ -1,0 +1,97 @@
+//! The [`Engine`] handle: connections and settings shared by every engine operation.
+
+use crate::error::EngineError;
+use crate::redis::Scripts;
+use crate::store::MIGRATOR;
+use redis::aio::ConnectionManager;
+use sqlx::PgPool;
+use sqlx::postgres::PgPoolOptions;
+use std::time::Duration;
+
+/// Tunables of the background sync.
+#[derive(Debug, Clone)]
+pub struct SyncSettings {
+    /// Most queue entries moved to PostgreSQL in one insert.
+    pub batch_size: usize,
+    /// How long an instance keeps the right to drain a campaign without renewing it; after a
+    /// crash, another instance takes over once this has passed.
+    pub lease_ttl: Duration,
+    /// Pause between rounds when no campaign has pending coupons.
+    pub idle_interval: Duration,
+    /// Longest pause between rounds after repeated failures (back-off cap).
+    pub max_backoff: Duration,
+    /// How long after a window's end a campaign with an empty queue is still watched, to cover
+    /// clock differences between Redis and PostgreSQL.
+    pub drained_grace: Duration,
+}
+
+impl Default for SyncSettings {
+    fn default() -> Self {
+        Self {
+            batch_size: 1000,
+            lease_ttl: Duration::from_secs(10),
+            idle_interval: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(5),
+            drained_grace: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Cheap to clone: Redis is one multiplexed connection (concurrent requests are pipelined on
+/// it, which is what makes the claim path fast) and PostgreSQL a pool.
+#[derive(Clone)]
+pub struct Engine {
+    pub(crate) redis: ConnectionManager,
+    pub(crate) db: PgPool,
+    pub(crate) scripts: Scripts,
+    pub(crate) settings: SyncSettings,
+}
+
+impl Engine {
+    /// Connects to both stores and applies pending migrations.
+    pub async fn connect(
+        redis_url: &str,
+        database_url: &str,
+        settings: SyncSettings,
+    ) -> Result<Self, EngineError> {
+        let client = redis::Client::open(redis_url)?;
+        let redis = ConnectionManager::new(client).await?;
+        let db = PgPoolOptions::new()
+            .max_connections(10)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect(database_url)
+            .await?;
+        MIGRATOR.run(&db).await?;
+        Ok(Self::new(redis, db, settings))
+    }
+
+    /// An engine over existing connections (migrations are the caller's business).
+    pub fn new(redis: ConnectionManager, db: PgPool, settings: SyncSettings) -> Self {
+        Self {
+            redis,
+            db,
+            scripts: Scripts::new(),
+            settings,
+        }
+    }
+
+    /// The PostgreSQL pool, for callers that read the record directly.
+    pub fn db(&self) -> &PgPool {
+        &self.db
+    }
+
+    /// A handle on the shared Redis connection.
+    pub fn redis(&self) -> ConnectionManager {
+        self.redis.clone()
+    }
+
+    /// The sync settings in force.
+    pub fn sync_settings(&self) -> &SyncSettings {
+        &self.settings
+    }
+}
+
+/// A random token identifying one loader run or one draining instance.
+pub(crate) fn random_token() -> String {
+    format!("{:016x}", rand::random::<u64>())
+}

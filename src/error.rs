@@ -1,0 +1,34 @@
+//! The engine's error type. Expected outcomes of a claim (sold out, already claimed, …) are
+//! values of [`crate::ClaimOutcome`], not errors: errors are bad input or broken infrastructure.
+
+use crate::campaign::CampaignId;
+use crate::validation::ValidationErrors;
+
+/// Why an engine call could not produce an answer.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// The input broke one or more field rules; nothing was written. (A 4xx for callers.)
+    #[error("invalid input: {0}")]
+    Invalid(#[from] ValidationErrors),
+    /// Redis could not be reached or refused a command. (A 503 for callers: try again.)
+    #[error("redis: {0}")]
+    Redis(#[from] redis::RedisError),
+    /// PostgreSQL could not be reached or refused a statement.
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    /// The schema could not be brought up to date at start-up.
+    #[error("migrations: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The campaign exists but its Redis state is still missing right after loading it, which
+    /// only happens if Redis is losing data as we write it.
+    #[error("campaign {0}: its claim state could not be loaded into Redis")]
+    NotLoaded(CampaignId),
+    /// A Redis reply or queue entry did not have the shape our scripts produce.
+    #[error("campaign {campaign}: unexpected data in Redis: {detail}")]
+    CorruptState {
+        /// Whose keys held it.
+        campaign: CampaignId,
+        /// What was found.
+        detail: String,
+    },
+}

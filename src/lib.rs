@@ -1,0 +1,38 @@
+//! The issuing engine of a first-come-first-served coupon system. No web code lives here.
+//!
+//! A claim is one atomic Lua script in Redis: it checks the campaign's status and window, the
+//! user's previous claim and the stock, then decrements the counter, remembers the user and
+//! enqueues the issued coupon, all or nothing. A background sync moves the queue into PostgreSQL
+//! (the record) in batches, removing entries only after they are committed, so an acknowledged
+//! claim is never lost and never recorded twice. If Redis loses a campaign's state, it is
+//! rebuilt from PostgreSQL before that campaign answers claims again.
+//!
+//! Layout:
+//! - [`campaign`], [`user`], [`validation`]: the domain model and its input rules.
+//! - [`Engine`]: the handle (Redis connection, PostgreSQL pool, settings) whose methods are the
+//!   engine's API: `create_campaign`, `claim`, `status`, `load_campaign`.
+//! - [`redis`](mod@crate::redis): key names and the Lua scripts (`src/redis/lua/*.lua`).
+//! - [`store`]: PostgreSQL tables and migrations.
+//! - [`sync`]: the queue drain, its crash-safe steps and the background loop.
+
+pub mod campaign;
+mod campaigns;
+mod claim;
+pub mod code;
+mod engine;
+mod error;
+mod loader;
+pub mod redis;
+mod status;
+pub mod store;
+pub mod sync;
+pub mod user;
+pub mod validation;
+
+pub use campaign::{Campaign, CampaignDraft, CampaignId, CampaignStatus};
+pub use claim::ClaimOutcome;
+pub use engine::{Engine, SyncSettings};
+pub use error::EngineError;
+pub use status::StatusReport;
+pub use user::UserId;
+pub use validation::{FieldError, ValidationErrors};

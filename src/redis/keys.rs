@@ -1,0 +1,70 @@
+//! Redis key names. Every key of one campaign carries the campaign id as a hash tag (`{42}`),
+//! so they all live in one Redis Cluster slot and a single script may touch them together.
+
+use crate::campaign::CampaignId;
+
+/// The Redis keys of one campaign.
+#[derive(Debug, Clone)]
+pub struct CampaignKeys {
+    /// STRING: coupons still available (the seed's counter).
+    pub counter: String,
+    /// SET: user ids that were issued a coupon.
+    pub issued: String,
+    /// LIST: issued coupons waiting to be written to PostgreSQL.
+    pub queue: String,
+    /// HASH: what the claim script needs besides the counter (status, window, quantity, last
+    /// sequence number). Its absence means "not loaded".
+    pub meta: String,
+    /// STRING: token of the instance currently draining the queue (a lease with a TTL).
+    pub drain_lease: String,
+    /// HASH: outcome of the last sync of this campaign, shared by all instances.
+    pub sync_state: String,
+}
+
+impl CampaignKeys {
+    /// The keys of campaign `id`.
+    pub fn new(id: CampaignId) -> Self {
+        Self {
+            counter: format!("coupon:counter:{{{id}}}"),
+            issued: format!("coupon:issued:{{{id}}}"),
+            queue: format!("coupon:queue:{{{id}}}"),
+            meta: format!("coupon:meta:{{{id}}}"),
+            drain_lease: format!("coupon:drain:{{{id}}}"),
+            sync_state: format!("coupon:sync:{{{id}}}"),
+        }
+    }
+
+    /// A private staging SET for one loader run, in the same slot as the other keys.
+    pub fn loading(id: CampaignId, token: &str) -> String {
+        format!("coupon:loading:{{{id}}}:{token}")
+    }
+
+    /// Every key of the campaign, e.g. to simulate losing them.
+    pub fn all(&self) -> [&str; 6] {
+        [
+            &self.counter,
+            &self.issued,
+            &self.queue,
+            &self.meta,
+            &self.drain_lease,
+            &self.sync_state,
+        ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_keep_the_seed_names_with_the_id_as_hash_tag() {
+        let keys = CampaignKeys::new(CampaignId(42));
+        assert_eq!(keys.counter, "coupon:counter:{42}");
+        assert_eq!(keys.issued, "coupon:issued:{42}");
+        assert_eq!(keys.queue, "coupon:queue:{42}");
+        assert_eq!(
+            CampaignKeys::loading(CampaignId(42), "t"),
+            "coupon:loading:{42}:t"
+        );
+    }
+}

@@ -1,0 +1,7 @@
+//! Everything the engine keeps in Redis: key names and the Lua scripts that change them.
+
+mod keys;
+mod scripts;
+
+pub use keys::CampaignKeys;
+pub(crate) use scripts::Scripts;

@@ -1,0 +1,116 @@
+//! The `campaigns` table.
+
+use crate::campaign::{Campaign, CampaignId, CampaignStatus, Discount, DiscountKind, NewCampaign};
+use chrono::{DateTime, Utc};
+use sqlx::PgPool;
+
+#[derive(sqlx::FromRow)]
+struct CampaignRow {
+    id: i64,
+    name: String,
+    discount_kind: String,
+    discount_amount: i64,
+    quantity: i64,
+    claim_starts_at: DateTime<Utc>,
+    claim_ends_at: DateTime<Utc>,
+    valid_days: i32,
+    status: String,
+    created_at: DateTime<Utc>,
+}
+
+const COLUMNS: &str = "id, name, discount_kind, discount_amount, quantity, claim_starts_at, \
+     claim_ends_at, valid_days, status, created_at";
+
+impl TryFrom<CampaignRow> for Campaign {
+    type Error = sqlx::Error;
+
+    // The table's CHECK constraints admit only known kinds and statuses; anything else means the
+    // schema and the code disagree, which is a decoding error, not a panic.
+    fn try_from(row: CampaignRow) -> Result<Self, Self::Error> {
+        let kind = DiscountKind::parse(&row.discount_kind)
+            .map_err(|e| sqlx::Error::Decode(e.to_string().into()))?;
+        let status = CampaignStatus::from_stored(&row.status)
+            .ok_or_else(|| sqlx::Error::Decode(format!("unknown status {}", row.status).into()))?;
+        Ok(Campaign {
+            id: CampaignId(row.id),
+            name: row.name,
+            discount: Discount {
+                kind,
+                amount: row.discount_amount,
+            },
+            quantity: row.quantity,
+            claim_starts_at: row.claim_starts_at,
+            claim_ends_at: row.claim_ends_at,
+            valid_days: row.valid_days,
+            status,
+            created_at: row.created_at,
+        })
+    }
+}
+
+/// Stores a validated campaign, active from the start.
+pub async fn insert(db: &PgPool, campaign: &NewCampaign) -> Result<Campaign, sqlx::Error> {
+    let sql = format!(
+        "INSERT INTO campaigns (name, discount_kind, discount_amount, quantity, claim_starts_at, \
+         claim_ends_at, valid_days) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {COLUMNS}"
+    );
+    let row: CampaignRow = sqlx::query_as(&sql)
+        .bind(campaign.name.as_str())
+        .bind(campaign.discount.kind.as_str())
+        .bind(campaign.discount.amount)
+        .bind(campaign.quantity.get())
+        .bind(campaign.window.starts_at())
+        .bind(campaign.window.ends_at())
+        .bind(campaign.valid_days.get())
+        .fetch_one(db)
+        .await?;
+    row.try_into()
+}
+
+/// The campaign with this id, if it exists.
+pub async fn find(db: &PgPool, id: CampaignId) -> Result<Option<Campaign>, sqlx::Error> {
+    let sql = format!("SELECT {COLUMNS} FROM campaigns WHERE id = $1");
+    let row: Option<CampaignRow> = sqlx::query_as(&sql).bind(id.0).fetch_optional(db).await?;
+    row.map(Campaign::try_from).transpose()
+}
+
+/// Every campaign, newest first.
+pub async fn list(db: &PgPool) -> Result<Vec<Campaign>, sqlx::Error> {
+    let sql = format!("SELECT {COLUMNS} FROM campaigns ORDER BY id DESC");
+    let rows: Vec<CampaignRow> = sqlx::query_as(&sql).fetch_all(db).await?;
+    rows.into_iter().map(Campaign::try_from).collect()
+}
+
+/// A campaign the sync still watches, with the end of its claim window.
+#[derive(Debug, Clone, Copy)]
+pub struct Watched {
+    /// The campaign.
+    pub id: CampaignId,
+    /// After this (plus a grace period) and with an empty queue, it is fully drained.
+    pub claim_ends_at: DateTime<Utc>,
+}
+
+/// Campaigns whose queue may still hold coupons: all but those marked drained.
+pub async fn watched(db: &PgPool) -> Result<Vec<Watched>, sqlx::Error> {
+    let rows: Vec<(i64, DateTime<Utc>)> = sqlx::query_as(
+        "SELECT id, claim_ends_at FROM campaigns WHERE drained_at IS NULL ORDER BY id",
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, claim_ends_at)| Watched {
+            id: CampaignId(id),
+            claim_ends_at,
+        })
+        .collect())
+}
+
+/// Records that a campaign's window is over and its queue empty, so the sync can skip it.
+pub async fn mark_drained(db: &PgPool, id: CampaignId) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE campaigns SET drained_at = now() WHERE id = $1 AND drained_at IS NULL")
+        .bind(id.0)
+        .execute(db)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,10 @@
+//! PostgreSQL: the durable record of campaigns and issued coupons.
+//!
+//! Queries are plain `sqlx::query` calls (not the compile-time checked macros) so that building
+//! the project never needs a running database.
+
+pub mod campaigns;
+pub mod coupons;
+
+/// The embedded migrations (`migrations/` at the project root).
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");

@@ -1,0 +1,239 @@
+//! One instance's drain of the campaign queues.
+
+use super::queued_coupon::QueuedCoupon;
+use crate::campaign::CampaignId;
+use crate::engine::{Engine, random_token};
+use crate::error::EngineError;
+use crate::redis::CampaignKeys;
+use crate::store::{campaigns, coupons};
+use chrono::Utc;
+use redis::AsyncCommands;
+
+/// Entries read from the head of a campaign's queue, not yet removed from it.
+#[derive(Debug, Clone)]
+pub struct Batch {
+    /// Whose queue.
+    pub campaign: CampaignId,
+    /// The entries, oldest first.
+    pub coupons: Vec<QueuedCoupon>,
+    /// Whether the queue held more than one batch when this one was read.
+    pub more_pending: bool,
+}
+
+/// What one drain step of one campaign did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepOutcome {
+    /// Another instance holds the drain lease.
+    NotOwner,
+    /// The queue was empty.
+    Empty,
+    /// A batch was committed and acknowledged.
+    Moved {
+        /// Entries removed from the queue.
+        entries: usize,
+        /// Rows PostgreSQL did not have yet (fewer than `entries` after a crash replay).
+        inserted: u64,
+        /// Whether more entries were waiting.
+        more_pending: bool,
+    },
+}
+
+/// What one round over every watched campaign did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SyncReport {
+    /// Campaigns looked at.
+    pub campaigns: usize,
+    /// Entries removed from queues.
+    pub entries: usize,
+    /// Rows inserted into PostgreSQL.
+    pub inserted: u64,
+    /// Campaigns whose step failed (the error is recorded in their sync state).
+    pub failed: usize,
+    /// Whether some queue still had entries beyond the batch just moved.
+    pub more_pending: bool,
+}
+
+/// Drains campaign queues on behalf of one instance, identified by a random token.
+///
+/// A campaign is drained by one instance at a time: whoever holds its lease in Redis. The lease
+/// expires if its holder dies, and removing entries is fenced by it (acknowledge.lua), so two
+/// instances never trim each other's batches.
+pub struct Drainer {
+    engine: Engine,
+    token: String,
+}
+
+impl Drainer {
+    /// A drainer with a fresh identity.
+    pub fn new(engine: Engine) -> Self {
+        Self {
+            engine,
+            token: random_token(),
+        }
+    }
+
+    /// Step 1: takes (or renews) the lease and reads up to one batch from the queue head.
+    /// `None` if another instance holds the lease.
+    pub async fn take_batch(&self, campaign: CampaignId) -> Result<Option<Batch>, EngineError> {
+        let keys = CampaignKeys::new(campaign);
+        let mut redis = self.engine.redis.clone();
+        let lease_ms =
+            u64::try_from(self.engine.settings.lease_ttl.as_millis()).unwrap_or(u64::MAX);
+        let held: i64 = self
+            .engine
+            .scripts
+            .acquire_lease
+            .key(&keys.drain_lease)
+            .arg(&self.token)
+            .arg(lease_ms)
+            .invoke_async(&mut redis)
+            .await?;
+        if held != 1 {
+            return Ok(None);
+        }
+        let size = self.engine.settings.batch_size.max(1);
+        // One entry more than a batch tells whether another round is needed right away.
+        let last = isize::try_from(size).unwrap_or(isize::MAX);
+        let mut entries: Vec<String> = redis.lrange(&keys.queue, 0, last).await?;
+        let more_pending = entries.len() > size;
+        entries.truncate(size);
+        let coupons = entries
+            .iter()
+            .map(|entry| {
+                QueuedCoupon::parse(entry).ok_or_else(|| EngineError::CorruptState {
+                    campaign,
+                    detail: format!("queue entry {entry:?}"),
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Some(Batch {
+            campaign,
+            coupons,
+            more_pending,
+        }))
+    }
+
+    /// Step 2: writes the batch to PostgreSQL in one committed statement. Returns the rows that
+    /// were new. Repeating it for the same batch inserts nothing.
+    pub async fn commit(&self, batch: &Batch) -> Result<u64, EngineError> {
+        Ok(coupons::insert_batch(&self.engine.db, batch.campaign, &batch.coupons).await?)
+    }
+
+    /// Step 3: removes the committed batch from the queue, if this drainer still holds the lease
+    /// (otherwise the next holder re-reads and re-commits it harmlessly). Returns whether removed.
+    pub async fn acknowledge(&self, batch: &Batch) -> Result<bool, EngineError> {
+        let keys = CampaignKeys::new(batch.campaign);
+        let removed: i64 = self
+            .engine
+            .scripts
+            .acknowledge
+            .key(&keys.drain_lease)
+            .key(&keys.queue)
+            .key(&keys.sync_state)
+            .arg(&self.token)
+            .arg(batch.coupons.len())
+            .arg(Utc::now().timestamp_millis())
+            .invoke_async(&mut self.engine.redis.clone())
+            .await?;
+        Ok(removed == 1)
+    }
+
+    /// Steps 1–3 for one campaign. A failure is recorded in the campaign's sync state (so the
+    /// status and the admin page show it) and returned.
+    pub async fn drain_step(&self, campaign: CampaignId) -> Result<StepOutcome, EngineError> {
+        let result = self.try_drain_step(campaign).await;
+        if let Err(error) = &result {
+            tracing::warn!(%campaign, %error, "sync step failed; will retry");
+            self.record_error(campaign, error).await;
+        }
+        result
+    }
+
+    async fn try_drain_step(&self, campaign: CampaignId) -> Result<StepOutcome, EngineError> {
+        let Some(batch) = self.take_batch(campaign).await? else {
+            return Ok(StepOutcome::NotOwner);
+        };
+        if batch.coupons.is_empty() {
+            return Ok(StepOutcome::Empty);
+        }
+        let inserted = self.commit(&batch).await?;
+        self.acknowledge(&batch).await?;
+        Ok(StepOutcome::Moved {
+            entries: batch.coupons.len(),
+            inserted,
+            more_pending: batch.more_pending,
+        })
+    }
+
+    async fn record_error(&self, campaign: CampaignId, error: &EngineError) {
+        let keys = CampaignKeys::new(campaign);
+        let now = Utc::now().timestamp_millis();
+        let fields = [
+            ("last_error", error.to_string()),
+            ("last_error_ms", now.to_string()),
+        ];
+        let written: Result<(), _> = self
+            .engine
+            .redis
+            .clone()
+            .hset_multiple(&keys.sync_state, &fields)
+            .await;
+        if let Err(redis_error) = written {
+            // Redis itself is the problem; the failure above is already logged.
+            tracing::debug!(%campaign, %redis_error, "could not record the sync error");
+        }
+    }
+
+    /// One round: one drain step for every campaign that may have pending coupons. Campaigns whose
+    /// window ended (plus a grace period) and whose queue is empty are marked drained and skipped
+    /// from then on. Fails only if the list of campaigns cannot be read.
+    pub async fn sync_once(&self) -> Result<SyncReport, EngineError> {
+        let watched = campaigns::watched(&self.engine.db).await?;
+        let grace = chrono::Duration::from_std(self.engine.settings.drained_grace)
+            .unwrap_or(chrono::Duration::MAX);
+        let mut report = SyncReport {
+            campaigns: watched.len(),
+            ..SyncReport::default()
+        };
+        for campaign in watched {
+            match self.drain_step(campaign.id).await {
+                Ok(StepOutcome::Moved {
+                    entries,
+                    inserted,
+                    more_pending,
+                }) => {
+                    report.entries += entries;
+                    report.inserted += inserted;
+                    report.more_pending |= more_pending;
+                }
+                Ok(StepOutcome::Empty) => {
+                    let over = campaign.claim_ends_at.checked_add_signed(grace);
+                    if over.is_some_and(|over| over < Utc::now()) {
+                        campaigns::mark_drained(&self.engine.db, campaign.id).await?;
+                    }
+                }
+                Ok(StepOutcome::NotOwner) => {}
+                Err(_) => report.failed += 1,
+            }
+        }
+        Ok(report)
+    }
+
+    /// Gives up every lease this drainer holds, so other instances take over without waiting.
+    pub async fn release_leases(&self) -> Result<(), EngineError> {
+        let watched = campaigns::watched(&self.engine.db).await?;
+        let mut redis = self.engine.redis.clone();
+        for campaign in watched {
+            let keys = CampaignKeys::new(campaign.id);
+            let _: i64 = self
+                .engine
+                .scripts
+                .release_lease
+                .key(&keys.drain_lease)
+                .arg(&self.token)
+                .invoke_async(&mut redis)
+                .await?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,19 @@
+//! Moving issued coupons from the Redis queues into PostgreSQL.
+//!
+//! Delivery is at-least-once (entries leave Redis only after PostgreSQL committed them) and the
+//! insert is idempotent (`ON CONFLICT (campaign_id, user_id) DO NOTHING`), so every acknowledged
+//! claim ends up as exactly one row whatever crashes in between.
+//!
+//! - [`QueuedCoupon`]: one queue entry, as claim.lua writes it.
+//! - [`Drainer`]: one instance's drain of one campaign, split into the steps a crash can fall
+//!   between (take a batch, commit it, acknowledge it), and [`Drainer::sync_once`] over every
+//!   campaign.
+//! - [`run_sync_loop`]: the background task the server runs.
+
+mod drainer;
+mod queued_coupon;
+mod worker;
+
+pub use drainer::{Batch, Drainer, StepOutcome, SyncReport};
+pub use queued_coupon::QueuedCoupon;
+pub use worker::run_sync_loop;

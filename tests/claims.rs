@@ -1,0 +1,172 @@
+//! Claims under concurrency: the seed's own test and a storm, against real Redis and PostgreSQL.
+
+mod support;
+
+use coupon::ClaimOutcome;
+use coupon::store::coupons;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use support::*;
+use tokio::sync::Barrier;
+
+/// The seed's test, without its 10-second sleep: the sync is driven to completion directly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn five_coupons_and_six_simultaneous_users_leave_exactly_one_sold_out() {
+    // Arrange
+    let engine = engine().await;
+    let campaign = open_campaign(&engine, 5).await;
+    let start = Arc::new(Barrier::new(6));
+
+    // Act: six tasks released at the same moment.
+    let tasks: Vec<_> = (0..6)
+        .map(|n| {
+            let (engine, start) = (engine.clone(), start.clone());
+            tokio::spawn(async move {
+                start.wait().await;
+                engine.claim(campaign.id, &user(100 + n)).await
+            })
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for task in tasks {
+        outcomes.push(task.await.unwrap().unwrap());
+    }
+    drain(&engine, campaign.id).await;
+
+    // Assert
+    let issued = outcomes
+        .iter()
+        .filter(|o| matches!(o, ClaimOutcome::Issued { .. }))
+        .count();
+    let sold_out = outcomes
+        .iter()
+        .filter(|o| **o == ClaimOutcome::SoldOut)
+        .count();
+    assert_eq!((issued, sold_out), (5, 1), "{outcomes:?}");
+    assert_eq!(rows(&engine, campaign.id).await, 5);
+    let status = engine.status(campaign.id).await.unwrap().unwrap();
+    assert_eq!(status.remaining, Some(0));
+}
+
+/// 20,000 claims from 200 tasks for 1,000 coupons, by 4,000 users who each try about 5 times.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_storm_issues_exactly_the_quantity_once_per_user_and_syncs_one_to_one() {
+    // Arrange
+    const QUANTITY: i64 = 1_000;
+    const TASKS: usize = 200;
+    const CLAIMS_PER_TASK: usize = 100;
+    const USERS: usize = 4_000;
+    let engine = engine().await;
+    let campaign = open_campaign(&engine, QUANTITY).await;
+    let start = Arc::new(Barrier::new(TASKS));
+
+    // Act
+    let tasks: Vec<_> = (0..TASKS)
+        .map(|t| {
+            let (engine, start) = (engine.clone(), start.clone());
+            tokio::spawn(async move {
+                start.wait().await;
+                let mut results = Vec::with_capacity(CLAIMS_PER_TASK);
+                for i in 0..CLAIMS_PER_TASK {
+                    // A stride coprime to USERS spreads each user's attempts over many tasks.
+                    let n = (t * CLAIMS_PER_TASK + i) * 7 % USERS;
+                    let outcome = engine.claim(campaign.id, &user(n)).await.unwrap();
+                    results.push((user(n).to_string(), outcome));
+                }
+                results
+            })
+        })
+        .collect();
+    let mut issued: HashMap<String, String> = HashMap::new();
+    let mut already_claimed = 0;
+    for task in tasks {
+        for (user, outcome) in task.await.unwrap() {
+            match outcome {
+                ClaimOutcome::Issued { code, .. } => {
+                    let previous = issued.insert(user.clone(), code);
+                    assert!(previous.is_none(), "{user} was issued twice");
+                }
+                ClaimOutcome::AlreadyClaimed => already_claimed += 1,
+                ClaimOutcome::SoldOut => {}
+                other => panic!("unexpected outcome {other:?}"),
+            }
+        }
+    }
+    drain(&engine, campaign.id).await;
+
+    // Assert: Redis's answers.
+    assert_eq!(issued.len() as i64, QUANTITY);
+    assert!(already_claimed > 0, "the storm should repeat users");
+    let codes: HashSet<&String> = issued.values().collect();
+    assert_eq!(codes.len(), issued.len(), "every code is unique");
+
+    // Assert: PostgreSQL holds exactly the acknowledged claims, one to one.
+    let recorded: HashMap<String, String> = coupons::all(engine.db(), campaign.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|row| (row.user_id, row.code))
+        .collect();
+    assert_eq!(recorded, issued);
+
+    // Assert: Redis's own bookkeeping agrees.
+    let status = engine.status(campaign.id).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            status.remaining,
+            status.claimed,
+            status.queued,
+            status.synced
+        ),
+        (Some(0), QUANTITY, 0, QUANTITY)
+    );
+}
+
+#[tokio::test]
+async fn sequence_numbers_count_up_from_one_and_remaining_counts_down() {
+    let engine = engine().await;
+    let campaign = open_campaign(&engine, 3).await;
+    let mut seen = Vec::new();
+    for n in 0..3 {
+        match engine.claim(campaign.id, &user(n)).await.unwrap() {
+            ClaimOutcome::Issued {
+                sequence,
+                remaining,
+                ..
+            } => seen.push((sequence, remaining)),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(seen, vec![(1, 2), (2, 1), (3, 0)]);
+}
+
+#[tokio::test]
+async fn a_second_claim_by_the_same_user_is_already_claimed_and_takes_no_stock() {
+    let engine = engine().await;
+    let campaign = open_campaign(&engine, 2).await;
+    assert!(matches!(
+        engine.claim(campaign.id, &user(1)).await.unwrap(),
+        ClaimOutcome::Issued { .. }
+    ));
+    assert_eq!(
+        engine.claim(campaign.id, &user(1)).await.unwrap(),
+        ClaimOutcome::AlreadyClaimed
+    );
+    let status = engine.status(campaign.id).await.unwrap().unwrap();
+    assert_eq!((status.remaining, status.claimed), (Some(1), 1));
+}
+
+#[tokio::test]
+async fn a_user_holding_a_coupon_hears_already_claimed_even_after_sell_out() {
+    let engine = engine().await;
+    let campaign = open_campaign(&engine, 1).await;
+    engine.claim(campaign.id, &user(1)).await.unwrap();
+    assert_eq!(
+        engine.claim(campaign.id, &user(2)).await.unwrap(),
+        ClaimOutcome::SoldOut
+    );
+    assert_eq!(
+        engine.claim(campaign.id, &user(1)).await.unwrap(),
+        ClaimOutcome::AlreadyClaimed
+    );
+}

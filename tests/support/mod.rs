@@ -1,0 +1,125 @@
+//! Shared test helpers: an engine on the Redis and PostgreSQL that `./dev test` started, and
+//! campaign fixtures. Tests share one database; each works on campaigns of its own, so they can
+//! run in parallel without seeing each other.
+#![allow(dead_code)] // each test binary uses its own subset
+
+use chrono::{DateTime, Duration, Utc};
+use coupon::store::MIGRATOR;
+use coupon::sync::Drainer;
+use coupon::{Campaign, CampaignDraft, CampaignId, Engine, SyncSettings, UserId};
+use std::future::Future;
+use std::time::Duration as StdDuration;
+
+/// An engine with the given sync settings, migrations applied.
+pub async fn engine_with(settings: SyncSettings) -> Engine {
+    let redis_url =
+        std::env::var("REDIS_URL").expect("REDIS_URL is not set: run the tests through ./dev test");
+    let database_url = std::env::var("DATABASE_URL")
+        .expect("DATABASE_URL is not set: run the tests through ./dev test");
+    let engine = Engine::connect(&redis_url, &database_url, settings)
+        .await
+        .expect("connect to Redis and PostgreSQL");
+    MIGRATOR.run(engine.db()).await.expect("migrations");
+    engine
+}
+
+/// An engine with small sync batches, so that tests exercise several batches.
+pub async fn engine() -> Engine {
+    engine_with(SyncSettings {
+        batch_size: 100,
+        ..SyncSettings::default()
+    })
+    .await
+}
+
+/// A campaign draft that is open now for a day; `quantity` coupons of 3,000 won.
+pub fn open_draft(quantity: i64) -> CampaignDraft {
+    let now = Utc::now();
+    CampaignDraft {
+        name: format!("test campaign {}", rand_suffix()),
+        discount_kind: "fixed_amount".into(),
+        discount_amount: 3000,
+        quantity,
+        claim_starts_at: now - Duration::minutes(1),
+        claim_ends_at: now + Duration::days(1),
+        valid_days: 30,
+    }
+}
+
+/// Creates an open campaign of `quantity` coupons through the engine.
+pub async fn open_campaign(engine: &Engine, quantity: i64) -> Campaign {
+    engine
+        .create_campaign(&open_draft(quantity))
+        .await
+        .expect("create campaign")
+}
+
+/// Inserts a campaign straight into PostgreSQL, bypassing validation and Redis, to set up states
+/// the engine's API does not create (a window already over, a paused or ended campaign).
+pub async fn recorded_campaign(
+    engine: &Engine,
+    quantity: i64,
+    status: &str,
+    starts_at: DateTime<Utc>,
+    ends_at: DateTime<Utc>,
+) -> CampaignId {
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO campaigns (name, discount_kind, discount_amount, quantity, claim_starts_at, \
+         claim_ends_at, valid_days, status) VALUES ($1, 'percentage', 10, $2, $3, $4, 7, $5) \
+         RETURNING id",
+    )
+    .bind(format!("fixture {}", rand_suffix()))
+    .bind(quantity)
+    .bind(starts_at)
+    .bind(ends_at)
+    .bind(status)
+    .fetch_one(engine.db())
+    .await
+    .expect("insert fixture campaign");
+    CampaignId(id)
+}
+
+/// A user id unique to this test run.
+pub fn user(n: usize) -> UserId {
+    UserId::parse(&format!("user-{n}")).expect("valid user id")
+}
+
+/// Rows PostgreSQL holds for a campaign.
+pub async fn rows(engine: &Engine, id: CampaignId) -> i64 {
+    coupon::store::coupons::count(engine.db(), id)
+        .await
+        .expect("count rows")
+}
+
+/// Runs drain steps of one campaign until its queue is empty (bounded).
+pub async fn drain(engine: &Engine, id: CampaignId) {
+    let drainer = Drainer::new(engine.clone());
+    eventually("the queue to drain", || async {
+        drainer.drain_step(id).await.expect("drain step") == coupon::sync::StepOutcome::Empty
+    })
+    .await;
+}
+
+/// Polls `condition` every 20 ms until it holds; fails the test after 10 seconds.
+pub async fn eventually<F, Fut>(what: &str, mut condition: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + StdDuration::from_secs(10);
+    let mut ticks = tokio::time::interval(StdDuration::from_millis(20));
+    loop {
+        ticks.tick().await;
+        if condition().await {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+    }
+}
+
+fn rand_suffix() -> String {
+    coupon::code::generate()
+}
