@@ -1,0 +1,131 @@
+//! Redis losing a campaign's state: it is rebuilt from PostgreSQL before the next claim is
+//! answered, and the rebuild never lets the campaign over-issue or issue twice to a user.
+
+mod support;
+
+use coupon::redis::CampaignKeys;
+use coupon::{ClaimOutcome, Engine};
+use redis::AsyncCommands;
+use std::collections::HashSet;
+use std::sync::Arc;
+use support::*;
+use tokio::sync::Barrier;
+
+async fn delete_keys(engine: &Engine, keys: &[&str]) {
+    let _: () = engine.redis().del(keys).await.unwrap();
+}
+
+fn issued(outcome: &ClaimOutcome) -> bool {
+    matches!(outcome, ClaimOutcome::Issued { .. })
+}
+
+#[tokio::test]
+async fn a_claim_after_the_keys_were_deleted_reloads_the_campaign_from_postgres() {
+    // Arrange: 3 of 5 coupons claimed and synced, then Redis forgets the campaign.
+    let engine = engine().await;
+    let campaign = open_campaign(&engine, 5).await;
+    for n in 0..3 {
+        assert!(issued(&engine.claim(campaign.id, &user(n)).await.unwrap()));
+    }
+    drain(&engine, campaign.id).await;
+    let keys = CampaignKeys::new(campaign.id);
+    delete_keys(&engine, &keys.all()).await;
+
+    // Act + Assert: a holder is still recognised; only the 2 remaining coupons go out.
+    assert_eq!(
+        engine.claim(campaign.id, &user(0)).await.unwrap(),
+        ClaimOutcome::AlreadyClaimed
+    );
+    let later: Vec<ClaimOutcome> = {
+        let mut v = Vec::new();
+        for n in 10..14 {
+            v.push(engine.claim(campaign.id, &user(n)).await.unwrap());
+        }
+        v
+    };
+    assert_eq!(later.iter().filter(|o| issued(o)).count(), 2, "{later:?}");
+    assert_eq!(later[2], ClaimOutcome::SoldOut);
+
+    // Sequence numbers continue after the recorded ones instead of clashing with them.
+    assert!(matches!(later[0], ClaimOutcome::Issued { sequence: 4, .. }));
+    drain(&engine, campaign.id).await;
+    assert_eq!(rows(&engine, campaign.id).await, 5);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_claims_racing_the_reload_never_over_issue() {
+    // Arrange: 10 of 20 coupons synced, then every key is gone.
+    let engine = engine().await;
+    let campaign = open_campaign(&engine, 20).await;
+    for n in 0..10 {
+        engine.claim(campaign.id, &user(n)).await.unwrap();
+    }
+    drain(&engine, campaign.id).await;
+    delete_keys(&engine, &CampaignKeys::new(campaign.id).all()).await;
+
+    // Act: 60 users (10 of them holders) claim at once; many of them trigger a reload.
+    let start = Arc::new(Barrier::new(60));
+    let tasks: Vec<_> = (0..60)
+        .map(|n| {
+            let (engine, start) = (engine.clone(), start.clone());
+            tokio::spawn(async move {
+                start.wait().await;
+                (n, engine.claim(campaign.id, &user(n)).await.unwrap())
+            })
+        })
+        .collect();
+    let mut winners = HashSet::new();
+    for task in tasks {
+        let (n, outcome) = task.await.unwrap();
+        if issued(&outcome) {
+            assert!(n >= 10, "holder user-{n} was issued a second coupon");
+            winners.insert(n);
+        }
+    }
+
+    // Assert
+    assert_eq!(winners.len(), 10, "exactly the 10 remaining coupons");
+    drain(&engine, campaign.id).await;
+    assert_eq!(rows(&engine, campaign.id).await, 20);
+}
+
+#[tokio::test]
+async fn losing_only_the_counter_keeps_unsynced_claims_counted() {
+    // Arrange: 4 claims still queued (not yet in PostgreSQL), then the counter alone is lost.
+    let engine = engine().await;
+    let campaign = open_campaign(&engine, 6).await;
+    for n in 0..4 {
+        engine.claim(campaign.id, &user(n)).await.unwrap();
+    }
+    let keys = CampaignKeys::new(campaign.id);
+    delete_keys(&engine, &[&keys.counter]).await;
+
+    // Act
+    let mut outcomes = Vec::new();
+    for n in 0..8 {
+        outcomes.push(engine.claim(campaign.id, &user(n)).await.unwrap());
+    }
+
+    // Assert: the queued claims still count; 2 new coupons, never 6.
+    assert!(
+        outcomes[..4]
+            .iter()
+            .all(|o| *o == ClaimOutcome::AlreadyClaimed)
+    );
+    assert_eq!(outcomes.iter().filter(|o| issued(o)).count(), 2);
+    drain(&engine, campaign.id).await;
+    assert_eq!(rows(&engine, campaign.id).await, 6);
+}
+
+#[tokio::test]
+async fn loading_twice_does_not_reset_a_live_counter() {
+    let engine = engine().await;
+    let campaign = open_campaign(&engine, 5).await;
+    engine.claim(campaign.id, &user(1)).await.unwrap();
+
+    // Another instance (re)loads while claims are live: the unsynced claim must stay counted.
+    assert!(engine.load_campaign(campaign.id).await.unwrap());
+
+    let status = engine.status(campaign.id).await.unwrap().unwrap();
+    assert_eq!(status.remaining, Some(4));
+}

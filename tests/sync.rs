@@ -1,0 +1,192 @@
+//! The sync: crash safety between its steps, lease fencing, and the status it reports.
+
+mod support;
+
+use coupon::store::coupons;
+use coupon::sync::{Drainer, StepOutcome};
+use coupon::{CampaignId, Engine, SyncSettings};
+use std::collections::HashSet;
+use std::time::Duration as StdDuration;
+use support::*;
+
+/// A short lease, so a "crashed" drainer's lease runs out quickly, as after a real crash.
+async fn engine_with_short_lease() -> Engine {
+    engine_with(SyncSettings {
+        batch_size: 4,
+        lease_ttl: StdDuration::from_millis(300),
+        ..SyncSettings::default()
+    })
+    .await
+}
+
+/// Claims `n` coupons for distinct users.
+async fn claim_n(engine: &Engine, id: CampaignId, n: usize) {
+    for i in 0..n {
+        engine.claim(id, &user(i)).await.unwrap();
+    }
+}
+
+/// Drains with a new drainer (a restarted instance), waiting out the crashed one's lease.
+async fn drain_after_crash(engine: &Engine, id: CampaignId) {
+    let restarted = Drainer::new(engine.clone());
+    eventually("the restarted drainer to empty the queue", || async {
+        restarted.drain_step(id).await.unwrap() == StepOutcome::Empty
+    })
+    .await;
+}
+
+async fn assert_exactly_one_row_per_claim(engine: &Engine, id: CampaignId, claims: usize) {
+    let recorded = coupons::all(engine.db(), id).await.unwrap();
+    let users: HashSet<&str> = recorded.iter().map(|r| r.user_id.as_str()).collect();
+    let expected: HashSet<String> = (0..claims).map(|i| user(i).to_string()).collect();
+    assert_eq!(recorded.len(), claims, "one row per claim");
+    assert_eq!(
+        users,
+        expected.iter().map(String::as_str).collect::<HashSet<_>>()
+    );
+    let status = engine.status(id).await.unwrap().unwrap();
+    assert_eq!(status.queued, 0);
+}
+
+#[tokio::test]
+async fn a_crash_after_reading_a_batch_and_before_committing_loses_nothing() {
+    // Arrange
+    let engine = engine_with_short_lease().await;
+    let campaign = open_campaign(&engine, 10).await;
+    claim_n(&engine, campaign.id, 6).await;
+
+    // Act: the first drainer reads a batch and dies before its commit.
+    let crashed = Drainer::new(engine.clone());
+    let batch = crashed.take_batch(campaign.id).await.unwrap().unwrap();
+    assert_eq!(batch.coupons.len(), 4);
+    drop(crashed);
+    assert_eq!(rows(&engine, campaign.id).await, 0, "nothing was committed");
+    drain_after_crash(&engine, campaign.id).await;
+
+    // Assert
+    assert_exactly_one_row_per_claim(&engine, campaign.id, 6).await;
+}
+
+#[tokio::test]
+async fn a_crash_after_committing_and_before_removing_from_redis_duplicates_nothing() {
+    // Arrange
+    let engine = engine_with_short_lease().await;
+    let campaign = open_campaign(&engine, 10).await;
+    claim_n(&engine, campaign.id, 6).await;
+
+    // Act: the first drainer commits a batch and dies before acknowledging it.
+    let crashed = Drainer::new(engine.clone());
+    let batch = crashed.take_batch(campaign.id).await.unwrap().unwrap();
+    assert_eq!(crashed.commit(&batch).await.unwrap(), 4);
+    drop(crashed);
+    assert_eq!(
+        engine.status(campaign.id).await.unwrap().unwrap().queued,
+        6,
+        "the committed entries are still queued"
+    );
+    drain_after_crash(&engine, campaign.id).await;
+
+    // Assert: the replayed batch inserted nothing new.
+    assert_exactly_one_row_per_claim(&engine, campaign.id, 6).await;
+}
+
+#[tokio::test]
+async fn a_failed_transaction_leaves_the_batch_queued_for_the_next_step() {
+    // Arrange: a statement that fails mid-batch (a clash on the unique code, as a broken
+    // insert would), so PostgreSQL rolls the whole batch back.
+    let engine = engine_with_short_lease().await;
+    let campaign = open_campaign(&engine, 10).await;
+    claim_n(&engine, campaign.id, 3).await;
+    let drainer = Drainer::new(engine.clone());
+    let mut batch = drainer.take_batch(campaign.id).await.unwrap().unwrap();
+    let good = batch.clone();
+    batch.coupons[2].code = batch.coupons[0].code.clone();
+
+    // Act
+    let failed = drainer.commit(&batch).await;
+
+    // Assert
+    assert!(failed.is_err(), "duplicate code must fail the batch");
+    assert_eq!(
+        rows(&engine, campaign.id).await,
+        0,
+        "rolled back as a whole"
+    );
+    assert_eq!(drainer.commit(&good).await.unwrap(), 3);
+    assert!(drainer.acknowledge(&good).await.unwrap());
+    assert_exactly_one_row_per_claim(&engine, campaign.id, 3).await;
+}
+
+#[tokio::test]
+async fn only_the_lease_holder_drains_and_a_stale_holder_cannot_trim() {
+    // Arrange
+    let engine = engine_with_short_lease().await;
+    let campaign = open_campaign(&engine, 20).await;
+    claim_n(&engine, campaign.id, 8).await;
+    let first = Drainer::new(engine.clone());
+    let second = Drainer::new(engine.clone());
+
+    // Act + Assert: while the first holds the lease, the second is refused.
+    let stale = first.take_batch(campaign.id).await.unwrap().unwrap();
+    assert!(second.take_batch(campaign.id).await.unwrap().is_none());
+    assert_eq!(
+        second.drain_step(campaign.id).await.unwrap(),
+        StepOutcome::NotOwner
+    );
+
+    // The first stalls past its lease; the second takes over and drains everything.
+    drain_after_crash(&engine, campaign.id).await;
+    // The stalled first instance wakes up and commits and acknowledges its old batch.
+    first.commit(&stale).await.unwrap();
+    let trimmed = first.acknowledge(&stale).await.unwrap();
+
+    // Assert: it no longer holds the lease, so it removed nothing.
+    assert!(!trimmed);
+    assert_exactly_one_row_per_claim(&engine, campaign.id, 8).await;
+}
+
+#[tokio::test]
+async fn claims_arriving_during_a_drain_are_kept_for_the_next_batch() {
+    let engine = engine_with_short_lease().await;
+    let campaign = open_campaign(&engine, 20).await;
+    claim_n(&engine, campaign.id, 4).await;
+    let drainer = Drainer::new(engine.clone());
+    let batch = drainer.take_batch(campaign.id).await.unwrap().unwrap();
+
+    // Two more claims land between the read and the acknowledgement.
+    for i in 4..6 {
+        engine.claim(campaign.id, &user(i)).await.unwrap();
+    }
+    drainer.commit(&batch).await.unwrap();
+    assert!(drainer.acknowledge(&batch).await.unwrap());
+
+    assert_eq!(engine.status(campaign.id).await.unwrap().unwrap().queued, 2);
+    drain(&engine, campaign.id).await;
+    assert_exactly_one_row_per_claim(&engine, campaign.id, 6).await;
+}
+
+#[tokio::test]
+async fn the_status_reports_queue_and_sync_progress() {
+    // Arrange
+    let engine = engine().await;
+    let campaign = open_campaign(&engine, 5).await;
+    claim_n(&engine, campaign.id, 3).await;
+
+    // Before any sync: everything is in Redis's queue.
+    let before = engine.status(campaign.id).await.unwrap().unwrap();
+    assert_eq!(
+        (before.quantity, before.remaining, before.claimed),
+        (5, Some(2), 3)
+    );
+    assert_eq!((before.queued, before.synced), (3, 0));
+    assert!(before.oldest_queued_at.is_some());
+    assert!(before.last_synced_at.is_none());
+
+    // After a sync: everything is recorded.
+    drain(&engine, campaign.id).await;
+    let after = engine.status(campaign.id).await.unwrap().unwrap();
+    assert_eq!((after.queued, after.synced), (0, 3));
+    assert!(after.oldest_queued_at.is_none());
+    assert!(after.last_synced_at.is_some());
+    assert!(after.last_sync_error.is_none());
+}

@@ -1,0 +1,89 @@
+//! Whole sync rounds over every campaign, and the background loop.
+//!
+//! These drain *all* campaigns, so they live in their own test binary (cargo runs binaries one at
+//! a time) and use a short lease: their drainers never hold up another test's for long.
+
+mod support;
+
+use chrono::{Duration, Utc};
+use coupon::sync::{Drainer, run_sync_loop};
+use coupon::{CampaignId, Engine, SyncSettings};
+use std::time::Duration as StdDuration;
+use support::*;
+use tokio_util::sync::CancellationToken;
+
+async fn engine_with_short_lease() -> Engine {
+    engine_with(SyncSettings {
+        lease_ttl: StdDuration::from_millis(300),
+        ..SyncSettings::default()
+    })
+    .await
+}
+
+async fn claim_n(engine: &Engine, id: CampaignId, n: usize) {
+    for i in 0..n {
+        engine.claim(id, &user(i)).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn sync_once_drains_pending_campaigns_and_retires_expired_empty_ones() {
+    // Arrange: an open campaign with claims, and one whose window closed long ago.
+    let engine = engine_with_short_lease().await;
+    let open = open_campaign(&engine, 10).await;
+    claim_n(&engine, open.id, 3).await;
+    let now = Utc::now();
+    let expired = recorded_campaign(
+        &engine,
+        5,
+        "active",
+        now - Duration::days(3),
+        now - Duration::days(2),
+    )
+    .await;
+
+    // Act: rounds until this test's open campaign is drained (other tests' campaigns may share
+    // the rounds; that is harmless).
+    let drainer = Drainer::new(engine.clone());
+    eventually("sync_once to drain the open campaign", || async {
+        drainer.sync_once().await.unwrap();
+        rows(&engine, open.id).await == 3
+    })
+    .await;
+
+    // Assert
+    let watched: Vec<CampaignId> = coupon::store::campaigns::watched(engine.db())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|w| w.id)
+        .collect();
+    assert!(watched.contains(&open.id), "an open campaign stays watched");
+    assert!(
+        !watched.contains(&expired),
+        "an expired campaign with an empty queue is skipped from now on"
+    );
+}
+
+#[tokio::test]
+async fn the_background_loop_syncs_new_claims_and_stops_when_cancelled() {
+    // Arrange
+    let engine = engine_with_short_lease().await;
+    let campaign = open_campaign(&engine, 50).await;
+    let shutdown = CancellationToken::new();
+    let worker = tokio::spawn(run_sync_loop(engine.clone(), shutdown.clone()));
+
+    // Act
+    claim_n(&engine, campaign.id, 20).await;
+
+    // Assert: the loop records them without being driven.
+    eventually("the loop to sync 20 rows", || async {
+        rows(&engine, campaign.id).await == 20
+    })
+    .await;
+    shutdown.cancel();
+    tokio::time::timeout(StdDuration::from_secs(5), worker)
+        .await
+        .expect("the loop stops promptly")
+        .unwrap();
+}
