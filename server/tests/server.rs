@@ -1,0 +1,130 @@
+//! The server as a whole, started on port 0 against the real Redis and PostgreSQL that
+//! `./dev test` runs: health, the rendered page, the background sync, and clean shutdown.
+
+use chrono::{Duration, Utc};
+use coupon::{CampaignDraft, ClaimOutcome, Engine, SyncSettings, UserId};
+use leptos::prelude::LeptosOptions;
+use server::{AppState, run};
+use std::net::SocketAddr;
+use std::time::Duration as StdDuration;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+struct TestServer {
+    addr: SocketAddr,
+    engine: Engine,
+    shutdown: CancellationToken,
+    handle: JoinHandle<std::io::Result<()>>,
+}
+
+impl TestServer {
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+}
+
+async fn spawn_server() -> TestServer {
+    let redis_url = std::env::var("REDIS_URL").expect("REDIS_URL: run through ./dev test");
+    let database_url = std::env::var("DATABASE_URL").expect("DATABASE_URL: run through ./dev test");
+    let settings = SyncSettings {
+        lease_ttl: StdDuration::from_millis(500),
+        idle_interval: StdDuration::from_millis(20),
+        ..SyncSettings::default()
+    };
+    let engine = Engine::connect(&redis_url, &database_url, settings)
+        .await
+        .expect("connect");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let leptos_options = LeptosOptions::builder()
+        .output_name("coupon")
+        .site_addr(addr)
+        .build();
+    let shutdown = CancellationToken::new();
+    let state = AppState {
+        leptos_options,
+        engine: engine.clone(),
+    };
+    let handle = tokio::spawn(run(listener, state, shutdown.clone()));
+    TestServer {
+        addr,
+        engine,
+        shutdown,
+        handle,
+    }
+}
+
+fn draft(quantity: i64) -> CampaignDraft {
+    CampaignDraft {
+        name: format!("server test {}", coupon::code::generate()),
+        discount_kind: "percentage".into(),
+        discount_amount: 15,
+        quantity,
+        claim_starts_at: Utc::now() - Duration::minutes(1),
+        claim_ends_at: Utc::now() + Duration::hours(1),
+        valid_days: 7,
+    }
+}
+
+#[tokio::test]
+async fn healthz_answers_ok_as_json() {
+    let server = spawn_server().await;
+
+    let response = reqwest::get(server.url("/healthz")).await.unwrap();
+
+    assert_eq!(response.status(), 200);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body, serde_json::json!({ "status": "ok" }));
+}
+
+#[tokio::test]
+async fn the_home_page_is_rendered_on_the_server() {
+    let server = spawn_server().await;
+
+    let response = reqwest::get(server.url("/")).await.unwrap();
+
+    assert_eq!(response.status(), 200);
+    let html = response.text().await.unwrap();
+    assert!(html.contains("First-come-first-served coupons"), "{html}");
+    assert!(html.contains("/pkg/coupon.js"), "hydration script is linked");
+}
+
+#[tokio::test]
+async fn the_server_syncs_claims_into_postgres_in_the_background() {
+    // Arrange
+    let server = spawn_server().await;
+    let campaign = server.engine.create_campaign(&draft(10)).await.unwrap();
+
+    // Act
+    for n in 0..4 {
+        let user = UserId::parse(&format!("member-{n}")).unwrap();
+        let outcome = server.engine.claim(campaign.id, &user).await.unwrap();
+        assert!(matches!(outcome, ClaimOutcome::Issued { .. }));
+    }
+
+    // Assert: the server's own sync task records them, with no test-driven sync step.
+    let deadline = tokio::time::Instant::now() + StdDuration::from_secs(10);
+    let mut ticks = tokio::time::interval(StdDuration::from_millis(20));
+    loop {
+        ticks.tick().await;
+        let status = server.engine.status(campaign.id).await.unwrap().unwrap();
+        if status.synced == 4 && status.queued == 0 {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "not synced: {status:?}");
+    }
+}
+
+#[tokio::test]
+async fn cancelling_shutdown_stops_the_server_promptly() {
+    let server = spawn_server().await;
+    assert_eq!(reqwest::get(server.url("/healthz")).await.unwrap().status(), 200);
+
+    server.shutdown.cancel();
+
+    let stopped = tokio::time::timeout(StdDuration::from_secs(5), server.handle)
+        .await
+        .expect("the server stops within 5 s");
+    stopped.unwrap().unwrap();
+    assert!(reqwest::get(server.url("/healthz")).await.is_err(), "no longer listening");
+}
