@@ -29,7 +29,7 @@ export default defineConfig({
     },
   },
   webServer: {
-    command: '../target/debug/server',
+    command: 'target/debug/server',
     cwd: '..',
     url: `${baseURL}/healthz`,
     timeout: 60_000,

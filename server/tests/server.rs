@@ -86,7 +86,10 @@ async fn the_home_page_is_rendered_on_the_server() {
     assert_eq!(response.status(), 200);
     let html = response.text().await.unwrap();
     assert!(html.contains("First-come-first-served coupons"), "{html}");
-    assert!(html.contains("/pkg/coupon.js"), "hydration script is linked");
+    assert!(
+        html.contains("/pkg/coupon.js"),
+        "hydration script is linked"
+    );
 }
 
 #[tokio::test]
@@ -111,20 +114,30 @@ async fn the_server_syncs_claims_into_postgres_in_the_background() {
         if status.synced == 4 && status.queued == 0 {
             break;
         }
-        assert!(tokio::time::Instant::now() < deadline, "not synced: {status:?}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not synced: {status:?}"
+        );
     }
 }
 
 #[tokio::test]
 async fn cancelling_shutdown_stops_the_server_promptly() {
     let server = spawn_server().await;
-    assert_eq!(reqwest::get(server.url("/healthz")).await.unwrap().status(), 200);
+    assert_eq!(
+        reqwest::get(server.url("/healthz")).await.unwrap().status(),
+        200
+    );
 
+    let health_url = server.url("/healthz");
     server.shutdown.cancel();
 
     let stopped = tokio::time::timeout(StdDuration::from_secs(5), server.handle)
         .await
         .expect("the server stops within 5 s");
     stopped.unwrap().unwrap();
-    assert!(reqwest::get(server.url("/healthz")).await.is_err(), "no longer listening");
+    assert!(
+        reqwest::get(health_url).await.is_err(),
+        "no longer listening"
+    );
 }
