@@ -34,6 +34,16 @@ pub struct StatusReport {
     pub last_sync_error_at: Option<DateTime<Utc>>,
 }
 
+/// Counter, issued count, queue length, oldest queue entry, and the sync state's
+/// (last_ok_ms, last_error, last_error_ms), as one pipeline returns them.
+type RedisNumbers = (
+    Option<i64>,
+    i64,
+    i64,
+    Option<String>,
+    (Option<i64>, Option<String>, Option<i64>),
+);
+
 impl Engine {
     /// The live numbers of campaign `id`, or `None` if there is no such campaign.
     pub async fn status(&self, id: CampaignId) -> Result<Option<StatusReport>, EngineError> {
@@ -43,13 +53,7 @@ impl Engine {
         let synced = coupons::count(&self.db, id).await?;
         let keys = CampaignKeys::new(id);
         // One round trip for every Redis number.
-        let (remaining, claimed, queued, oldest, sync_state): (
-            Option<i64>,
-            i64,
-            i64,
-            Option<String>,
-            (Option<i64>, Option<String>, Option<i64>),
-        ) = redis::pipe()
+        let (remaining, claimed, queued, oldest, sync_state): RedisNumbers = redis::pipe()
             .get(&keys.counter)
             .scard(&keys.issued)
             .llen(&keys.queue)
