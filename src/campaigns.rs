@@ -14,7 +14,7 @@ impl Engine {
     pub async fn create_campaign(&self, draft: &CampaignDraft) -> Result<Campaign, EngineError> {
         let new = draft.validate(Utc::now())?;
         let campaign = campaigns::insert(&self.db, &new).await?;
-        if let Err(error) = self.load_state(&campaign).await {
+        if let Err(error) = self.load_campaign(campaign.id).await {
             tracing::warn!(
                 campaign = %campaign.id,
                 %error,

@@ -5,7 +5,8 @@ use crate::campaign::{Campaign, CampaignId};
 use crate::engine::{Engine, random_token};
 use crate::error::EngineError;
 use crate::redis::CampaignKeys;
-use crate::store::{campaigns, coupons};
+use crate::store::campaigns::{self, RowLock};
+use crate::store::coupons;
 use redis::AsyncCommands;
 
 /// Users are copied into Redis in chunks so that no single command blocks Redis for long.
@@ -16,22 +17,31 @@ const STAGING_TTL_SECONDS: i64 = 600;
 impl Engine {
     /// Makes sure campaign `id` can be claimed: loads its state into Redis unless already there.
     /// Returns `false` if PostgreSQL has no such campaign.
+    ///
+    /// Runs inside a transaction holding the campaign's row `FOR UPDATE`. A sync batch holds the
+    /// same row `FOR SHARE` from before it reads the queue until it commits, so a rebuild never
+    /// runs while a batch is only in a drainer's memory: if Redis lost its data while a batch was
+    /// in flight, the rebuild waits for that batch's rows and counts them.
     pub async fn load_campaign(&self, id: CampaignId) -> Result<bool, EngineError> {
-        match campaigns::find(&self.db, id).await? {
-            Some(campaign) => {
-                self.load_state(&campaign).await?;
-                Ok(true)
-            }
-            None => Ok(false),
-        }
+        let mut tx = self.db.begin().await?;
+        let Some(campaign) = campaigns::find_locked(&mut tx, id, RowLock::Update).await? else {
+            return Ok(false);
+        };
+        let (holders, max_sequence) = coupons::holders(&mut tx, id).await?;
+        self.write_state(&campaign, &holders, max_sequence).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
-    /// Builds the Redis state of `campaign` from its PostgreSQL record, atomically and only if
-    /// missing (see load.lua). Safe to run from any number of instances at once. Returns whether
-    /// this call built it.
-    pub(crate) async fn load_state(&self, campaign: &Campaign) -> Result<bool, EngineError> {
+    /// Builds the Redis state of `campaign` from its recorded holders, atomically and only if
+    /// missing (see load.lua). Safe to run from any number of instances at once.
+    async fn write_state(
+        &self,
+        campaign: &Campaign,
+        holders: &[String],
+        max_sequence: i64,
+    ) -> Result<(), EngineError> {
         let keys = CampaignKeys::new(campaign.id);
-        let (holders, max_sequence) = coupons::holders(&self.db, campaign.id).await?;
         // A private staging key per run: concurrent loaders never see each other's half-copies.
         let staging = CampaignKeys::loading(campaign.id, &random_token());
         let mut redis = self.redis.clone();
@@ -62,6 +72,6 @@ impl Engine {
                 "claim state loaded into Redis from PostgreSQL"
             );
         }
-        Ok(built == 1)
+        Ok(())
     }
 }

@@ -4,6 +4,7 @@
 mod support;
 
 use coupon::redis::CampaignKeys;
+use coupon::sync::Drainer;
 use coupon::{ClaimOutcome, Engine};
 use redis::AsyncCommands;
 use std::collections::HashSet;
@@ -128,4 +129,50 @@ async fn loading_twice_does_not_reset_a_live_counter() {
 
     let status = engine.status(campaign.id).await.unwrap().unwrap();
     assert_eq!(status.remaining, Some(4));
+}
+
+/// Redis loses everything while a drainer holds a batch it read but has not committed: the
+/// rebuild must wait for that batch and count it, or it would re-sell those coupons.
+#[tokio::test]
+async fn a_rebuild_waits_for_a_batch_in_flight_and_counts_it() {
+    // Arrange: 3 of 5 coupons claimed; a drainer has read them and not committed yet.
+    let engine = engine().await;
+    let campaign = open_campaign(&engine, 5).await;
+    for n in 0..3 {
+        engine.claim(campaign.id, &user(n)).await.unwrap();
+    }
+    let drainer = Drainer::new(engine.clone());
+    let in_flight = drainer.take_batch(campaign.id).await.unwrap().unwrap();
+    delete_keys(&engine, &CampaignKeys::new(campaign.id).all()).await;
+
+    // Act: a holder claims again, which triggers a rebuild; it must block on the batch.
+    let claimer = {
+        let engine = engine.clone();
+        tokio::spawn(async move { engine.claim(campaign.id, &user(0)).await.unwrap() })
+    };
+    eventually("the rebuild to wait for the batch's row lock", || async {
+        let waiting: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_stat_activity \
+             WHERE wait_event_type = 'Lock' AND query LIKE '%FROM campaigns WHERE id = $1 FOR UPDATE'",
+        )
+        .fetch_one(engine.db())
+        .await
+        .unwrap();
+        waiting > 0
+    })
+    .await;
+    let committed = drainer.commit(in_flight).await.unwrap();
+
+    // Assert: the rebuild saw the batch's rows.
+    assert_eq!(committed.inserted, 3);
+    assert_eq!(claimer.await.unwrap(), ClaimOutcome::AlreadyClaimed);
+    let mut fresh = 0;
+    for n in 10..15 {
+        if issued(&engine.claim(campaign.id, &user(n)).await.unwrap()) {
+            fresh += 1;
+        }
+    }
+    assert_eq!(fresh, 2, "only the 2 coupons nobody holds");
+    drain(&engine, campaign.id).await;
+    assert_eq!(rows(&engine, campaign.id).await, 5);
 }

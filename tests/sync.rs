@@ -59,6 +59,7 @@ async fn a_crash_after_reading_a_batch_and_before_committing_loses_nothing() {
     let crashed = Drainer::new(engine.clone());
     let batch = crashed.take_batch(campaign.id).await.unwrap().unwrap();
     assert_eq!(batch.coupons.len(), 4);
+    drop(batch); // its transaction dies with the process: rolled back
     drop(crashed);
     assert_eq!(rows(&engine, campaign.id).await, 0, "nothing was committed");
     drain_after_crash(&engine, campaign.id).await;
@@ -77,7 +78,7 @@ async fn a_crash_after_committing_and_before_removing_from_redis_duplicates_noth
     // Act: the first drainer commits a batch and dies before acknowledging it.
     let crashed = Drainer::new(engine.clone());
     let batch = crashed.take_batch(campaign.id).await.unwrap().unwrap();
-    assert_eq!(crashed.commit(&batch).await.unwrap(), 4);
+    assert_eq!(crashed.commit(batch).await.unwrap().inserted, 4);
     drop(crashed);
     assert_eq!(
         engine.status(campaign.id).await.unwrap().unwrap().queued,
@@ -99,11 +100,10 @@ async fn a_failed_transaction_leaves_the_batch_queued_for_the_next_step() {
     claim_n(&engine, campaign.id, 3).await;
     let drainer = Drainer::new(engine.clone());
     let mut batch = drainer.take_batch(campaign.id).await.unwrap().unwrap();
-    let good = batch.clone();
     batch.coupons[2].code = batch.coupons[0].code.clone();
 
     // Act
-    let failed = drainer.commit(&batch).await;
+    let failed = drainer.commit(batch).await;
 
     // Assert
     assert!(failed.is_err(), "duplicate code must fail the batch");
@@ -112,8 +112,10 @@ async fn a_failed_transaction_leaves_the_batch_queued_for_the_next_step() {
         0,
         "rolled back as a whole"
     );
-    assert_eq!(drainer.commit(&good).await.unwrap(), 3);
-    assert!(drainer.acknowledge(&good).await.unwrap());
+    let retry = drainer.take_batch(campaign.id).await.unwrap().unwrap();
+    let committed = drainer.commit(retry).await.unwrap();
+    assert_eq!(committed.inserted, 3);
+    assert!(drainer.acknowledge(&committed).await.unwrap());
     assert_exactly_one_row_per_claim(&engine, campaign.id, 3).await;
 }
 
@@ -137,8 +139,12 @@ async fn only_the_lease_holder_drains_and_a_stale_holder_cannot_trim() {
     // The first stalls past its lease; the second takes over and drains everything.
     drain_after_crash(&engine, campaign.id).await;
     // The stalled first instance wakes up and commits and acknowledges its old batch.
-    first.commit(&stale).await.unwrap();
-    let trimmed = first.acknowledge(&stale).await.unwrap();
+    let committed = first.commit(stale).await.unwrap();
+    assert_eq!(
+        committed.inserted, 0,
+        "the other instance already recorded them"
+    );
+    let trimmed = first.acknowledge(&committed).await.unwrap();
 
     // Assert: it no longer holds the lease, so it removed nothing.
     assert!(!trimmed);
@@ -157,8 +163,8 @@ async fn claims_arriving_during_a_drain_are_kept_for_the_next_batch() {
     for i in 4..6 {
         engine.claim(campaign.id, &user(i)).await.unwrap();
     }
-    drainer.commit(&batch).await.unwrap();
-    assert!(drainer.acknowledge(&batch).await.unwrap());
+    let committed = drainer.commit(batch).await.unwrap();
+    assert!(drainer.acknowledge(&committed).await.unwrap());
 
     assert_eq!(engine.status(campaign.id).await.unwrap().unwrap().queued, 2);
     drain(&engine, campaign.id).await;

@@ -2,7 +2,7 @@
 
 use crate::campaign::{Campaign, CampaignId, CampaignStatus, Discount, DiscountKind, NewCampaign};
 use chrono::{DateTime, Utc};
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 
 #[derive(sqlx::FromRow)]
 struct CampaignRow {
@@ -71,6 +71,32 @@ pub async fn insert(db: &PgPool, campaign: &NewCampaign) -> Result<Campaign, sql
 pub async fn find(db: &PgPool, id: CampaignId) -> Result<Option<Campaign>, sqlx::Error> {
     let sql = format!("SELECT {COLUMNS} FROM campaigns WHERE id = $1");
     let row: Option<CampaignRow> = sqlx::query_as(&sql).bind(id.0).fetch_optional(db).await?;
+    row.map(Campaign::try_from).transpose()
+}
+
+/// How a transaction locks a campaign row, to order Redis rebuilds against sync batches.
+#[derive(Debug, Clone, Copy)]
+pub enum RowLock {
+    /// Taken by a sync batch from before it reads the queue until its commit. Batches of
+    /// different instances do not block each other.
+    Share,
+    /// Taken by a rebuild of the campaign's Redis state: it waits until every batch in flight
+    /// has committed, so the rebuild counts them.
+    Update,
+}
+
+/// The campaign with this id, locking its row for the rest of the transaction.
+pub async fn find_locked(
+    tx: &mut PgConnection,
+    id: CampaignId,
+    lock: RowLock,
+) -> Result<Option<Campaign>, sqlx::Error> {
+    let mode = match lock {
+        RowLock::Share => "FOR SHARE",
+        RowLock::Update => "FOR UPDATE",
+    };
+    let sql = format!("SELECT {COLUMNS} FROM campaigns WHERE id = $1 {mode}");
+    let row: Option<CampaignRow> = sqlx::query_as(&sql).bind(id.0).fetch_optional(tx).await?;
     row.map(Campaign::try_from).transpose()
 }
 

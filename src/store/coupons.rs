@@ -4,7 +4,7 @@ use crate::campaign::CampaignId;
 use crate::sync::QueuedCoupon;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 
 /// A coupon as recorded in PostgreSQL.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
@@ -23,13 +23,14 @@ pub struct IssuedCoupon {
     pub synced_at: DateTime<Utc>,
 }
 
-/// Inserts one batch in a single statement and commits it; returns the rows actually inserted.
+/// Inserts one batch in a single statement (the caller commits); returns the rows actually
+/// inserted.
 ///
 /// `ON CONFLICT (campaign_id, user_id) DO NOTHING` makes a repeated batch (after a crash between
 /// this commit and the queue trim) a no-op. Only that conflict is absorbed: a clash on the code or
 /// the sequence would mean a real bug and fails loudly instead of dropping a claim.
 pub async fn insert_batch(
-    db: &PgPool,
+    tx: &mut PgConnection,
     campaign: CampaignId,
     batch: &[QueuedCoupon],
 ) -> Result<u64, sqlx::Error> {
@@ -54,7 +55,7 @@ pub async fn insert_batch(
     .bind(&codes)
     .bind(&sequences)
     .bind(&claimed)
-    .execute(db)
+    .execute(tx)
     .await?;
     Ok(result.rows_affected())
 }
@@ -68,16 +69,19 @@ pub async fn count(db: &PgPool, campaign: CampaignId) -> Result<i64, sqlx::Error
 }
 
 /// Every user who holds a coupon of the campaign, and the highest sequence number used.
-pub async fn holders(db: &PgPool, campaign: CampaignId) -> Result<(Vec<String>, i64), sqlx::Error> {
+pub async fn holders(
+    tx: &mut PgConnection,
+    campaign: CampaignId,
+) -> Result<(Vec<String>, i64), sqlx::Error> {
     let users: Vec<String> =
         sqlx::query_scalar("SELECT user_id FROM issued_coupons WHERE campaign_id = $1")
             .bind(campaign.0)
-            .fetch_all(db)
+            .fetch_all(&mut *tx)
             .await?;
     let max_sequence: Option<i64> =
         sqlx::query_scalar("SELECT max(sequence) FROM issued_coupons WHERE campaign_id = $1")
             .bind(campaign.0)
-            .fetch_one(db)
+            .fetch_one(&mut *tx)
             .await?;
     Ok((users, max_sequence.unwrap_or(0)))
 }

@@ -5,12 +5,17 @@ use crate::campaign::CampaignId;
 use crate::engine::{Engine, random_token};
 use crate::error::EngineError;
 use crate::redis::CampaignKeys;
-use crate::store::{campaigns, coupons};
+use crate::store::campaigns::{self, RowLock};
+use crate::store::coupons;
 use chrono::Utc;
 use redis::AsyncCommands;
+use sqlx::{Postgres, Transaction};
 
 /// Entries read from the head of a campaign's queue, not yet removed from it.
-#[derive(Debug, Clone)]
+///
+/// It owns an open PostgreSQL transaction holding the campaign's row `FOR SHARE` since before
+/// the entries were read, so a rebuild of the campaign's Redis state waits for this batch (see
+/// [`Engine::load_campaign`]). Dropping a batch without committing it (a crash) rolls it back.
 pub struct Batch {
     /// Whose queue.
     pub campaign: CampaignId,
@@ -18,6 +23,27 @@ pub struct Batch {
     pub coupons: Vec<QueuedCoupon>,
     /// Whether the queue held more than one batch when this one was read.
     pub more_pending: bool,
+    tx: Transaction<'static, Postgres>,
+}
+
+/// A batch PostgreSQL has committed, still to be removed from the queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CommittedBatch {
+    /// Whose queue.
+    pub campaign: CampaignId,
+    /// Entries the batch held.
+    pub entries: usize,
+    /// Rows PostgreSQL did not have yet (fewer than `entries` after a crash replay).
+    pub inserted: u64,
+    /// Whether the queue held more than this batch.
+    pub more_pending: bool,
+}
+
+/// What reading the head of a queue found.
+enum Taken {
+    NotOwner,
+    Empty,
+    Batch(Batch),
 }
 
 /// What one drain step of one campaign did.
@@ -28,14 +54,7 @@ pub enum StepOutcome {
     /// The queue was empty.
     Empty,
     /// A batch was committed and acknowledged.
-    Moved {
-        /// Entries removed from the queue.
-        entries: usize,
-        /// Rows PostgreSQL did not have yet (fewer than `entries` after a crash replay).
-        inserted: u64,
-        /// Whether more entries were waiting.
-        more_pending: bool,
-    },
+    Moved(CommittedBatch),
 }
 
 /// What one round over every watched campaign did.
@@ -73,8 +92,15 @@ impl Drainer {
     }
 
     /// Step 1: takes (or renews) the lease and reads up to one batch from the queue head.
-    /// `None` if another instance holds the lease.
+    /// `None` if another instance holds the lease or the queue is empty.
     pub async fn take_batch(&self, campaign: CampaignId) -> Result<Option<Batch>, EngineError> {
+        match self.take(campaign).await? {
+            Taken::Batch(batch) => Ok(Some(batch)),
+            Taken::NotOwner | Taken::Empty => Ok(None),
+        }
+    }
+
+    async fn take(&self, campaign: CampaignId) -> Result<Taken, EngineError> {
         let keys = CampaignKeys::new(campaign);
         let mut redis = self.engine.redis.clone();
         let lease_ms =
@@ -89,12 +115,30 @@ impl Drainer {
             .invoke_async(&mut redis)
             .await?;
         if held != 1 {
-            return Ok(None);
+            return Ok(Taken::NotOwner);
+        }
+        // Idle rounds stop here, without opening a transaction.
+        let waiting: usize = redis.llen(&keys.queue).await?;
+        if waiting == 0 {
+            return Ok(Taken::Empty);
+        }
+        let mut tx = self.engine.db.begin().await?;
+        if campaigns::find_locked(&mut tx, campaign, RowLock::Share)
+            .await?
+            .is_none()
+        {
+            return Err(EngineError::CorruptState {
+                campaign,
+                detail: "queued coupons for a campaign PostgreSQL does not have".into(),
+            });
         }
         let size = self.engine.settings.batch_size.max(1);
         // One entry more than a batch tells whether another round is needed right away.
         let last = isize::try_from(size).unwrap_or(isize::MAX);
         let mut entries: Vec<String> = redis.lrange(&keys.queue, 0, last).await?;
+        if entries.is_empty() {
+            return Ok(Taken::Empty);
+        }
         let more_pending = entries.len() > size;
         entries.truncate(size);
         let coupons = entries
@@ -106,22 +150,31 @@ impl Drainer {
                 })
             })
             .collect::<Result<_, _>>()?;
-        Ok(Some(Batch {
+        Ok(Taken::Batch(Batch {
             campaign,
             coupons,
             more_pending,
+            tx,
         }))
     }
 
-    /// Step 2: writes the batch to PostgreSQL in one committed statement. Returns the rows that
-    /// were new. Repeating it for the same batch inserts nothing.
-    pub async fn commit(&self, batch: &Batch) -> Result<u64, EngineError> {
-        Ok(coupons::insert_batch(&self.engine.db, batch.campaign, &batch.coupons).await?)
+    /// Step 2: writes the batch to PostgreSQL in one statement and commits. Committing the same
+    /// entries again (after a crash before step 3) inserts nothing.
+    pub async fn commit(&self, mut batch: Batch) -> Result<CommittedBatch, EngineError> {
+        let inserted = coupons::insert_batch(&mut batch.tx, batch.campaign, &batch.coupons).await?;
+        batch.tx.commit().await?;
+        Ok(CommittedBatch {
+            campaign: batch.campaign,
+            entries: batch.coupons.len(),
+            inserted,
+            more_pending: batch.more_pending,
+        })
     }
 
-    /// Step 3: removes the committed batch from the queue, if this drainer still holds the lease
-    /// (otherwise the next holder re-reads and re-commits it harmlessly). Returns whether removed.
-    pub async fn acknowledge(&self, batch: &Batch) -> Result<bool, EngineError> {
+    /// Step 3: removes the committed entries from the queue, if this drainer still holds the
+    /// lease (otherwise the next holder re-reads and re-commits them harmlessly). Returns whether
+    /// they were removed.
+    pub async fn acknowledge(&self, batch: &CommittedBatch) -> Result<bool, EngineError> {
         let keys = CampaignKeys::new(batch.campaign);
         let removed: i64 = self
             .engine
@@ -131,7 +184,7 @@ impl Drainer {
             .key(&keys.queue)
             .key(&keys.sync_state)
             .arg(&self.token)
-            .arg(batch.coupons.len())
+            .arg(batch.entries)
             .arg(Utc::now().timestamp_millis())
             .invoke_async(&mut self.engine.redis.clone())
             .await?;
@@ -150,19 +203,14 @@ impl Drainer {
     }
 
     async fn try_drain_step(&self, campaign: CampaignId) -> Result<StepOutcome, EngineError> {
-        let Some(batch) = self.take_batch(campaign).await? else {
-            return Ok(StepOutcome::NotOwner);
+        let batch = match self.take(campaign).await? {
+            Taken::NotOwner => return Ok(StepOutcome::NotOwner),
+            Taken::Empty => return Ok(StepOutcome::Empty),
+            Taken::Batch(batch) => batch,
         };
-        if batch.coupons.is_empty() {
-            return Ok(StepOutcome::Empty);
-        }
-        let inserted = self.commit(&batch).await?;
-        self.acknowledge(&batch).await?;
-        Ok(StepOutcome::Moved {
-            entries: batch.coupons.len(),
-            inserted,
-            more_pending: batch.more_pending,
-        })
+        let committed = self.commit(batch).await?;
+        self.acknowledge(&committed).await?;
+        Ok(StepOutcome::Moved(committed))
     }
 
     async fn record_error(&self, campaign: CampaignId, error: &EngineError) {
@@ -197,19 +245,20 @@ impl Drainer {
         };
         for campaign in watched {
             match self.drain_step(campaign.id).await {
-                Ok(StepOutcome::Moved {
-                    entries,
-                    inserted,
-                    more_pending,
-                }) => {
-                    report.entries += entries;
-                    report.inserted += inserted;
-                    report.more_pending |= more_pending;
+                Ok(StepOutcome::Moved(batch)) => {
+                    report.entries += batch.entries;
+                    report.inserted += batch.inserted;
+                    report.more_pending |= batch.more_pending;
                 }
                 Ok(StepOutcome::Empty) => {
                     let over = campaign.claim_ends_at.checked_add_signed(grace);
                     if over.is_some_and(|over| over < Utc::now()) {
-                        campaigns::mark_drained(&self.engine.db, campaign.id).await?;
+                        if let Err(error) =
+                            campaigns::mark_drained(&self.engine.db, campaign.id).await
+                        {
+                            tracing::warn!(campaign = %campaign.id, %error, "could not mark drained");
+                            report.failed += 1;
+                        }
                     }
                 }
                 Ok(StepOutcome::NotOwner) => {}

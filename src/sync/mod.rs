@@ -14,6 +14,6 @@ mod drainer;
 mod queued_coupon;
 mod worker;
 
-pub use drainer::{Batch, Drainer, StepOutcome, SyncReport};
+pub use drainer::{Batch, CommittedBatch, Drainer, StepOutcome, SyncReport};
 pub use queued_coupon::QueuedCoupon;
 pub use worker::run_sync_loop;
