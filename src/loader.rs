@@ -8,6 +8,7 @@ use crate::redis::CampaignKeys;
 use crate::store::campaigns::{self, RowLock};
 use crate::store::coupons;
 use redis::AsyncCommands;
+use sqlx::PgConnection;
 
 /// Users are copied into Redis in chunks so that no single command blocks Redis for long.
 const CHUNK: usize = 10_000;
@@ -27,10 +28,20 @@ impl Engine {
         let Some(campaign) = campaigns::find_locked(&mut tx, id, RowLock::Update).await? else {
             return Ok(false);
         };
-        let (holders, max_sequence) = coupons::holders(&mut tx, id).await?;
-        self.write_state(&campaign, &holders, max_sequence).await?;
+        self.load_locked(&mut tx, &campaign).await?;
         tx.commit().await?;
         Ok(true)
+    }
+
+    /// Loads `campaign` into Redis unless already there, from inside a transaction that holds
+    /// its row `FOR UPDATE` (for callers that change the campaign under that same lock).
+    pub(crate) async fn load_locked(
+        &self,
+        tx: &mut PgConnection,
+        campaign: &Campaign,
+    ) -> Result<(), EngineError> {
+        let (holders, max_sequence) = coupons::holders(tx, campaign.id).await?;
+        self.write_state(campaign, &holders, max_sequence).await
     }
 
     /// Builds the Redis state of `campaign` from its recorded holders, atomically and only if

@@ -5,16 +5,11 @@ mod support;
 
 use coupon::redis::CampaignKeys;
 use coupon::sync::Drainer;
-use coupon::{ClaimOutcome, Engine};
-use redis::AsyncCommands;
+use coupon::ClaimOutcome;
 use std::collections::HashSet;
 use std::sync::Arc;
 use support::*;
 use tokio::sync::Barrier;
-
-async fn delete_keys(engine: &Engine, keys: &[&str]) {
-    let _: () = engine.redis().del(keys).await.unwrap();
-}
 
 fn issued(outcome: &ClaimOutcome) -> bool {
     matches!(outcome, ClaimOutcome::Issued { .. })

@@ -14,6 +14,8 @@ pub(crate) struct ScriptSet {
     pub acquire_lease: Script,
     pub acknowledge: Script,
     pub release_lease: Script,
+    pub set_status: Script,
+    pub set_quantity: Script,
 }
 
 impl Scripts {
@@ -24,6 +26,8 @@ impl Scripts {
             acquire_lease: Script::new(include_str!("lua/acquire_lease.lua")),
             acknowledge: Script::new(include_str!("lua/acknowledge.lua")),
             release_lease: Script::new(include_str!("lua/release_lease.lua")),
+            set_status: Script::new(include_str!("lua/set_status.lua")),
+            set_quantity: Script::new(include_str!("lua/set_quantity.lua")),
         }))
     }
 }

@@ -140,3 +140,31 @@ pub async fn mark_drained(db: &PgPool, id: CampaignId) -> Result<(), sqlx::Error
         .await?;
     Ok(())
 }
+
+/// Records the marketer's status switch (inside the caller's transaction).
+pub async fn update_status(
+    tx: &mut PgConnection,
+    id: CampaignId,
+    status: CampaignStatus,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE campaigns SET status = $2, updated_at = now() WHERE id = $1")
+        .bind(id.0)
+        .bind(status.as_str())
+        .execute(tx)
+        .await?;
+    Ok(())
+}
+
+/// Records a new total quantity (inside the caller's transaction).
+pub async fn update_quantity(
+    tx: &mut PgConnection,
+    id: CampaignId,
+    quantity: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE campaigns SET quantity = $2, updated_at = now() WHERE id = $1")
+        .bind(id.0)
+        .bind(quantity)
+        .execute(tx)
+        .await?;
+    Ok(())
+}

@@ -91,6 +91,12 @@ pub async fn rows(engine: &Engine, id: CampaignId) -> i64 {
         .expect("count rows")
 }
 
+/// Deletes Redis keys, as a Redis that lost its data would have.
+pub async fn delete_keys(engine: &Engine, keys: &[&str]) {
+    use redis::AsyncCommands;
+    let _: () = engine.redis().del(keys).await.expect("delete keys");
+}
+
 /// Runs drain steps of one campaign until its queue is empty (bounded).
 pub async fn drain(engine: &Engine, id: CampaignId) {
     let drainer = Drainer::new(engine.clone());

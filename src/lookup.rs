@@ -1,0 +1,95 @@
+//! Looking up who holds which coupon: for a member asking "what was my code?", a shop backend
+//! checking a coupon, and the marketer's export.
+
+use crate::campaign::CampaignId;
+use crate::engine::Engine;
+use crate::error::EngineError;
+use crate::redis::CampaignKeys;
+use crate::store::coupons::{self, IssuedCoupon};
+use crate::sync::QueuedCoupon;
+use crate::user::UserId;
+use chrono::{DateTime, Utc};
+use redis::AsyncCommands;
+use serde::{Deserialize, Serialize};
+
+/// How many queue entries one `LRANGE` reads while looking for a not-yet-synced coupon.
+const QUEUE_SCAN_CHUNK: isize = 1000;
+
+/// A coupon a user holds, whether or not the sync has recorded it yet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeldCoupon {
+    /// What they show at checkout.
+    pub code: String,
+    /// Order of the claim within the campaign.
+    pub sequence: i64,
+    /// When Redis accepted the claim.
+    pub claimed_at: DateTime<Utc>,
+    /// Whether PostgreSQL has recorded it (false while it waits in the queue).
+    pub synced: bool,
+}
+
+impl From<IssuedCoupon> for HeldCoupon {
+    fn from(row: IssuedCoupon) -> Self {
+        Self {
+            code: row.code,
+            sequence: row.sequence,
+            claimed_at: row.claimed_at,
+            synced: true,
+        }
+    }
+}
+
+impl Engine {
+    /// The coupon `user` holds in `campaign`, if any.
+    ///
+    /// PostgreSQL answers for synced coupons; a claim still waiting for the sync is found in the
+    /// Redis queue (which the sync keeps short), so a member who just claimed sees the code.
+    pub async fn coupon_of(
+        &self,
+        campaign: CampaignId,
+        user: &UserId,
+    ) -> Result<Option<HeldCoupon>, EngineError> {
+        if let Some(row) = coupons::find(&self.db, campaign, user.as_str()).await? {
+            return Ok(Some(row.into()));
+        }
+        let keys = CampaignKeys::new(campaign);
+        let mut redis = self.redis.clone();
+        if !redis.sismember(&keys.issued, user.as_str()).await? {
+            return Ok(None);
+        }
+        let mut start = 0;
+        loop {
+            let entries: Vec<String> = redis
+                .lrange(&keys.queue, start, start + QUEUE_SCAN_CHUNK - 1)
+                .await?;
+            if let Some(found) = entries
+                .iter()
+                .filter_map(|entry| QueuedCoupon::parse(entry))
+                .find(|queued| queued.user_id == user.as_str())
+            {
+                return Ok(Some(HeldCoupon {
+                    code: found.code,
+                    sequence: found.sequence,
+                    claimed_at: found.claimed_at,
+                    synced: false,
+                }));
+            }
+            if entries.len() < QUEUE_SCAN_CHUNK as usize {
+                break;
+            }
+            start += QUEUE_SCAN_CHUNK;
+        }
+        // It left the queue while we scanned: the sync has recorded it by now.
+        Ok(coupons::find(&self.db, campaign, user.as_str())
+            .await?
+            .map(HeldCoupon::from))
+    }
+
+    /// Every coupon of `campaign` PostgreSQL has recorded, in claim order (for the export).
+    pub async fn recorded_coupons(
+        &self,
+        campaign: CampaignId,
+    ) -> Result<Vec<IssuedCoupon>, EngineError> {
+        Ok(coupons::all(&self.db, campaign).await?)
+    }
+}
