@@ -3,9 +3,9 @@
 
 mod support;
 
+use coupon::ClaimOutcome;
 use coupon::redis::CampaignKeys;
 use coupon::sync::Drainer;
-use coupon::ClaimOutcome;
 use std::collections::HashSet;
 use std::sync::Arc;
 use support::*;

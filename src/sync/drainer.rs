@@ -252,13 +252,13 @@ impl Drainer {
                 }
                 Ok(StepOutcome::Empty) => {
                     let over = campaign.claim_ends_at.checked_add_signed(grace);
-                    if over.is_some_and(|over| over < Utc::now()) {
-                        if let Err(error) =
+                    let expired = over.is_some_and(|over| over < Utc::now());
+                    if expired
+                        && let Err(error) =
                             campaigns::mark_drained(&self.engine.db, campaign.id).await
-                        {
-                            tracing::warn!(campaign = %campaign.id, %error, "could not mark drained");
-                            report.failed += 1;
-                        }
+                    {
+                        tracing::warn!(campaign = %campaign.id, %error, "could not mark drained");
+                        report.failed += 1;
                     }
                 }
                 Ok(StepOutcome::NotOwner) => {}
