@@ -51,31 +51,72 @@ impl Engine {
             return Ok(None);
         };
         let synced = coupons::count(&self.db, id).await?;
-        let keys = CampaignKeys::new(id);
-        // One round trip for every Redis number.
-        let (remaining, claimed, queued, oldest, sync_state): RedisNumbers = redis::pipe()
-            .get(&keys.counter)
-            .scard(&keys.issued)
-            .llen(&keys.queue)
-            .lindex(&keys.queue, 0)
-            .hmget(
-                &keys.sync_state,
-                &["last_ok_ms", "last_error", "last_error_ms"],
-            )
-            .query_async(&mut self.redis.clone())
-            .await?;
-        let (last_ok_ms, last_error, last_error_ms) = sync_state;
-        Ok(Some(StatusReport {
-            quantity: campaign.quantity,
-            campaign,
-            remaining,
-            claimed,
-            queued,
-            oldest_queued_at: oldest.as_deref().and_then(QueuedCoupon::claimed_at_of),
-            synced,
-            last_synced_at: last_ok_ms.and_then(DateTime::from_timestamp_millis),
-            last_sync_error: last_error,
-            last_sync_error_at: last_error_ms.and_then(DateTime::from_timestamp_millis),
-        }))
+        let mut reports = self.reports(vec![(campaign, synced)]).await?;
+        Ok(reports.pop())
+    }
+
+    /// The live numbers of every campaign, newest first: two PostgreSQL queries and one Redis
+    /// round trip however many campaigns there are.
+    pub async fn overview(&self) -> Result<Vec<StatusReport>, EngineError> {
+        let all = campaigns::list(&self.db).await?;
+        let synced = coupons::counts(&self.db).await?;
+        let with_counts = all
+            .into_iter()
+            .map(|campaign| {
+                let rows = synced.get(&campaign.id).copied().unwrap_or(0);
+                (campaign, rows)
+            })
+            .collect();
+        self.reports(with_counts).await
+    }
+
+    /// Adds the Redis numbers of each campaign, read in one pipeline.
+    async fn reports(
+        &self,
+        campaigns: Vec<(Campaign, i64)>,
+    ) -> Result<Vec<StatusReport>, EngineError> {
+        let mut pipe = redis::pipe();
+        for (campaign, _) in &campaigns {
+            let keys = CampaignKeys::new(campaign.id);
+            pipe.get(&keys.counter)
+                .scard(&keys.issued)
+                .llen(&keys.queue)
+                .lindex(&keys.queue, 0)
+                .hmget(
+                    &keys.sync_state,
+                    &["last_ok_ms", "last_error", "last_error_ms"],
+                );
+        }
+        let numbers: Vec<RedisNumbers> = if campaigns.is_empty() {
+            Vec::new()
+        } else {
+            // Five replies per campaign, regrouped into one tuple each.
+            let flat: Vec<redis::Value> = pipe.query_async(&mut self.redis.clone()).await?;
+            flat.chunks(5)
+                .map(|chunk| redis::from_redis_value(redis::Value::Array(chunk.to_vec())))
+                .collect::<Result<_, _>>()
+                .map_err(redis::RedisError::from)?
+        };
+        Ok(campaigns
+            .into_iter()
+            .zip(numbers)
+            .map(|((campaign, synced), numbers)| report(campaign, synced, numbers))
+            .collect())
+    }
+}
+
+fn report(campaign: Campaign, synced: i64, numbers: RedisNumbers) -> StatusReport {
+    let (remaining, claimed, queued, oldest, (last_ok_ms, last_error, last_error_ms)) = numbers;
+    StatusReport {
+        quantity: campaign.quantity,
+        campaign,
+        remaining,
+        claimed,
+        queued,
+        oldest_queued_at: oldest.as_deref().and_then(QueuedCoupon::claimed_at_of),
+        synced,
+        last_synced_at: last_ok_ms.and_then(DateTime::from_timestamp_millis),
+        last_sync_error: last_error,
+        last_sync_error_at: last_error_ms.and_then(DateTime::from_timestamp_millis),
     }
 }

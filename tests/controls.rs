@@ -192,3 +192,27 @@ async fn a_member_finds_their_code_before_and_after_the_sync() {
     );
     assert_eq!(stranger, None);
 }
+
+#[tokio::test]
+async fn the_overview_reports_each_campaign_as_its_own_status_does() {
+    let engine = engine().await;
+    let first = open_campaign(&engine, 5).await;
+    let second = open_campaign(&engine, 7).await;
+    engine.claim(first.id, &user(1)).await.unwrap();
+    drain(&engine, first.id).await;
+    engine.claim(second.id, &user(1)).await.unwrap();
+
+    let overview = engine.overview().await.unwrap();
+
+    for id in [first.id, second.id] {
+        let listed = overview
+            .iter()
+            .find(|r| r.campaign.id == id)
+            .expect("listed");
+        let own = engine.status(id).await.unwrap().unwrap();
+        assert_eq!(
+            (listed.remaining, listed.claimed, listed.synced),
+            (own.remaining, own.claimed, own.synced)
+        );
+    }
+}

@@ -5,6 +5,7 @@ use crate::sync::QueuedCoupon;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, PgPool};
+use std::collections::HashMap;
 
 /// A coupon as recorded in PostgreSQL.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
@@ -111,4 +112,16 @@ pub async fn all(db: &PgPool, campaign: CampaignId) -> Result<Vec<IssuedCoupon>,
     .bind(campaign.0)
     .fetch_all(db)
     .await
+}
+
+/// Rows recorded per campaign, for campaigns that have any.
+pub async fn counts(db: &PgPool) -> Result<HashMap<CampaignId, i64>, sqlx::Error> {
+    let rows: Vec<(i64, i64)> =
+        sqlx::query_as("SELECT campaign_id, count(*) FROM issued_coupons GROUP BY campaign_id")
+            .fetch_all(db)
+            .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, count)| (CampaignId(id), count))
+        .collect())
 }
