@@ -1,18 +1,31 @@
 //! The Leptos UI: the HTML shell rendered by the server, the routes, and the browser's hydrate
-//! entry point. The admin pages and the claim page build on this.
+//! entry point.
+//!
+//! Layout: [`api`] holds the server functions and the values they exchange (compiled on both
+//! sides); `backend` (server only) holds what they need there (engine, sessions, accounts);
+//! [`pages`] and [`components`] are the UI; [`i18n`] the Korean and English texts.
 
+pub mod api;
+#[cfg(feature = "ssr")]
+pub mod backend;
+pub mod components;
+pub mod i18n;
+pub mod pages;
+
+use i18n::Lang;
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::{
-    StaticSegment,
     components::{Route, Router, Routes},
+    path,
 };
 
 /// The HTML document the server renders around the app.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    let lang = request_lang();
     view! {
         <!DOCTYPE html>
-        <html lang="ko">
+        <html lang=lang.tag()>
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
@@ -32,31 +45,68 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    let lang = request_lang();
+    provide_context(lang);
+    let t = lang.texts();
     view! {
         <Stylesheet id="leptos" href="/pkg/coupon.css"/>
-        <Title text="Coupons"/>
+        <Title text=t.app_name/>
         <Router>
+            <components::layout::Header/>
             <main>
-                <Routes fallback=|| view! { <p>"Page not found."</p> }>
-                    <Route path=StaticSegment("") view=HomePage/>
+                <Routes fallback=move || view! { <p class="empty">{t.not_found}</p> }>
+                    <Route path=path!("") view=pages::home::HomePage/>
+                    <Route path=path!("/c/:id") view=pages::claim::ClaimPage/>
+                    <Route path=path!("/admin") view=pages::admin_list::CampaignListPage/>
+                    <Route path=path!("/admin/login") view=pages::admin_login::AdminLoginPage/>
+                    <Route path=path!("/admin/campaigns/new") view=pages::admin_new::NewCampaignPage/>
+                    <Route path=path!("/admin/campaigns/:id") view=pages::admin_campaign::CampaignPage/>
                 </Routes>
             </main>
         </Router>
     }
 }
 
-/// Landing page. Shows that the page is interactive once the wasm bundle has hydrated it.
-#[component]
-fn HomePage() -> impl IntoView {
-    let hydrated = RwSignal::new(false);
-    Effect::new(move |_| hydrated.set(true));
-    view! {
-        <h1>"First-come-first-served coupons"</h1>
-        <p>"선착순 쿠폰 시스템"</p>
-        <p data-testid="hydration">
-            {move || if hydrated.get() { "interactive" } else { "loading" }}
-        </p>
+/// The page language of this request: on the server from the `lang` cookie and the
+/// `Accept-Language` header; in the browser from `<html lang>`, which the server set.
+fn request_lang() -> Lang {
+    if let Some(lang) = use_context::<Lang>() {
+        return lang;
     }
+    #[cfg(feature = "ssr")]
+    {
+        if let Some(parts) = use_context::<axum::http::request::Parts>() {
+            let header = |name| {
+                parts
+                    .headers
+                    .get(name)
+                    .and_then(|v: &axum::http::HeaderValue| v.to_str().ok())
+            };
+            let cookie = header(axum::http::header::COOKIE).and_then(|cookies| {
+                cookies.split(';').find_map(|pair| {
+                    let (name, value) = pair.trim().split_once('=')?;
+                    (name == i18n::LANG_COOKIE).then_some(value)
+                })
+            });
+            return Lang::negotiate(cookie, header(axum::http::header::ACCEPT_LANGUAGE));
+        }
+    }
+    #[cfg(feature = "hydrate")]
+    {
+        let tag = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.document_element())
+            .and_then(|e| e.get_attribute("lang"));
+        if let Some(lang) = tag.as_deref().and_then(Lang::from_tag) {
+            return lang;
+        }
+    }
+    Lang::default()
+}
+
+/// The language of the page being rendered.
+pub fn use_lang() -> Lang {
+    use_context::<Lang>().unwrap_or_default()
 }
 
 /// Browser entry point: attaches the wasm app to the server-rendered HTML.

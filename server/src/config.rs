@@ -13,6 +13,14 @@ pub struct Config {
     pub database_url: String,
     /// `SYNC_BATCH_SIZE`, `SYNC_IDLE_MS`, `SYNC_LEASE_MS`: the background sync's tunables.
     pub sync: SyncSettings,
+    /// `API_KEY`: the shop backends' bearer token; unset disables the JSON API.
+    pub api_key: Option<String>,
+    /// `ADMIN_EMAIL` / `ADMIN_PASSWORD`: the first admin, created at start-up if none exists.
+    pub first_admin: Option<(String, String)>,
+    /// `COOKIE_SECURE`: mark session cookies `Secure` (set it when the site is served over https).
+    pub secure_cookies: bool,
+    /// `LIVE_TICK_MS`: how often open pages receive fresh numbers.
+    pub live_tick: Duration,
 }
 
 /// A missing or unparsable variable, named so the operator knows what to fix.
@@ -66,10 +74,34 @@ impl Config {
             )?),
             ..defaults
         };
+        let optional = |name: &str| lookup(name).filter(|v| !v.is_empty());
+        let first_admin = match (optional("ADMIN_EMAIL"), optional("ADMIN_PASSWORD")) {
+            (Some(email), Some(password)) => Some((email, password)),
+            (None, None) => None,
+            _ => {
+                return Err(ConfigError(
+                    "ADMIN_EMAIL and ADMIN_PASSWORD must be set together".into(),
+                ));
+            }
+        };
+        let secure_cookies = match optional("COOKIE_SECURE").as_deref() {
+            None | Some("0" | "false") => false,
+            Some("1" | "true") => true,
+            Some(other) => {
+                return Err(ConfigError(format!(
+                    "COOKIE_SECURE must be true or false, got {other:?}"
+                )));
+            }
+        };
+        let live_tick = Duration::from_millis(number("LIVE_TICK_MS", 1000)?.max(50));
         Ok(Self {
             redis_url: required("REDIS_URL")?,
             database_url: required("DATABASE_URL")?,
             sync,
+            api_key: optional("API_KEY"),
+            first_admin,
+            secure_cookies,
+            live_tick,
         })
     }
 }
@@ -107,6 +139,17 @@ mod tests {
                 .batch_size,
             50
         );
+    }
+
+    #[test]
+    fn the_first_admin_needs_both_email_and_password() {
+        let pairs = [
+            ("REDIS_URL", "redis://x"),
+            ("DATABASE_URL", "postgres://y"),
+            ("ADMIN_EMAIL", "a@b.c"),
+        ];
+        let err = Config::from_lookup(lookup(&pairs)).unwrap_err();
+        assert!(err.0.contains("ADMIN_PASSWORD"), "{}", err.0);
     }
 
     #[test]

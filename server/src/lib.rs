@@ -1,58 +1,126 @@
-//! The coupon server: axum hosting the Leptos app, health endpoints and the background sync.
+//! The coupon server: axum hosting the Leptos app, the JSON API, live event streams, health,
+//! and the background sync.
 //!
-//! [`run`] takes a bound listener and a shutdown token, so tests start it on port 0 and stop it
-//! when they are done; `main.rs` only reads the configuration and waits for a signal.
+//! [`run`] takes a bound listener and the state (which carries the shutdown token), so tests
+//! start it on port 0 and stop it when they are done; `main.rs` only reads the configuration
+//! and waits for a signal.
 
+pub mod api;
 pub mod config;
 mod health;
+pub mod live;
+pub mod sessions;
+mod web;
 
 use app::{App, shell};
 use axum::Router;
+use axum::extract::FromRef;
 use axum::routing::get;
 use coupon::Engine;
-use leptos::prelude::LeptosOptions;
+use leptos::prelude::{LeptosOptions, provide_context};
 use leptos_axum::{LeptosRoutes, generate_route_list};
+use live::LiveHub;
+use sessions::RedisSessionStore;
+use std::sync::Arc;
+use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
+use tower_http::trace::TraceLayer;
+use tower_sessions::{Expiry, SessionManagerLayer, cookie::SameSite};
 
 /// Shared state of every request handler.
-#[derive(Clone, axum::extract::FromRef)]
+#[derive(Clone, FromRef)]
 pub struct AppState {
     /// Leptos's settings (site root, output name, …).
     pub leptos_options: LeptosOptions,
     /// The issuing engine.
     pub engine: Engine,
+    /// The live numbers' fan-out.
+    pub hub: Arc<LiveHub>,
+    /// The JSON API's key (`None`: API disabled).
+    pub api_key: api::ApiKey,
+    /// Whether session cookies carry `Secure` (the site is served over https).
+    pub secure_cookies: bool,
+    /// Cancelled to stop the server: ends live streams, then the sync finishes its round.
+    pub shutdown: CancellationToken,
 }
 
-/// The HTTP routes: health endpoints, then the Leptos pages, then static files.
+/// How long a session lives without being used.
+const SESSION_IDLE: time::Duration = time::Duration::days(7);
+
+impl AppState {
+    /// The state for `engine`, with the live numbers refreshed every `live_tick`.
+    pub fn new(
+        leptos_options: LeptosOptions,
+        engine: Engine,
+        api_key: Option<String>,
+        live_tick: Duration,
+    ) -> Self {
+        Self {
+            leptos_options,
+            hub: Arc::new(LiveHub::new(engine.clone(), live_tick)),
+            engine,
+            api_key: api::ApiKey(api_key.map(Into::into)),
+            secure_cookies: false,
+            shutdown: CancellationToken::new(),
+        }
+    }
+}
+
+/// The HTTP routes: health, the JSON API, then the pages with their sessions.
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let options = state.leptos_options.clone();
+    let engine = state.engine.clone();
+    let sessions = SessionManagerLayer::new(RedisSessionStore::new(state.engine.redis()))
+        .with_name("coupon_session")
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(state.secure_cookies)
+        .with_expiry(Expiry::OnInactivity(SESSION_IDLE));
+    let pages = Router::new()
+        .route("/admin/live/campaigns/{id}", get(web::admin_stream))
+        .route("/live/campaigns/{id}", get(web::public_stream))
+        .route("/admin/campaigns/{id}/coupons.csv", get(web::export_csv))
+        .route("/lang/{tag}", get(web::switch_language))
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            move || provide_context(engine.clone()),
+            move || shell(options.clone()),
+        )
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(sessions);
     Router::new()
         .route("/healthz", get(health::healthz))
-        .leptos_routes(&state, routes, move || shell(options.clone()))
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .nest(
+            "/api/v1",
+            api::routes(state.engine.clone(), state.api_key.clone()),
+        )
+        .merge(pages)
+        .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
 
-/// Serves until `shutdown` is cancelled, running the background sync alongside. On shutdown,
-/// in-flight requests finish, the sync finishes its current round, then this returns.
-pub async fn run(
-    listener: TcpListener,
-    state: AppState,
-    shutdown: CancellationToken,
-) -> std::io::Result<()> {
+/// Serves until `state.shutdown` is cancelled, running the background sync and the live
+/// ticker alongside. On shutdown, live streams end, in-flight requests finish, the sync
+/// finishes its current round, then this returns.
+pub async fn run(listener: TcpListener, state: AppState) -> std::io::Result<()> {
+    let shutdown = state.shutdown.clone();
     let sync = tokio::spawn(coupon::sync::run_sync_loop(
         state.engine.clone(),
         shutdown.clone(),
     ));
+    let ticker = tokio::spawn(state.hub.clone().run(shutdown.clone()));
     let served = axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown.clone().cancelled_owned())
         .await;
-    // Whatever stopped the server also stops the sync.
+    // Whatever stopped the server also stops the background tasks.
     shutdown.cancel();
-    if let Err(error) = sync.await {
-        tracing::error!(%error, "sync task panicked");
+    for (name, task) in [("sync", sync), ("live ticker", ticker)] {
+        if let Err(error) = task.await {
+            tracing::error!(%error, "{name} task panicked");
+        }
     }
     served
 }

@@ -1,4 +1,4 @@
-//! Entry point: configuration, connections, the listener, and signal handling.
+//! Entry point: configuration, connections, the first admin, the listener, and signals.
 
 use coupon::Engine;
 use leptos::prelude::get_configuration;
@@ -17,21 +17,22 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let config = Config::from_env()?;
     let leptos_options = get_configuration(None)?.leptos_options;
     let engine = Engine::connect(&config.redis_url, &config.database_url, config.sync).await?;
+    if let Some((email, password)) = &config.first_admin {
+        if app::backend::accounts::ensure_first_admin(engine.db(), email, password).await? {
+            tracing::info!(%email, "created the first admin account");
+        }
+    }
+    if config.api_key.is_none() {
+        tracing::warn!("API_KEY is not set: the JSON API answers 401 to every request");
+    }
     let addr = leptos_options.site_addr;
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!("listening on http://{addr}");
 
-    let shutdown = CancellationToken::new();
-    tokio::spawn(cancel_on_signal(shutdown.clone()));
-    run(
-        listener,
-        AppState {
-            leptos_options,
-            engine,
-        },
-        shutdown,
-    )
-    .await?;
+    let mut state = AppState::new(leptos_options, engine, config.api_key, config.live_tick);
+    state.secure_cookies = config.secure_cookies;
+    tokio::spawn(cancel_on_signal(state.shutdown.clone()));
+    run(listener, state).await?;
     tracing::info!("stopped");
     Ok(())
 }

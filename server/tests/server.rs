@@ -1,70 +1,11 @@
 //! The server as a whole, started on port 0 against the real Redis and PostgreSQL that
 //! `./dev test` runs: health, the rendered page, the background sync, and clean shutdown.
 
-use chrono::{Duration, Utc};
-use coupon::{CampaignDraft, ClaimOutcome, Engine, SyncSettings, UserId};
-use leptos::prelude::LeptosOptions;
-use server::{AppState, run};
-use std::net::SocketAddr;
+mod support;
+
+use coupon::{ClaimOutcome, UserId};
 use std::time::Duration as StdDuration;
-use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
-
-struct TestServer {
-    addr: SocketAddr,
-    engine: Engine,
-    shutdown: CancellationToken,
-    handle: JoinHandle<std::io::Result<()>>,
-}
-
-impl TestServer {
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
-    }
-}
-
-async fn spawn_server() -> TestServer {
-    let redis_url = std::env::var("REDIS_URL").expect("REDIS_URL: run through ./dev test");
-    let database_url = std::env::var("DATABASE_URL").expect("DATABASE_URL: run through ./dev test");
-    let settings = SyncSettings {
-        lease_ttl: StdDuration::from_millis(500),
-        idle_interval: StdDuration::from_millis(20),
-        ..SyncSettings::default()
-    };
-    let engine = Engine::connect(&redis_url, &database_url, settings)
-        .await
-        .expect("connect");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let leptos_options = LeptosOptions::builder()
-        .output_name("coupon")
-        .site_addr(addr)
-        .build();
-    let shutdown = CancellationToken::new();
-    let state = AppState {
-        leptos_options,
-        engine: engine.clone(),
-    };
-    let handle = tokio::spawn(run(listener, state, shutdown.clone()));
-    TestServer {
-        addr,
-        engine,
-        shutdown,
-        handle,
-    }
-}
-
-fn draft(quantity: i64) -> CampaignDraft {
-    CampaignDraft {
-        name: format!("server test {}", coupon::code::generate()),
-        discount_kind: "percentage".into(),
-        discount_amount: 15,
-        quantity,
-        claim_starts_at: Utc::now() - Duration::minutes(1),
-        claim_ends_at: Utc::now() + Duration::hours(1),
-        valid_days: 7,
-    }
-}
+use support::*;
 
 #[tokio::test]
 async fn healthz_answers_ok_as_json() {
@@ -85,7 +26,7 @@ async fn the_home_page_is_rendered_on_the_server() {
 
     assert_eq!(response.status(), 200);
     let html = response.text().await.unwrap();
-    assert!(html.contains("First-come-first-served coupons"), "{html}");
+    assert!(html.contains("선착순 쿠폰"), "{html}");
     assert!(
         html.contains("/pkg/coupon.js"),
         "hydration script is linked"
@@ -96,7 +37,7 @@ async fn the_home_page_is_rendered_on_the_server() {
 async fn the_server_syncs_claims_into_postgres_in_the_background() {
     // Arrange
     let server = spawn_server().await;
-    let campaign = server.engine.create_campaign(&draft(10)).await.unwrap();
+    let campaign = server.campaign(10).await;
 
     // Act
     for n in 0..4 {

@@ -1,0 +1,41 @@
+//! Admin sign-in and sign-out.
+
+use leptos::prelude::*;
+
+/// Signs a marketer in. `Ok(false)` means wrong email or password (the same answer for both).
+#[server(endpoint = "admin_sign_in")]
+pub async fn admin_sign_in(email: String, password: String) -> Result<bool, ServerFnError> {
+    use crate::backend::{accounts, engine, session, unavailable};
+    let engine = engine()?;
+    let found = accounts::authenticate(engine.db(), &email, &password)
+        .await
+        .map_err(|e| unavailable(e.into()))?;
+    let Some(admin) = found else {
+        crate::backend::set_status(401);
+        return Ok(false);
+    };
+    session::sign_in_admin(&session::current().await?, &admin)
+        .await
+        .map_err(|e| ServerFnError::new(format!("cannot save the session: {e}")))?;
+    tracing::info!(admin = %admin.email, "admin signed in");
+    Ok(true)
+}
+
+/// Signs out whoever is signed in on this browser (admin and member).
+#[server(endpoint = "sign_out")]
+pub async fn sign_out() -> Result<(), ServerFnError> {
+    use crate::backend::session;
+    session::sign_out(&session::current().await?)
+        .await
+        .map_err(|e| ServerFnError::new(format!("cannot end the session: {e}")))
+}
+
+/// The signed-in admin's email, if any (pages use it to decide what to show; every admin
+/// server function still checks on its own).
+#[server(endpoint = "current_admin")]
+pub async fn current_admin() -> Result<Option<String>, ServerFnError> {
+    use crate::backend::session;
+    Ok(session::admin(&session::current().await?)
+        .await
+        .map(|admin| admin.email))
+}

@@ -1,0 +1,171 @@
+//! The marketer's server functions: list, create, watch, pause/resume/end, change quantity.
+//! Each starts with `require_admin()`.
+
+use super::types::{CampaignView, FieldProblem, FormResult, LiveNumbers};
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// The create form exactly as typed: text, so that "abc" in a number field becomes a message
+/// next to that field instead of a failed request.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CampaignForm {
+    pub name: String,
+    pub discount_kind: String,
+    pub discount_amount: String,
+    pub quantity: String,
+    /// `datetime-local` value, read as KST.
+    pub claim_starts_at: String,
+    /// `datetime-local` value, read as KST.
+    pub claim_ends_at: String,
+    pub valid_days: String,
+}
+
+/// Every campaign with its live numbers, newest first.
+#[server(endpoint = "list_campaigns")]
+pub async fn list_campaigns() -> Result<Vec<(CampaignView, LiveNumbers)>, ServerFnError> {
+    use crate::backend::{engine, session::require_admin, unavailable};
+    require_admin().await?;
+    let engine = engine()?;
+    let reports = engine.overview().await.map_err(unavailable)?;
+    let now = chrono::Utc::now();
+    Ok(reports
+        .iter()
+        .map(|report| {
+            (
+                CampaignView::from(&report.campaign),
+                LiveNumbers::from_report(report, now),
+            )
+        })
+        .collect())
+}
+
+/// One campaign with its numbers; `None` if there is no such campaign.
+#[server(endpoint = "campaign_detail")]
+pub async fn campaign_detail(
+    id: i64,
+) -> Result<Option<(CampaignView, LiveNumbers)>, ServerFnError> {
+    use crate::backend::{engine, session::require_admin, unavailable};
+    require_admin().await?;
+    let report = engine()?
+        .status(coupon::CampaignId(id))
+        .await
+        .map_err(unavailable)?;
+    Ok(report.map(|report| {
+        (
+            CampaignView::from(&report.campaign),
+            LiveNumbers::from_report(&report, chrono::Utc::now()),
+        )
+    }))
+}
+
+/// Creates a campaign; the new id, or every field to fix (nothing is written then).
+#[server(endpoint = "create_campaign")]
+pub async fn create_campaign(form: CampaignForm) -> Result<FormResult<i64>, ServerFnError> {
+    use crate::backend::{engine, field_problems, session::require_admin, unavailable};
+    require_admin().await?;
+    let draft = match parse_form(&form) {
+        Ok(draft) => draft,
+        Err(problems) => return Ok(FormResult::Invalid(problems)),
+    };
+    match engine()?.create_campaign(&draft).await {
+        Ok(campaign) => {
+            tracing::info!(campaign = %campaign.id, name = %campaign.name, "campaign created");
+            Ok(FormResult::Done(campaign.id.0))
+        }
+        Err(error) => match field_problems(&error) {
+            Some(problems) => Ok(FormResult::Invalid(problems)),
+            None => Err(unavailable(error)),
+        },
+    }
+}
+
+/// Pauses (`paused`), resumes (`active`) or ends (`ended`) a campaign.
+#[server(endpoint = "set_campaign_status")]
+pub async fn set_campaign_status(id: i64, status: String) -> Result<FormResult<()>, ServerFnError> {
+    use crate::backend::{engine, field_problems, session::require_admin, unavailable};
+    use coupon::CampaignStatus;
+    require_admin().await?;
+    let Some(status) = CampaignStatus::from_stored(&status) else {
+        return Ok(invalid("status", "must be active, paused or ended"));
+    };
+    match engine()?.set_status(coupon::CampaignId(id), status).await {
+        Ok(Some(_)) => Ok(FormResult::Done(())),
+        Ok(None) => Ok(invalid("id", "no such campaign")),
+        Err(error) => field_problems(&error)
+            .map(FormResult::Invalid)
+            .ok_or_else(|| unavailable(error)),
+    }
+}
+
+/// Changes a campaign's total quantity (never below what is already claimed).
+#[server(endpoint = "set_campaign_quantity")]
+pub async fn set_campaign_quantity(
+    id: i64,
+    quantity: String,
+) -> Result<FormResult<()>, ServerFnError> {
+    use crate::backend::{engine, field_problems, session::require_admin, unavailable};
+    require_admin().await?;
+    let Ok(quantity) = quantity.trim().parse::<i64>() else {
+        return Ok(invalid("quantity", "must be a whole number"));
+    };
+    match engine()?
+        .set_quantity(coupon::CampaignId(id), quantity)
+        .await
+    {
+        Ok(Some(_)) => Ok(FormResult::Done(())),
+        Ok(None) => Ok(invalid("id", "no such campaign")),
+        Err(error) => field_problems(&error)
+            .map(FormResult::Invalid)
+            .ok_or_else(|| unavailable(error)),
+    }
+}
+
+#[cfg(feature = "ssr")]
+fn invalid<T>(field: &str, reason: &str) -> FormResult<T> {
+    FormResult::Invalid(vec![FieldProblem {
+        field: field.to_owned(),
+        reason: reason.to_owned(),
+    }])
+}
+
+/// Reads the typed text into a draft, naming every field that is not a number or a date.
+#[cfg(feature = "ssr")]
+fn parse_form(form: &CampaignForm) -> Result<coupon::CampaignDraft, Vec<FieldProblem>> {
+    use crate::i18n::from_input_value;
+    let mut problems = Vec::new();
+    let mut number = |field: &str, raw: &str| -> i64 {
+        raw.trim().replace(',', "").parse().unwrap_or_else(|_| {
+            problems.push(FieldProblem {
+                field: field.to_owned(),
+                reason: "must be a whole number".to_owned(),
+            });
+            0
+        })
+    };
+    let discount_amount = number("discount_amount", &form.discount_amount);
+    let quantity = number("quantity", &form.quantity);
+    let valid_days = number("valid_days", &form.valid_days);
+    let mut instant = |field: &str, raw: &str| {
+        from_input_value(raw).unwrap_or_else(|| {
+            problems.push(FieldProblem {
+                field: field.to_owned(),
+                reason: "must be a date and time".to_owned(),
+            });
+            chrono::DateTime::UNIX_EPOCH
+        })
+    };
+    let claim_starts_at = instant("claim_starts_at", &form.claim_starts_at);
+    let claim_ends_at = instant("claim_ends_at", &form.claim_ends_at);
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    Ok(coupon::CampaignDraft {
+        name: form.name.clone(),
+        discount_kind: form.discount_kind.clone(),
+        discount_amount,
+        quantity,
+        claim_starts_at,
+        claim_ends_at,
+        valid_days,
+    })
+}

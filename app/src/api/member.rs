@@ -1,0 +1,152 @@
+//! The end user's server functions: the open campaigns, the claim page, member sign-in, claim.
+
+use super::types::{CampaignView, ClaimPageData, ClaimView, FormResult};
+#[cfg(feature = "ssr")]
+use super::types::{CouponView, FieldProblem};
+use leptos::prelude::*;
+
+/// Campaigns an end user can see on the home page: not ended, window not over.
+#[server(endpoint = "open_campaigns")]
+pub async fn open_campaigns() -> Result<Vec<CampaignView>, ServerFnError> {
+    use crate::backend::{engine, unavailable};
+    let now = chrono::Utc::now();
+    let campaigns = engine()?.campaigns().await.map_err(unavailable)?;
+    Ok(campaigns
+        .iter()
+        .filter(|c| c.status != coupon::CampaignStatus::Ended && c.claim_ends_at > now)
+        .map(CampaignView::from)
+        .collect())
+}
+
+/// Everything the claim page shows on first render; `None` if there is no such campaign.
+#[server(endpoint = "claim_page")]
+pub async fn claim_page(id: i64) -> Result<Option<ClaimPageData>, ServerFnError> {
+    use crate::backend::{engine, session, unavailable};
+    let engine = engine()?;
+    let Some(report) = engine
+        .status(coupon::CampaignId(id))
+        .await
+        .map_err(unavailable)?
+    else {
+        return Ok(None);
+    };
+    let member = session::member(&session::current().await?).await;
+    let state = match &member {
+        None => None,
+        Some(member) => Some(member_state(&engine, &report, member).await?),
+    };
+    let numbers = super::LiveNumbers::from_report(&report, chrono::Utc::now()).public();
+    Ok(Some(ClaimPageData {
+        campaign: CampaignView::from(&report.campaign),
+        numbers,
+        member,
+        state,
+    }))
+}
+
+/// Remembers which member is claiming (the stand-in for the shop's own login).
+#[server(endpoint = "member_sign_in")]
+pub async fn member_sign_in(member_id: String) -> Result<FormResult<String>, ServerFnError> {
+    use crate::backend::session;
+    let member = match coupon::UserId::parse(&member_id) {
+        Ok(member) => member,
+        Err(error) => {
+            return Ok(FormResult::Invalid(vec![FieldProblem {
+                field: "member_id".into(),
+                reason: error.reason,
+            }]));
+        }
+    };
+    session::sign_in_member(&session::current().await?, member.as_str())
+        .await
+        .map_err(|e| ServerFnError::new(format!("cannot save the session: {e}")))?;
+    Ok(FormResult::Done(member.as_str().to_owned()))
+}
+
+/// Claims a coupon of `campaign_id` for the signed-in member.
+///
+/// The hot path: one session read and one claim script, no PostgreSQL. Only a member who
+/// already holds a coupon costs a lookup, to show them their code again.
+#[server(endpoint = "claim")]
+pub async fn claim(campaign_id: i64) -> Result<ClaimView, ServerFnError> {
+    use crate::backend::{engine, session};
+    use coupon::{ClaimOutcome, EngineError};
+    let Some(member) = session::member(&session::current().await?).await else {
+        crate::backend::set_status(401);
+        return Err(ServerFnError::new("sign in with your member id first"));
+    };
+    let member = coupon::UserId::parse(&member).map_err(|e| ServerFnError::new(e.to_string()))?;
+    let engine = engine()?;
+    let campaign = coupon::CampaignId(campaign_id);
+    let outcome = match engine.claim(campaign, &member).await {
+        Ok(outcome) => outcome,
+        Err(EngineError::Redis(error)) => {
+            tracing::warn!(%error, "claim refused: Redis unavailable");
+            crate::backend::set_status(503);
+            return Ok(ClaimView::Unavailable);
+        }
+        Err(error) => return Err(crate::backend::unavailable(error)),
+    };
+    Ok(match outcome {
+        ClaimOutcome::Issued { code, .. } => ClaimView::Issued {
+            coupon: CouponView {
+                code,
+                claimed_at: chrono::Utc::now(),
+            },
+            just_now: true,
+        },
+        ClaimOutcome::AlreadyClaimed => match engine.coupon_of(campaign, &member).await {
+            Ok(Some(held)) => ClaimView::Issued {
+                coupon: CouponView {
+                    code: held.code,
+                    claimed_at: held.claimed_at,
+                },
+                just_now: false,
+            },
+            _ => ClaimView::Unavailable,
+        },
+        ClaimOutcome::SoldOut => ClaimView::SoldOut,
+        ClaimOutcome::NotOpen { opens_at } => ClaimView::NotOpen { opens_at },
+        ClaimOutcome::Ended | ClaimOutcome::UnknownCampaign => ClaimView::Ended,
+        ClaimOutcome::Paused => ClaimView::Paused,
+    })
+}
+
+/// What a signed-in member sees before clicking: their coupon if they hold one, else whatever
+/// would stop a claim right now, else the Claim button.
+#[cfg(feature = "ssr")]
+async fn member_state(
+    engine: &coupon::Engine,
+    report: &coupon::StatusReport,
+    member: &str,
+) -> Result<ClaimView, ServerFnError> {
+    use coupon::CampaignStatus;
+    let Ok(member) = coupon::UserId::parse(member) else {
+        return Ok(ClaimView::Unavailable);
+    };
+    let held = engine
+        .coupon_of(report.campaign.id, &member)
+        .await
+        .map_err(crate::backend::unavailable)?;
+    if let Some(held) = held {
+        return Ok(ClaimView::Issued {
+            coupon: CouponView {
+                code: held.code,
+                claimed_at: held.claimed_at,
+            },
+            just_now: false,
+        });
+    }
+    let campaign = &report.campaign;
+    let now = chrono::Utc::now();
+    Ok(match campaign.status {
+        CampaignStatus::Ended => ClaimView::Ended,
+        CampaignStatus::Paused => ClaimView::Paused,
+        CampaignStatus::Active if now < campaign.claim_starts_at => ClaimView::NotOpen {
+            opens_at: campaign.claim_starts_at,
+        },
+        CampaignStatus::Active if now >= campaign.claim_ends_at => ClaimView::Ended,
+        CampaignStatus::Active if report.remaining == Some(0) => ClaimView::SoldOut,
+        CampaignStatus::Active => ClaimView::CanClaim,
+    })
+}

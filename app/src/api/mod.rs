@@ -1,0 +1,12 @@
+//! The server functions the pages call, and the values they exchange. Each server function
+//! checks who is calling inside itself: they are HTTP endpoints anyone can reach directly.
+
+mod admin;
+mod campaigns;
+mod member;
+mod types;
+
+pub use admin::*;
+pub use campaigns::*;
+pub use member::*;
+pub use types::*;

@@ -1,0 +1,112 @@
+//! What the pages and the server exchange: plain serializable values, compiled on both sides.
+//! Expected outcomes (a refused field, a sold-out campaign) are values here, not errors.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// A campaign as the pages show it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CampaignView {
+    pub id: i64,
+    pub name: String,
+    /// `fixed_amount` or `percentage`.
+    pub discount_kind: String,
+    pub discount_amount: i64,
+    pub quantity: i64,
+    pub claim_starts_at: DateTime<Utc>,
+    pub claim_ends_at: DateTime<Utc>,
+    pub valid_days: i32,
+    /// `active`, `paused` or `ended`.
+    pub status: String,
+}
+
+/// A campaign's live numbers, pushed to the admin page about once a second.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct LiveNumbers {
+    pub status: String,
+    pub quantity: i64,
+    /// `None` while the campaign is not loaded in Redis.
+    pub remaining: Option<i64>,
+    pub claimed: i64,
+    pub queued: i64,
+    /// Age of the oldest item waiting for the sync, in milliseconds.
+    pub oldest_waiting_ms: Option<i64>,
+    pub synced: i64,
+    pub last_synced_at: Option<DateTime<Utc>>,
+    pub last_sync_error: Option<String>,
+    /// Claims per second, oldest first, one entry per second (at most 300).
+    pub per_second: Vec<u32>,
+}
+
+/// What an end user's claim page shows: the public part of the live numbers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct PublicNumbers {
+    pub status: String,
+    pub quantity: i64,
+    pub remaining: Option<i64>,
+}
+
+/// One refused form field and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldProblem {
+    pub field: String,
+    pub reason: String,
+}
+
+/// The answer to a form submission: done, or the fields to fix.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum FormResult<T> {
+    Done(T),
+    Invalid(Vec<FieldProblem>),
+}
+
+impl<T> FormResult<T> {
+    /// The reason `field` was refused, if it was.
+    pub fn problem(&self, field: &str) -> Option<String> {
+        match self {
+            Self::Invalid(problems) => problems
+                .iter()
+                .find(|p| p.field == field)
+                .map(|p| p.reason.clone()),
+            Self::Done(_) => None,
+        }
+    }
+}
+
+/// The coupon a member holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CouponView {
+    pub code: String,
+    pub claimed_at: DateTime<Utc>,
+}
+
+/// The answer to "Claim", and what the claim page shows for a member.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum ClaimView {
+    /// Got one (now or earlier).
+    Issued {
+        coupon: CouponView,
+        just_now: bool,
+    },
+    SoldOut,
+    NotOpen {
+        opens_at: DateTime<Utc>,
+    },
+    Ended,
+    Paused,
+    /// Nothing decided yet: the member may click "Claim".
+    CanClaim,
+    /// Redis is unreachable: try again.
+    Unavailable,
+}
+
+/// Everything the claim page needs on first render.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClaimPageData {
+    pub campaign: CampaignView,
+    pub numbers: PublicNumbers,
+    /// The signed-in member, if any.
+    pub member: Option<String>,
+    /// What the member sees; `None` when nobody is signed in.
+    pub state: Option<ClaimView>,
+}

@@ -1,0 +1,94 @@
+//! Server-side helpers of the server functions (compiled with `ssr` only): the engine from
+//! context, sessions, admin accounts, and conversions from engine values to page values.
+
+pub mod accounts;
+pub mod session;
+
+use crate::api::{CampaignView, FieldProblem, LiveNumbers, PublicNumbers};
+use coupon::{Campaign, Engine, EngineError, StatusReport};
+use leptos::prelude::*;
+
+/// The engine the server put into the context of every request.
+pub fn engine() -> Result<Engine, ServerFnError> {
+    use_context::<Engine>().ok_or_else(|| ServerFnError::new("the engine is not configured"))
+}
+
+/// Turns an infrastructure failure into a server-function error the page can show, logging
+/// the detail once here rather than sending it to the browser.
+pub fn unavailable(error: EngineError) -> ServerFnError {
+    tracing::error!(%error, "engine call failed");
+    set_status(503);
+    ServerFnError::new("the service is temporarily unavailable; please try again")
+}
+
+/// Sets the HTTP status of the server function's response.
+pub fn set_status(code: u16) {
+    if let (Some(options), Ok(status)) = (
+        use_context::<leptos_axum::ResponseOptions>(),
+        axum::http::StatusCode::from_u16(code),
+    ) {
+        options.set_status(status);
+    }
+}
+
+/// The field problems of invalid input, or `None` for any other failure.
+pub fn field_problems(error: &EngineError) -> Option<Vec<FieldProblem>> {
+    match error {
+        EngineError::Invalid(errors) => Some(
+            errors
+                .0
+                .iter()
+                .map(|e| FieldProblem {
+                    field: e.field.clone(),
+                    reason: e.reason.clone(),
+                })
+                .collect(),
+        ),
+        _ => None,
+    }
+}
+
+impl From<&Campaign> for CampaignView {
+    fn from(c: &Campaign) -> Self {
+        Self {
+            id: c.id.0,
+            name: c.name.clone(),
+            discount_kind: c.discount.kind.as_str().to_owned(),
+            discount_amount: c.discount.amount,
+            quantity: c.quantity,
+            claim_starts_at: c.claim_starts_at,
+            claim_ends_at: c.claim_ends_at,
+            valid_days: c.valid_days,
+            status: c.status.as_str().to_owned(),
+        }
+    }
+}
+
+impl LiveNumbers {
+    /// The numbers of a status report; the claims-per-second history is added by the caller.
+    pub fn from_report(report: &StatusReport, now: chrono::DateTime<chrono::Utc>) -> Self {
+        Self {
+            status: report.campaign.status.as_str().to_owned(),
+            quantity: report.quantity,
+            remaining: report.remaining,
+            claimed: report.claimed,
+            queued: report.queued,
+            oldest_waiting_ms: report
+                .oldest_queued_at
+                .map(|at| (now - at).num_milliseconds().max(0)),
+            synced: report.synced,
+            last_synced_at: report.last_synced_at,
+            last_sync_error: report.last_sync_error.clone(),
+            per_second: Vec::new(),
+        }
+    }
+
+    /// What end users may see of these numbers.
+    pub fn public(&self) -> PublicNumbers {
+        PublicNumbers {
+            status: self.status.clone(),
+            quantity: self.quantity,
+            remaining: self.remaining,
+        }
+    }
+}

@@ -1,0 +1,68 @@
+//! Typed access to the session: who is signed in as an admin, and which member is claiming.
+//! Keys live here as constants so no other code touches session data by string.
+
+use serde::{Deserialize, Serialize};
+use tower_sessions::Session;
+
+const ADMIN_KEY: &str = "admin";
+const MEMBER_KEY: &str = "member";
+
+/// A signed-in marketer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminIdentity {
+    pub id: i64,
+    pub email: String,
+}
+
+/// The admin signed in on this session, if any. A broken session reads as signed out.
+pub async fn admin(session: &Session) -> Option<AdminIdentity> {
+    session.get(ADMIN_KEY).await.ok().flatten()
+}
+
+/// Signs `admin` in, with a fresh session id so that an id planted before sign-in is useless.
+pub async fn sign_in_admin(
+    session: &Session,
+    admin: &AdminIdentity,
+) -> Result<(), tower_sessions::session::Error> {
+    session.cycle_id().await?;
+    session.insert(ADMIN_KEY, admin).await
+}
+
+/// The member id this session claims for, if any.
+pub async fn member(session: &Session) -> Option<String> {
+    session.get(MEMBER_KEY).await.ok().flatten()
+}
+
+/// Remembers the member id (the stand-in for the shop's own login).
+pub async fn sign_in_member(
+    session: &Session,
+    member: &str,
+) -> Result<(), tower_sessions::session::Error> {
+    session.cycle_id().await?;
+    session.insert(MEMBER_KEY, member).await
+}
+
+/// Forgets everything: admin and member.
+pub async fn sign_out(session: &Session) -> Result<(), tower_sessions::session::Error> {
+    session.flush().await
+}
+
+/// The session of the current server-function request.
+pub async fn current() -> Result<Session, leptos::prelude::ServerFnError> {
+    leptos_axum::extract::<Session>()
+        .await
+        .map_err(|e| leptos::prelude::ServerFnError::new(format!("no session: {e}")))
+}
+
+/// The signed-in admin, or a 401 error: every admin server function starts with this.
+pub async fn require_admin() -> Result<AdminIdentity, leptos::prelude::ServerFnError> {
+    match admin(&current().await?).await {
+        Some(identity) => Ok(identity),
+        None => {
+            super::set_status(401);
+            Err(leptos::prelude::ServerFnError::new(
+                "sign in as an admin first",
+            ))
+        }
+    }
+}

@@ -1,0 +1,7 @@
+//! Pieces shared by several pages.
+
+pub mod admin_gate;
+pub mod chart;
+pub mod field;
+pub mod layout;
+pub mod live;

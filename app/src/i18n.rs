@@ -1,0 +1,417 @@
+//! Korean and English: the texts of every page, and locale formatting of dates and won.
+//!
+//! Texts are one struct per language, so a missing translation is a compile error rather than a
+//! blank on the page. Times are shown in Korea Standard Time (UTC+9, no daylight saving): the
+//! shop's campaigns open and close on Korean clocks, whatever the viewer's language.
+
+use chrono::{DateTime, FixedOffset, NaiveDateTime, TimeZone, Utc};
+use serde::{Deserialize, Serialize};
+
+/// A page language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum Lang {
+    /// 한국어 — the default: the first users are Korean.
+    #[default]
+    Ko,
+    /// English.
+    En,
+}
+
+/// The cookie that remembers a visitor's choice.
+pub const LANG_COOKIE: &str = "lang";
+
+impl Lang {
+    /// The BCP 47 tag, for `<html lang>` and the cookie.
+    pub fn tag(self) -> &'static str {
+        match self {
+            Self::Ko => "ko",
+            Self::En => "en",
+        }
+    }
+
+    /// The language with this tag (`ko`, `en`, `en-US`, …), if supported.
+    pub fn from_tag(tag: &str) -> Option<Self> {
+        let primary = tag.trim().split(['-', '_']).next()?.to_ascii_lowercase();
+        match primary.as_str() {
+            "ko" => Some(Self::Ko),
+            "en" => Some(Self::En),
+            _ => None,
+        }
+    }
+
+    /// Picks a language: the remembered choice first, then the browser's preferences in order
+    /// (ignoring quality weights beyond their order), then Korean.
+    pub fn negotiate(cookie: Option<&str>, accept_language: Option<&str>) -> Self {
+        if let Some(lang) = cookie.and_then(Self::from_tag) {
+            return lang;
+        }
+        accept_language
+            .into_iter()
+            .flat_map(|header| header.split(','))
+            .filter_map(|item| Self::from_tag(item.split(';').next().unwrap_or_default()))
+            .next()
+            .unwrap_or_default()
+    }
+
+    /// The texts of this language.
+    pub fn texts(self) -> &'static Texts {
+        match self {
+            Self::Ko => &KO,
+            Self::En => &EN,
+        }
+    }
+}
+
+/// Korea Standard Time.
+pub fn kst() -> FixedOffset {
+    FixedOffset::east_opt(9 * 3600).expect("UTC+9 is a valid offset")
+}
+
+/// A date and time in KST, in the language's usual form.
+pub fn format_datetime(lang: Lang, at: DateTime<Utc>) -> String {
+    let local = at.with_timezone(&kst());
+    match lang {
+        Lang::Ko => local.format("%Y년 %-m월 %-d일 %H:%M").to_string(),
+        Lang::En => local.format("%b %-d, %Y, %H:%M KST").to_string(),
+    }
+}
+
+/// A time of day in KST with seconds, for "last synced at".
+pub fn format_time(at: DateTime<Utc>) -> String {
+    at.with_timezone(&kst()).format("%H:%M:%S").to_string()
+}
+
+/// The value of a `datetime-local` input for this instant, in KST.
+pub fn to_input_value(at: DateTime<Utc>) -> String {
+    at.with_timezone(&kst())
+        .format("%Y-%m-%dT%H:%M")
+        .to_string()
+}
+
+/// Reads a `datetime-local` input value as KST; `None` if it is not a date and time.
+pub fn from_input_value(value: &str) -> Option<DateTime<Utc>> {
+    let naive = NaiveDateTime::parse_from_str(value.trim(), "%Y-%m-%dT%H:%M")
+        .or_else(|_| NaiveDateTime::parse_from_str(value.trim(), "%Y-%m-%dT%H:%M:%S"))
+        .ok()?;
+    kst()
+        .from_local_datetime(&naive)
+        .single()
+        .map(|at| at.with_timezone(&Utc))
+}
+
+/// A whole number with thousands separators: 12,345.
+pub fn format_count(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
+    if n < 0 {
+        out.push('-');
+    }
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}
+
+/// An amount of won: "3,000원" in Korean, "₩3,000" in English.
+pub fn format_won(lang: Lang, amount: i64) -> String {
+    match lang {
+        Lang::Ko => format!("{}원", format_count(amount)),
+        Lang::En => format!("₩{}", format_count(amount)),
+    }
+}
+
+/// What a coupon takes off, e.g. "3,000원 할인" / "10% off".
+pub fn format_discount(lang: Lang, kind: &str, amount: i64) -> String {
+    let t = lang.texts();
+    if kind == "percentage" {
+        format!("{amount}% {}", t.off)
+    } else {
+        format!("{} {}", format_won(lang, amount), t.off)
+    }
+}
+
+/// Every text shown on the pages, in one language.
+pub struct Texts {
+    pub app_name: &'static str,
+    pub tagline: &'static str,
+    pub open_campaigns: &'static str,
+    pub no_open_campaigns: &'static str,
+    pub admin: &'static str,
+    pub language: &'static str,
+    pub off: &'static str,
+    // sign-in
+    pub admin_sign_in: &'static str,
+    pub email: &'static str,
+    pub password: &'static str,
+    pub sign_in: &'static str,
+    pub sign_out: &'static str,
+    pub wrong_credentials: &'static str,
+    pub sign_in_required: &'static str,
+    // campaign list
+    pub campaigns: &'static str,
+    pub new_campaign: &'static str,
+    pub no_campaigns: &'static str,
+    pub name: &'static str,
+    pub status: &'static str,
+    pub quantity: &'static str,
+    pub remaining: &'static str,
+    pub claimed: &'static str,
+    pub synced: &'static str,
+    pub waiting: &'static str,
+    pub sync_state: &'static str,
+    pub sync_ok: &'static str,
+    pub sync_failing: &'static str,
+    pub active: &'static str,
+    pub paused: &'static str,
+    pub ended: &'static str,
+    // create form
+    pub discount_kind: &'static str,
+    pub fixed_amount: &'static str,
+    pub percentage: &'static str,
+    pub discount_amount: &'static str,
+    pub claim_starts_at: &'static str,
+    pub claim_ends_at: &'static str,
+    pub valid_days: &'static str,
+    pub create: &'static str,
+    pub times_in_kst: &'static str,
+    pub not_a_datetime: &'static str,
+    // campaign page
+    pub claim_window: &'static str,
+    pub validity: &'static str,
+    pub days: &'static str,
+    pub oldest_waiting: &'static str,
+    pub last_sync: &'static str,
+    pub never: &'static str,
+    pub sync_error: &'static str,
+    pub claims_per_second: &'static str,
+    pub live: &'static str,
+    pub reconnecting: &'static str,
+    pub pause: &'static str,
+    pub resume: &'static str,
+    pub end_campaign: &'static str,
+    pub change_quantity: &'static str,
+    pub apply: &'static str,
+    pub export_csv: &'static str,
+    pub claim_page: &'static str,
+    pub seconds_short: &'static str,
+    pub not_found: &'static str,
+    // claim page
+    pub claim: &'static str,
+    pub claiming: &'static str,
+    pub member_id: &'static str,
+    pub member_sign_in_hint: &'static str,
+    pub continue_label: &'static str,
+    pub signed_in_as: &'static str,
+    pub your_coupon: &'static str,
+    pub use_it_within: &'static str,
+    pub already_claimed: &'static str,
+    pub sold_out: &'static str,
+    pub not_open_yet: &'static str,
+    pub opens_at: &'static str,
+    pub campaign_ended: &'static str,
+    pub campaign_paused: &'static str,
+    pub try_again: &'static str,
+    pub left: &'static str,
+}
+
+const KO: Texts = Texts {
+    app_name: "선착순 쿠폰",
+    tagline: "먼저 받는 사람이 임자! 수량이 다 떨어지기 전에 받아 가세요.",
+    open_campaigns: "진행 중인 쿠폰",
+    no_open_campaigns: "지금 진행 중인 쿠폰이 없습니다.",
+    admin: "관리자",
+    language: "언어",
+    off: "할인",
+    admin_sign_in: "관리자 로그인",
+    email: "이메일",
+    password: "비밀번호",
+    sign_in: "로그인",
+    sign_out: "로그아웃",
+    wrong_credentials: "이메일 또는 비밀번호가 올바르지 않습니다.",
+    sign_in_required: "관리자 로그인이 필요합니다.",
+    campaigns: "캠페인",
+    new_campaign: "새 캠페인",
+    no_campaigns: "아직 캠페인이 없습니다.",
+    name: "이름",
+    status: "상태",
+    quantity: "수량",
+    remaining: "남은 수량",
+    claimed: "발급",
+    synced: "DB 저장",
+    waiting: "대기열",
+    sync_state: "동기화",
+    sync_ok: "정상",
+    sync_failing: "오류",
+    active: "진행 중",
+    paused: "일시 중지",
+    ended: "종료",
+    discount_kind: "할인 방식",
+    fixed_amount: "정액 (원)",
+    percentage: "정률 (%)",
+    discount_amount: "할인 금액",
+    claim_starts_at: "발급 시작",
+    claim_ends_at: "발급 종료",
+    valid_days: "쿠폰 유효 기간 (일)",
+    create: "만들기",
+    times_in_kst: "시간은 한국 표준시(KST) 기준입니다.",
+    not_a_datetime: "날짜와 시간을 입력하세요",
+    claim_window: "발급 기간",
+    validity: "유효 기간",
+    days: "일",
+    oldest_waiting: "가장 오래 기다린 항목",
+    last_sync: "마지막 동기화",
+    never: "없음",
+    sync_error: "동기화 오류",
+    claims_per_second: "초당 발급 (최근 5분)",
+    live: "실시간",
+    reconnecting: "연결이 끊겼습니다. 다시 연결하는 중…",
+    pause: "일시 중지",
+    resume: "재개",
+    end_campaign: "종료하기",
+    change_quantity: "수량 변경",
+    apply: "적용",
+    export_csv: "CSV 내보내기",
+    claim_page: "발급 페이지",
+    seconds_short: "초",
+    not_found: "찾을 수 없는 페이지입니다.",
+    claim: "쿠폰 받기",
+    claiming: "받는 중…",
+    member_id: "회원 ID",
+    member_sign_in_hint: "쿠폰을 받으려면 회원 ID로 로그인하세요.",
+    continue_label: "계속",
+    signed_in_as: "로그인:",
+    your_coupon: "쿠폰이 발급되었습니다",
+    use_it_within: "사용 기한",
+    already_claimed: "이미 받은 쿠폰입니다.",
+    sold_out: "쿠폰이 모두 소진되었습니다.",
+    not_open_yet: "아직 발급 전입니다.",
+    opens_at: "발급 시작:",
+    campaign_ended: "발급이 종료되었습니다.",
+    campaign_paused: "발급이 잠시 중지되었습니다.",
+    try_again: "잠시 후 다시 시도해 주세요.",
+    left: "남음",
+};
+
+const EN: Texts = Texts {
+    app_name: "First-come coupons",
+    tagline: "First come, first served: claim yours before they run out.",
+    open_campaigns: "Open campaigns",
+    no_open_campaigns: "No campaign is open right now.",
+    admin: "Admin",
+    language: "Language",
+    off: "off",
+    admin_sign_in: "Admin sign-in",
+    email: "Email",
+    password: "Password",
+    sign_in: "Sign in",
+    sign_out: "Sign out",
+    wrong_credentials: "Wrong email or password.",
+    sign_in_required: "Please sign in as an admin.",
+    campaigns: "Campaigns",
+    new_campaign: "New campaign",
+    no_campaigns: "No campaigns yet.",
+    name: "Name",
+    status: "Status",
+    quantity: "Quantity",
+    remaining: "Remaining",
+    claimed: "Claimed",
+    synced: "Synced",
+    waiting: "Waiting",
+    sync_state: "Sync",
+    sync_ok: "OK",
+    sync_failing: "Failing",
+    active: "Active",
+    paused: "Paused",
+    ended: "Ended",
+    discount_kind: "Discount kind",
+    fixed_amount: "Fixed amount (won)",
+    percentage: "Percentage (%)",
+    discount_amount: "Discount amount",
+    claim_starts_at: "Claims open",
+    claim_ends_at: "Claims close",
+    valid_days: "Coupon valid for (days)",
+    create: "Create",
+    times_in_kst: "Times are Korea Standard Time (KST).",
+    not_a_datetime: "enter a date and time",
+    claim_window: "Claim window",
+    validity: "Valid for",
+    days: "days",
+    oldest_waiting: "Oldest waiting item",
+    last_sync: "Last sync",
+    never: "never",
+    sync_error: "Sync error",
+    claims_per_second: "Claims per second (last 5 min)",
+    live: "Live",
+    reconnecting: "Connection lost. Reconnecting…",
+    pause: "Pause",
+    resume: "Resume",
+    end_campaign: "End campaign",
+    change_quantity: "Change quantity",
+    apply: "Apply",
+    export_csv: "Export CSV",
+    claim_page: "Claim page",
+    seconds_short: "s",
+    not_found: "Page not found.",
+    claim: "Claim",
+    claiming: "Claiming…",
+    member_id: "Member ID",
+    member_sign_in_hint: "Sign in with your member ID to claim a coupon.",
+    continue_label: "Continue",
+    signed_in_as: "Signed in as",
+    your_coupon: "Your coupon",
+    use_it_within: "Use it by",
+    already_claimed: "You already claimed this coupon.",
+    sold_out: "Sold out: every coupon has been claimed.",
+    not_open_yet: "Not open yet.",
+    opens_at: "Opens",
+    campaign_ended: "This campaign has ended.",
+    campaign_paused: "This campaign is paused.",
+    try_again: "Please try again in a moment.",
+    left: "left",
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_remembered_choice_wins_over_the_browser() {
+        assert_eq!(
+            Lang::negotiate(Some("en"), Some("ko-KR,ko;q=0.9")),
+            Lang::En
+        );
+    }
+
+    #[test]
+    fn the_browser_order_picks_the_first_supported_language() {
+        assert_eq!(
+            Lang::negotiate(None, Some("fr-FR,en-US;q=0.8,ko;q=0.5")),
+            Lang::En
+        );
+        assert_eq!(Lang::negotiate(None, Some("de")), Lang::Ko);
+        assert_eq!(Lang::negotiate(Some("xx"), None), Lang::Ko);
+    }
+
+    #[test]
+    fn won_and_counts_are_grouped_by_thousands() {
+        assert_eq!(format_won(Lang::Ko, 3000), "3,000원");
+        assert_eq!(format_won(Lang::En, 1_234_567), "₩1,234,567");
+        assert_eq!(format_count(999), "999");
+        assert_eq!(format_count(-1000), "-1,000");
+    }
+
+    #[test]
+    fn times_are_shown_and_read_in_kst() {
+        let at = DateTime::parse_from_rfc3339("2026-11-27T01:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(format_datetime(Lang::Ko, at), "2026년 11월 27일 10:00");
+        assert_eq!(format_datetime(Lang::En, at), "Nov 27, 2026, 10:00 KST");
+        assert_eq!(to_input_value(at), "2026-11-27T10:00");
+        assert_eq!(from_input_value("2026-11-27T10:00"), Some(at));
+        assert_eq!(from_input_value("tomorrow"), None);
+    }
+}

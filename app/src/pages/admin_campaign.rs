@@ -1,0 +1,201 @@
+//! `/admin/campaigns/:id`: one campaign draining live, with the marketer's controls.
+
+use crate::api::{
+    CampaignView, FormResult, LiveNumbers, SetCampaignQuantity, SetCampaignStatus, campaign_detail,
+};
+use crate::components::admin_gate::AdminGate;
+use crate::components::chart::ClaimsChart;
+use crate::components::live::use_live;
+use crate::i18n::{format_count, format_discount, format_time};
+use crate::pages::{id_param, status_label, window_text};
+use crate::use_lang;
+use leptos::prelude::*;
+use leptos_router::hooks::use_params_map;
+
+/// The campaign page.
+#[component]
+pub fn CampaignPage() -> impl IntoView {
+    view! { <AdminGate><CampaignDetail/></AdminGate> }
+}
+
+#[component]
+fn CampaignDetail() -> impl IntoView {
+    let t = use_lang().texts();
+    let params = use_params_map();
+    let id = move || id_param(params.read().get("id"));
+    let detail = Resource::new(id, |id| async move {
+        match id {
+            Some(id) => campaign_detail(id).await,
+            None => Ok(None),
+        }
+    });
+    view! {
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                match detail.await {
+                    Ok(Some((campaign, numbers))) => view! {
+                        <LiveCampaign campaign numbers on_change=move || detail.refetch()/>
+                    }.into_any(),
+                    Ok(None) => view! { <p class="empty">{t.not_found}</p> }.into_any(),
+                    Err(error) => view! { <p class="error">{error.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn LiveCampaign(
+    campaign: CampaignView,
+    numbers: LiveNumbers,
+    on_change: impl Fn() + Clone + Send + Sync + 'static,
+) -> impl IntoView {
+    let lang = use_lang();
+    let t = lang.texts();
+    let id = campaign.id;
+    let (pushed, connected) = use_live::<LiveNumbers>(format!("/admin/live/campaigns/{id}"));
+    let live = Signal::derive(move || pushed.get().unwrap_or_else(|| numbers.clone()));
+    let per_second = Signal::derive(move || live.get().per_second);
+    let stat = move |value: Signal<String>, label: &'static str, test_id: &'static str| {
+        view! {
+            <div class="stat">
+                <span class="stat-value" data-testid=test_id>{value}</span>
+                <span class="stat-label">{label}</span>
+            </div>
+        }
+    };
+    let remaining = Signal::derive(move || {
+        live.get()
+            .remaining
+            .map(format_count)
+            .unwrap_or_else(|| "–".into())
+    });
+    let claimed = Signal::derive(move || format_count(live.get().claimed));
+    let synced = Signal::derive(move || format_count(live.get().synced));
+    let queued = Signal::derive(move || format_count(live.get().queued));
+    let oldest = Signal::derive(move || {
+        live.get()
+            .oldest_waiting_ms
+            .map(|ms| format!("{:.1}{}", ms as f64 / 1000.0, t.seconds_short))
+            .unwrap_or_else(|| "–".into())
+    });
+    let last_sync = move || {
+        live.get()
+            .last_synced_at
+            .map(format_time)
+            .unwrap_or_else(|| t.never.to_string())
+    };
+    let status = move || live.get().status;
+    view! {
+        <section class="panel">
+            <div class="panel-head">
+                <div>
+                    <h1>{campaign.name.clone()}</h1>
+                    <p class="muted">
+                        {format_discount(lang, &campaign.discount_kind, campaign.discount_amount)}
+                        " · " {window_text(lang, campaign.claim_starts_at, campaign.claim_ends_at)}
+                        " · " {t.validity} " " {campaign.valid_days} {t.days}
+                    </p>
+                </div>
+                <span class=move || format!("badge {}", status()) data-testid="status">
+                    {move || status_label(t, &status())}
+                </span>
+            </div>
+            <p class="live-state" role="status">
+                {move || if connected.get() {
+                    view! { <span class="dot good"></span> {t.live} }.into_any()
+                } else {
+                    view! { <span class="dot bad"></span> {t.reconnecting} }.into_any()
+                }}
+            </p>
+            <div class="stats">
+                {stat(remaining, t.remaining, "remaining")}
+                {stat(claimed, t.claimed, "claimed")}
+                {stat(synced, t.synced, "synced")}
+                {stat(queued, t.waiting, "queued")}
+                {stat(oldest, t.oldest_waiting, "oldest")}
+            </div>
+            <p class="sync-line">
+                {t.last_sync} ": " <span data-testid="last-sync">{last_sync}</span>
+                {move || live.get().last_sync_error.map(|error| view! {
+                    <span class="bad" role="alert">" · " {t.sync_error} ": " {error}</span>
+                })}
+            </p>
+            <ClaimsChart per_second label=t.claims_per_second/>
+        </section>
+        <Controls id quantity=campaign.quantity status=Signal::derive(status) on_change/>
+    }
+}
+
+/// Pause / resume / end, the quantity change, the export and the claim page link.
+#[component]
+fn Controls(
+    id: i64,
+    quantity: i64,
+    #[prop(into)] status: Signal<String>,
+    on_change: impl Fn() + Clone + Send + Sync + 'static,
+) -> impl IntoView {
+    let t = use_lang().texts();
+    let set_status = ServerAction::<SetCampaignStatus>::new();
+    let set_quantity = ServerAction::<SetCampaignQuantity>::new();
+    let new_quantity = RwSignal::new(quantity.to_string());
+    let changed = on_change.clone();
+    Effect::new(move |_| {
+        if let Some(Ok(FormResult::Done(()))) = set_status.value().get() {
+            changed();
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(FormResult::Done(()))) = set_quantity.value().get() {
+            on_change();
+        }
+    });
+    let status_problem = move || match set_status.value().get() {
+        Some(Ok(result)) => result.problem("status"),
+        Some(Err(error)) => Some(error.to_string()),
+        None => None,
+    };
+    let quantity_problem = move || match set_quantity.value().get() {
+        Some(Ok(result)) => result.problem("quantity"),
+        Some(Err(error)) => Some(error.to_string()),
+        None => None,
+    };
+    let switch = move |to: &'static str| {
+        move |_| {
+            set_status.dispatch(SetCampaignStatus {
+                id,
+                status: to.to_string(),
+            });
+        }
+    };
+    let ended = move || status.get() == "ended";
+    view! {
+        <section class="panel controls">
+            <div class="button-row">
+                <Show when=move || status.get() == "active">
+                    <button on:click=switch("paused")>{t.pause}</button>
+                </Show>
+                <Show when=move || status.get() == "paused">
+                    <button class="primary" on:click=switch("active")>{t.resume}</button>
+                </Show>
+                <Show when=move || !ended()>
+                    <button class="danger" on:click=switch("ended")>{t.end_campaign}</button>
+                </Show>
+                <a class="button" href=format!("/admin/campaigns/{id}/coupons.csv") rel="external" download>{t.export_csv}</a>
+                <a class="button" href=format!("/c/{id}")>{t.claim_page}</a>
+            </div>
+            <p class="error" role="alert">{status_problem}</p>
+            <Show when=move || !ended()>
+                <form class="inline-form" on:submit=move |ev: leptos::ev::SubmitEvent| {
+                    ev.prevent_default();
+                    set_quantity.dispatch(SetCampaignQuantity { id, quantity: new_quantity.get_untracked() });
+                }>
+                    <label for="new-quantity">{t.change_quantity}</label>
+                    <input id="new-quantity" name="quantity" type="number" min="1" bind:value=new_quantity/>
+                    <button type="submit" disabled=move || set_quantity.pending().get()>{t.apply}</button>
+                </form>
+                <p class="error" role="alert">{quantity_problem}</p>
+            </Show>
+        </section>
+    }
+}

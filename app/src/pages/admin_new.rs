@@ -1,0 +1,91 @@
+//! `/admin/campaigns/new`: the create form. Errors appear next to their field and what the
+//! marketer typed stays in the form.
+
+use crate::api::{CampaignForm, CreateCampaign, FormResult};
+use crate::components::admin_gate::AdminGate;
+use crate::components::field::Field;
+use crate::i18n::to_input_value;
+use crate::use_lang;
+use leptos::prelude::*;
+
+/// The create page.
+#[component]
+pub fn NewCampaignPage() -> impl IntoView {
+    view! { <AdminGate><NewCampaignForm/></AdminGate> }
+}
+
+#[component]
+fn NewCampaignForm() -> impl IntoView {
+    let t = use_lang().texts();
+    // Sensible defaults: opens now, runs for a week, coupons valid 30 days.
+    let now = chrono::Utc::now();
+    let name = RwSignal::new(String::new());
+    let kind = RwSignal::new("fixed_amount".to_string());
+    let amount = RwSignal::new("3000".to_string());
+    let quantity = RwSignal::new("500".to_string());
+    let starts = RwSignal::new(to_input_value(now));
+    let ends = RwSignal::new(to_input_value(now + chrono::Duration::days(7)));
+    let valid_days = RwSignal::new("30".to_string());
+
+    let create = ServerAction::<CreateCampaign>::new();
+    let result = create.value();
+    let problem = move |field: &'static str| {
+        Signal::derive(move || match result.get() {
+            Some(Ok(outcome)) => outcome.problem(field),
+            _ => None,
+        })
+    };
+    let failure = move || match result.get() {
+        Some(Err(error)) => Some(error.to_string()),
+        _ => None,
+    };
+    let navigate = leptos_router::hooks::use_navigate();
+    Effect::new(move |_| {
+        if let Some(Ok(FormResult::Done(id))) = result.get() {
+            navigate(&format!("/admin/campaigns/{id}"), Default::default());
+        }
+    });
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        create.dispatch(CreateCampaign {
+            form: CampaignForm {
+                name: name.get_untracked(),
+                discount_kind: kind.get_untracked(),
+                discount_amount: amount.get_untracked(),
+                quantity: quantity.get_untracked(),
+                claim_starts_at: starts.get_untracked(),
+                claim_ends_at: ends.get_untracked(),
+                valid_days: valid_days.get_untracked(),
+            },
+        });
+    };
+    let kind_error = problem("discount_kind");
+    view! {
+        <section class="panel narrow">
+            <h1>{t.new_campaign}</h1>
+            <form class="form" on:submit=submit novalidate>
+                <Field label=t.name name="name" value=name error=problem("name")/>
+                <div class="field" class:invalid=move || kind_error.get().is_some()>
+                    <label for="field-discount_kind">{t.discount_kind}</label>
+                    <select id="field-discount_kind" name="discount_kind" bind:value=kind>
+                        <option value="fixed_amount">{t.fixed_amount}</option>
+                        <option value="percentage">{t.percentage}</option>
+                    </select>
+                    <p class="error" role="alert">{move || kind_error.get()}</p>
+                </div>
+                <div class="row">
+                    <Field label=t.discount_amount name="discount_amount" value=amount error=problem("discount_amount") kind="number"/>
+                    <Field label=t.quantity name="quantity" value=quantity error=problem("quantity") kind="number"/>
+                </div>
+                <div class="row">
+                    <Field label=t.claim_starts_at name="claim_starts_at" value=starts error=problem("claim_starts_at") kind="datetime-local"/>
+                    <Field label=t.claim_ends_at name="claim_ends_at" value=ends error=problem("claim_ends_at") kind="datetime-local"/>
+                </div>
+                <p class="hint">{t.times_in_kst}</p>
+                <Field label=t.valid_days name="valid_days" value=valid_days error=problem("valid_days") kind="number"/>
+                <p class="error" role="alert">{failure}</p>
+                <button type="submit" class="primary" disabled=move || create.pending().get()>{t.create}</button>
+            </form>
+        </section>
+    }
+}

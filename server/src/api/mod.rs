@@ -1,0 +1,34 @@
+//! The JSON API for shop backends, under `/api/v1`, behind an API key.
+
+mod auth;
+mod campaigns;
+mod claims;
+mod error;
+mod extract;
+
+pub use auth::ApiKey;
+pub use error::ApiError;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use coupon::Engine;
+
+/// Largest request body the API reads; a campaign or a claim is far smaller.
+const MAX_BODY_BYTES: usize = 16 * 1024;
+
+/// The API's routes, to be nested at `/api/v1`.
+pub fn routes<S: Clone + Send + Sync + 'static>(engine: Engine, key: ApiKey) -> Router<S> {
+    Router::new()
+        .route("/campaigns", post(campaigns::create))
+        .route("/campaigns/{id}", get(campaigns::status))
+        .route("/campaigns/{id}/claims", post(claims::claim))
+        .route("/campaigns/{id}/claims/{user_id}", get(claims::find))
+        .fallback(|| async { ApiError::NotFound("no such API route") })
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(
+            key,
+            auth::require_api_key,
+        ))
+        .with_state(engine)
+}

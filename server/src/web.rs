@@ -1,0 +1,174 @@
+//! Routes the pages use besides server functions: the live event streams, the CSV export and
+//! the language switch.
+
+use crate::AppState;
+use crate::live::Snapshot;
+use app::backend::session;
+use app::i18n::{LANG_COOKIE, Lang};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Redirect, Response};
+use coupon::CampaignId;
+use futures::StreamExt;
+use std::convert::Infallible;
+use tokio_stream::wrappers::WatchStream;
+use tower_sessions::Session;
+
+/// `GET /admin/live/campaigns/{id}`: every number of the admin page, about once a second.
+pub async fn admin_stream(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<i64>,
+) -> Response {
+    if session::admin(&session).await.is_none() {
+        return (StatusCode::UNAUTHORIZED, "sign in as an admin first").into_response();
+    }
+    stream(&state, CampaignId(id), |numbers| {
+        Event::default().json_data(numbers)
+    })
+    .await
+}
+
+/// `GET /live/campaigns/{id}`: what the claim page shows (status, quantity, remaining).
+pub async fn public_stream(State(state): State<AppState>, Path(id): Path<i64>) -> Response {
+    stream(&state, CampaignId(id), |numbers| {
+        Event::default().json_data(numbers.public())
+    })
+    .await
+}
+
+/// An event stream of the campaign's snapshots, ending when the server shuts down (open
+/// streams would otherwise hold a graceful shutdown forever).
+async fn stream(
+    state: &AppState,
+    id: CampaignId,
+    to_event: fn(&app::api::LiveNumbers) -> Result<Event, axum::Error>,
+) -> Response {
+    match state.engine.campaign(id).await {
+        Ok(Some(_)) => {}
+        Ok(None) => return (StatusCode::NOT_FOUND, "no such campaign").into_response(),
+        Err(error) => {
+            tracing::warn!(%error, "live stream refused");
+            return StatusCode::SERVICE_UNAVAILABLE.into_response();
+        }
+    }
+    let events = WatchStream::new(state.hub.subscribe(id))
+        .filter_map(move |snapshot: Snapshot| async move {
+            snapshot.and_then(|numbers| to_event(&numbers).ok())
+        })
+        .map(Ok::<_, Infallible>)
+        .take_until(state.shutdown.clone().cancelled_owned());
+    Sse::new(events)
+        .keep_alive(KeepAlive::default())
+        .into_response()
+}
+
+/// `GET /admin/campaigns/{id}/coupons.csv`: every coupon PostgreSQL recorded, in claim order.
+pub async fn export_csv(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<i64>,
+) -> Response {
+    if session::admin(&session).await.is_none() {
+        return (StatusCode::UNAUTHORIZED, "sign in as an admin first").into_response();
+    }
+    let id = CampaignId(id);
+    match state.engine.campaign(id).await {
+        Ok(Some(_)) => {}
+        Ok(None) => return (StatusCode::NOT_FOUND, "no such campaign").into_response(),
+        Err(error) => {
+            tracing::error!(%error, "export failed");
+            return StatusCode::SERVICE_UNAVAILABLE.into_response();
+        }
+    }
+    let coupons = match state.engine.recorded_coupons(id).await {
+        Ok(coupons) => coupons,
+        Err(error) => {
+            tracing::error!(%error, "export failed");
+            return StatusCode::SERVICE_UNAVAILABLE.into_response();
+        }
+    };
+    let mut csv = String::from("sequence,user_id,code,claimed_at,synced_at\r\n");
+    for c in &coupons {
+        let fields = [
+            c.sequence.to_string(),
+            c.user_id.clone(),
+            c.code.clone(),
+            c.claimed_at.to_rfc3339(),
+            c.synced_at.to_rfc3339(),
+        ];
+        let row: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
+        csv.push_str(&row.join(","));
+        csv.push_str("\r\n");
+    }
+    let disposition = format!("attachment; filename=\"campaign-{id}-coupons.csv\"");
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        csv,
+    )
+        .into_response()
+}
+
+/// Quotes a CSV field, and defuses text a spreadsheet would run as a formula (user ids come
+/// from outside).
+fn csv_field(value: &str) -> String {
+    let defused = if value.starts_with(['=', '+', '-', '@']) {
+        format!("'{value}")
+    } else {
+        value.to_owned()
+    };
+    format!("\"{}\"", defused.replace('"', "\"\""))
+}
+
+/// `GET /lang/{tag}`: remembers the language for a year and goes back to the page.
+pub async fn switch_language(Path(tag): Path<String>, headers: HeaderMap) -> Response {
+    let Some(lang) = Lang::from_tag(&tag) else {
+        return (StatusCode::NOT_FOUND, "unsupported language").into_response();
+    };
+    let back = headers
+        .get(header::REFERER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(same_site_path)
+        .unwrap_or_else(|| "/".to_owned());
+    let cookie = format!(
+        "{LANG_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax",
+        lang.tag()
+    );
+    let mut response = Redirect::to(&back).into_response();
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().insert(header::SET_COOKIE, value);
+    }
+    response
+}
+
+/// The path and query of a referring URL, never another site (no open redirect).
+fn same_site_path(referer: &str) -> Option<String> {
+    let after_scheme = referer.split_once("://")?.1;
+    let path = &after_scheme[after_scheme.find('/')?..];
+    (!path.starts_with("//")).then(|| path.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_fields_are_quoted_and_formulas_defused() {
+        assert_eq!(csv_field("a\"b,c"), "\"a\"\"b,c\"");
+        assert_eq!(csv_field("=1+1"), "\"'=1+1\"");
+    }
+
+    #[test]
+    fn the_language_switch_goes_back_only_to_a_path() {
+        assert_eq!(
+            same_site_path("http://x:3000/c/4?a=1").as_deref(),
+            Some("/c/4?a=1")
+        );
+        assert_eq!(same_site_path("http://x"), None);
+        assert_eq!(same_site_path("http://x//evil.com"), None);
+    }
+}

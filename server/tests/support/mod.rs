@@ -1,0 +1,121 @@
+//! A whole server started on port 0 against the Redis and PostgreSQL that `./dev test` runs,
+//! plus an HTTP client that keeps cookies like a browser.
+#![allow(dead_code)] // each test binary uses its own subset
+
+use chrono::{Duration, Utc};
+use coupon::{Campaign, CampaignDraft, Engine, SyncSettings};
+use leptos::prelude::LeptosOptions;
+use server::{AppState, run};
+use std::net::SocketAddr;
+use std::time::Duration as StdDuration;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+pub const API_KEY: &str = "test-api-key-0123456789";
+pub const ADMIN_EMAIL: &str = "marketer@example.com";
+pub const ADMIN_PASSWORD: &str = "correct horse battery";
+
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub engine: Engine,
+    pub shutdown: CancellationToken,
+    pub handle: JoinHandle<std::io::Result<()>>,
+}
+
+impl TestServer {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// A campaign open now for an hour.
+    pub async fn campaign(&self, quantity: i64) -> Campaign {
+        self.engine.create_campaign(&draft(quantity)).await.unwrap()
+    }
+}
+
+pub async fn spawn_server() -> TestServer {
+    let redis_url = std::env::var("REDIS_URL").expect("REDIS_URL: run through ./dev test");
+    let database_url = std::env::var("DATABASE_URL").expect("DATABASE_URL: run through ./dev test");
+    let settings = SyncSettings {
+        lease_ttl: StdDuration::from_millis(500),
+        idle_interval: StdDuration::from_millis(20),
+        ..SyncSettings::default()
+    };
+    let engine = Engine::connect(&redis_url, &database_url, settings)
+        .await
+        .expect("connect");
+    app::backend::accounts::ensure_first_admin(engine.db(), ADMIN_EMAIL, ADMIN_PASSWORD)
+        .await
+        .expect("first admin");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let leptos_options = LeptosOptions::builder()
+        .output_name("coupon")
+        .site_addr(addr)
+        .build();
+    let state = AppState::new(
+        leptos_options,
+        engine.clone(),
+        Some(API_KEY.into()),
+        StdDuration::from_millis(100),
+    );
+    let shutdown = state.shutdown.clone();
+    let handle = tokio::spawn(run(listener, state));
+    TestServer {
+        addr,
+        engine,
+        shutdown,
+        handle,
+    }
+}
+
+pub fn draft(quantity: i64) -> CampaignDraft {
+    CampaignDraft {
+        name: format!("server test {}", coupon::code::generate()),
+        discount_kind: "percentage".into(),
+        discount_amount: 15,
+        quantity,
+        claim_starts_at: Utc::now() - Duration::minutes(1),
+        claim_ends_at: Utc::now() + Duration::hours(1),
+        valid_days: 7,
+    }
+}
+
+/// A client that keeps cookies, as a browser does.
+pub fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// Calls a server function the way a page does (form-encoded POST to `/api/<name>`).
+pub async fn call(
+    client: &reqwest::Client,
+    server: &TestServer,
+    name: &str,
+    form: &[(&str, &str)],
+) -> reqwest::Response {
+    client
+        .post(server.url(&format!("/api/{name}")))
+        .form(form)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// A browser signed in as the test admin.
+pub async fn admin_browser(server: &TestServer) -> reqwest::Client {
+    let client = browser();
+    let response = call(
+        &client,
+        server,
+        "admin_sign_in",
+        &[("email", ADMIN_EMAIL), ("password", ADMIN_PASSWORD)],
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.text().await.unwrap(), "true");
+    client
+}
