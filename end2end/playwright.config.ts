@@ -15,6 +15,7 @@ export default defineConfig({
   reporter: [['list']],
   use: {
     baseURL,
+    locale: 'en-US',
     trace: 'retain-on-failure',
     launchOptions: {
       // Debian's Chromium: Playwright's own browser download cannot work on this network.
@@ -43,6 +44,11 @@ export default defineConfig({
       REDIS_URL: process.env.REDIS_URL ?? '',
       DATABASE_URL: process.env.DATABASE_URL ?? '',
       RUST_LOG: process.env.RUST_LOG ?? 'info',
+      ADMIN_EMAIL: 'admin@example.com',
+      ADMIN_PASSWORD: 'e2e-password-123',
+      API_KEY: 'e2e-api-key',
+      LIVE_TICK_MS: '250',
+      SYNC_IDLE_MS: '50',
     },
   },
 });

@@ -16,6 +16,7 @@ use i18n::Lang;
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::{
+    SsrMode,
     components::{Route, Router, Routes},
     path,
 };
@@ -55,8 +56,10 @@ pub fn App() -> impl IntoView {
             <components::layout::Header/>
             <main>
                 <Routes fallback=move || view! { <p class="empty">{t.not_found}</p> }>
-                    <Route path=path!("") view=pages::home::HomePage/>
-                    <Route path=path!("/c/:id") view=pages::claim::ClaimPage/>
+                    // The public pages are rendered whole before they are sent, so they work
+                    // without JavaScript (streamed Suspense content needs a script to appear).
+                    <Route path=path!("") view=pages::home::HomePage ssr=SsrMode::Async/>
+                    <Route path=path!("/c/:id") view=pages::claim::ClaimPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin") view=pages::admin_list::CampaignListPage/>
                     <Route path=path!("/admin/login") view=pages::admin_login::AdminLoginPage/>
                     <Route path=path!("/admin/campaigns/new") view=pages::admin_new::NewCampaignPage/>
@@ -115,4 +118,11 @@ pub fn use_lang() -> Lang {
 pub fn hydrate() {
     console_error_panic_hook::set_once();
     leptos::mount::hydrate_body(App);
+    // Lets end-to-end tests (and curious operators) see that the page is interactive.
+    if let Some(body) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.body())
+    {
+        let _ = body.set_attribute("data-hydrated", "true");
+    }
 }

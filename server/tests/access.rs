@@ -96,8 +96,9 @@ async fn a_wrong_password_is_refused_and_a_right_one_renews_the_session_id() {
         &[("email", ADMIN_EMAIL), ("password", "not it")],
     )
     .await;
-    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(wrong.text().await.unwrap(), "false");
+    let refused = call(&client, &server, "list_campaigns", &[]).await;
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
     let right = call(
         &client,
         &server,

@@ -2,7 +2,8 @@
 
 use leptos::prelude::*;
 
-/// Signs a marketer in. `Ok(false)` means wrong email or password (the same answer for both).
+/// Signs a marketer in. `Ok(false)` means wrong email or password (the same answer for both,
+/// so the form cannot be used to find out which accounts exist).
 #[server(endpoint = "admin_sign_in")]
 pub async fn admin_sign_in(email: String, password: String) -> Result<bool, ServerFnError> {
     use crate::backend::{accounts, engine, session, unavailable};
@@ -11,7 +12,7 @@ pub async fn admin_sign_in(email: String, password: String) -> Result<bool, Serv
         .await
         .map_err(|e| unavailable(e.into()))?;
     let Some(admin) = found else {
-        crate::backend::set_status(401);
+        tracing::info!("admin sign-in refused: wrong email or password");
         return Ok(false);
     };
     session::sign_in_admin(&session::current().await?, &admin)

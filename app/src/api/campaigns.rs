@@ -1,7 +1,9 @@
 //! The marketer's server functions: list, create, watch, pause/resume/end, change quantity.
 //! Each starts with `require_admin()`.
 
-use super::types::{CampaignView, FieldProblem, FormResult, LiveNumbers};
+#[cfg(feature = "ssr")]
+use super::types::FieldProblem;
+use super::types::{CampaignView, FormResult, LiveNumbers};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 

@@ -1,0 +1,64 @@
+import { expect, test } from '@playwright/test';
+import { createCampaign, open, signInAsAdmin } from './helpers';
+
+test('an admin page is refused when signed out', async ({ page }) => {
+  await open(page, '/admin/campaigns/new');
+
+  await expect(page.getByText('Please sign in as an admin.')).toBeVisible();
+  await expect(page.getByRole('button', { name: 'Create' })).toHaveCount(0);
+});
+
+test('a wrong password is refused', async ({ page }) => {
+  await open(page, '/admin/login');
+  await page.getByLabel('Email').fill('admin@example.com');
+  await page.getByLabel('Password').fill('wrong-password');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+
+  await expect(page.getByText('Wrong email or password.')).toBeVisible();
+});
+
+test('a form error is shown at its field and the typed values stay', async ({ page }) => {
+  await signInAsAdmin(page);
+  await open(page, '/admin/campaigns/new');
+  await page.getByLabel('Name').fill('Percent too high');
+  await page.getByLabel('Discount kind').selectOption('percentage');
+  await page.getByLabel('Discount amount').fill('150');
+  await page.getByLabel('Quantity').fill('0');
+
+  await page.getByRole('button', { name: 'Create' }).click();
+
+  await expect(page.locator('#field-discount_amount-error')).toContainText('at most 100');
+  await expect(page.locator('#field-quantity-error')).toContainText('at least 1');
+  await expect(page.getByLabel('Name')).toHaveValue('Percent too high');
+  await expect(page.getByLabel('Discount amount')).toHaveValue('150');
+  await expect(page).toHaveURL(/\/admin\/campaigns\/new$/);
+});
+
+test('a marketer pauses, resumes and tops up a campaign', async ({ page }) => {
+  await signInAsAdmin(page);
+  await createCampaign(page, `Controls ${Date.now()}`, 2);
+
+  await page.getByRole('button', { name: 'Pause' }).click();
+  await expect(page.getByTestId('status')).toHaveText('Paused');
+  await page.getByRole('button', { name: 'Resume' }).click();
+  await expect(page.getByTestId('status')).toHaveText('Active');
+  await page.getByLabel('Change quantity').fill('10');
+  await page.getByRole('button', { name: 'Apply' }).click();
+
+  await expect(page.getByTestId('remaining')).toHaveText('10');
+});
+
+test('the pages speak Korean by default for Korean browsers and switch languages', async ({
+  browser,
+}) => {
+  const context = await browser.newContext({ locale: 'ko-KR' });
+  const page = await context.newPage();
+  await open(page, '/');
+  await expect(page.getByRole('heading', { name: '선착순 쿠폰' })).toBeVisible();
+
+  await page.getByRole('link', { name: 'English' }).click();
+  await expect(page.getByRole('heading', { name: 'First-come coupons' })).toBeVisible();
+  await page.reload();
+  await expect(page.getByRole('heading', { name: 'First-come coupons' })).toBeVisible();
+  await context.close();
+});

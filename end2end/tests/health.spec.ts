@@ -1,0 +1,7 @@
+import { expect, test } from '@playwright/test';
+
+test('the health endpoint answers ok', async ({ request }) => {
+  const response = await request.get('/healthz');
+  expect(response.status()).toBe(200);
+  expect(await response.json()).toEqual({ status: 'ok' });
+});

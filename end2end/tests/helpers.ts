@@ -1,0 +1,40 @@
+import { Browser, Page, expect } from '@playwright/test';
+
+export const admin = { email: 'admin@example.com', password: 'e2e-password-123' };
+
+/** Opens `path` and waits until the wasm bundle has taken over the page. */
+export async function open(page: Page, path: string) {
+  await page.goto(path);
+  await expect(page.locator('body[data-hydrated="true"]')).toHaveCount(1);
+}
+
+/** Signs the marketer in from the sign-in form shown on any admin page. */
+export async function signInAsAdmin(page: Page, path = '/admin') {
+  await open(page, path);
+  await page.getByLabel('Email').fill(admin.email);
+  await page.getByLabel('Password').fill(admin.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page.getByRole('button', { name: 'Sign out' })).toBeVisible();
+}
+
+/** Creates a campaign through the form and returns its id (the page moves to it). */
+export async function createCampaign(page: Page, name: string, quantity: number) {
+  await open(page, '/admin/campaigns/new');
+  await page.getByLabel('Name').fill(name);
+  await page.getByLabel('Quantity').fill(String(quantity));
+  await page.getByRole('button', { name: 'Create' }).click();
+  await expect(page).toHaveURL(/\/admin\/campaigns\/\d+$/);
+  await expect(page.getByRole('heading', { name })).toBeVisible();
+  return Number(page.url().split('/').pop());
+}
+
+/** An end user in a browser of their own: signs in with `member` on the claim page. */
+export async function memberPage(browser: Browser, campaignId: number, member: string) {
+  const context = await browser.newContext({ locale: 'en-US' });
+  const page = await context.newPage();
+  await open(page, `/c/${campaignId}`);
+  await page.getByLabel('Member ID').fill(member);
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await expect(page.getByText(`Signed in as ${member}`)).toBeVisible();
+  return page;
+}
