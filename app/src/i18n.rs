@@ -107,7 +107,7 @@ pub fn format_count(n: i64) -> String {
         out.push('-');
     }
     for (i, digit) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(digit);
@@ -130,6 +130,14 @@ pub fn format_discount(lang: Lang, kind: &str, amount: i64) -> String {
         format!("{amount}% {}", t.off)
     } else {
         format!("{} {}", format_won(lang, amount), t.off)
+    }
+}
+
+/// How long a coupon stays usable: "유효 기간 30일" / "valid for 30 days".
+pub fn format_validity(lang: Lang, days: i32) -> String {
+    match lang {
+        Lang::Ko => format!("유효 기간 {days}일"),
+        Lang::En => format!("valid for {days} days"),
     }
 }
 
@@ -180,8 +188,6 @@ pub struct Texts {
     pub not_a_datetime: &'static str,
     // campaign page
     pub claim_window: &'static str,
-    pub validity: &'static str,
-    pub days: &'static str,
     pub oldest_waiting: &'static str,
     pub last_sync: &'static str,
     pub never: &'static str,
@@ -259,8 +265,6 @@ const KO: Texts = Texts {
     times_in_kst: "시간은 한국 표준시(KST) 기준입니다.",
     not_a_datetime: "날짜와 시간을 입력하세요",
     claim_window: "발급 기간",
-    validity: "유효 기간",
-    days: "일",
     oldest_waiting: "가장 오래 기다린 항목",
     last_sync: "마지막 동기화",
     never: "없음",
@@ -337,8 +341,6 @@ const EN: Texts = Texts {
     times_in_kst: "Times are Korea Standard Time (KST).",
     not_a_datetime: "enter a date and time",
     claim_window: "Claim window",
-    validity: "Valid for",
-    days: "days",
     oldest_waiting: "Oldest waiting item",
     last_sync: "Last sync",
     never: "never",

@@ -17,10 +17,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let config = Config::from_env()?;
     let leptos_options = get_configuration(None)?.leptos_options;
     let engine = Engine::connect(&config.redis_url, &config.database_url, config.sync).await?;
-    if let Some((email, password)) = &config.first_admin {
-        if app::backend::accounts::ensure_first_admin(engine.db(), email, password).await? {
-            tracing::info!(%email, "created the first admin account");
-        }
+    if let Some((email, password)) = &config.first_admin
+        && app::backend::accounts::ensure_first_admin(engine.db(), email, password).await?
+    {
+        tracing::info!(%email, "created the first admin account");
     }
     if config.api_key.is_none() {
         tracing::warn!("API_KEY is not set: the JSON API answers 401 to every request");

@@ -6,7 +6,7 @@ use crate::api::{
 use crate::components::admin_gate::AdminGate;
 use crate::components::chart::ClaimsChart;
 use crate::components::live::use_live;
-use crate::i18n::{format_count, format_discount, format_time};
+use crate::i18n::{format_count, format_discount, format_time, format_validity};
 use crate::pages::{id_param, status_label, window_text};
 use crate::use_lang;
 use leptos::prelude::*;
@@ -94,7 +94,7 @@ fn LiveCampaign(
                     <p class="muted">
                         {format_discount(lang, &campaign.discount_kind, campaign.discount_amount)}
                         " · " {window_text(lang, campaign.claim_starts_at, campaign.claim_ends_at)}
-                        " · " {t.validity} " " {campaign.valid_days} {t.days}
+                        " · " {format_validity(lang, campaign.valid_days)}
                     </p>
                 </div>
                 <span class=move || format!("badge {}", status()) data-testid="status">
