@@ -46,6 +46,9 @@ test('a marketer pauses, resumes and tops up a campaign', async ({ page }) => {
   await page.getByRole('button', { name: 'Apply' }).click();
 
   await expect(page.getByTestId('remaining')).toHaveText('10');
+  await open(page, '/admin');
+  await expect(page.getByRole('heading', { name: 'Campaigns' })).toBeVisible();
+  await page.screenshot({ path: 'screenshots/admin-list.png', fullPage: true });
 });
 
 test('the pages speak Korean by default for Korean browsers and switch languages', async ({
@@ -55,6 +58,7 @@ test('the pages speak Korean by default for Korean browsers and switch languages
   const page = await context.newPage();
   await open(page, '/');
   await expect(page.getByRole('heading', { name: '선착순 쿠폰' })).toBeVisible();
+  await page.screenshot({ path: 'screenshots/home-ko.png', fullPage: true });
 
   await page.getByRole('link', { name: 'English' }).click();
   await expect(page.getByRole('heading', { name: 'First-come coupons' })).toBeVisible();
