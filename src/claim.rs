@@ -66,6 +66,18 @@ impl Engine {
         campaign: CampaignId,
         user: &UserId,
     ) -> Result<ClaimOutcome, EngineError> {
+        let started = std::time::Instant::now();
+        let result = self.decide_claim(campaign, user).await;
+        let outcome = result.as_ref().map_or("error", ClaimOutcome::name);
+        crate::metrics::claim_answered(outcome, started.elapsed());
+        result
+    }
+
+    async fn decide_claim(
+        &self,
+        campaign: CampaignId,
+        user: &UserId,
+    ) -> Result<ClaimOutcome, EngineError> {
         let keys = CampaignKeys::new(campaign);
         let code = code::generate();
         if let Some(outcome) = self.run_claim_script(campaign, &keys, user, &code).await? {

@@ -3,7 +3,7 @@
 use crate::error::EngineError;
 use crate::redis::Scripts;
 use crate::store::MIGRATOR;
-use redis::aio::ConnectionManager;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 use std::time::Duration;
@@ -55,7 +55,14 @@ impl Engine {
         settings: SyncSettings,
     ) -> Result<Self, EngineError> {
         let client = redis::Client::open(redis_url)?;
-        let redis = ConnectionManager::new(client).await?;
+        // Bounded waits: while Redis is down or restarting, a claim fails within about a second
+        // with a "try again" answer instead of hanging; the manager keeps reconnecting behind.
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(Duration::from_secs(1)))
+            .set_response_timeout(Some(Duration::from_secs(2)))
+            .set_number_of_retries(2)
+            .set_max_delay(Duration::from_millis(500));
+        let redis = ConnectionManager::new_with_config(client, config).await?;
         let db = PgPoolOptions::new()
             .max_connections(10)
             .acquire_timeout(Duration::from_secs(5))

@@ -10,6 +10,7 @@ pub mod config;
 mod health;
 pub mod live;
 pub mod sessions;
+pub mod telemetry;
 mod web;
 
 use app::{App, shell};
@@ -20,12 +21,13 @@ use coupon::Engine;
 use leptos::prelude::{LeptosOptions, provide_context};
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use live::LiveHub;
+use metrics_exporter_prometheus::PrometheusHandle;
 use sessions::RedisSessionStore;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-use tower_http::trace::TraceLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_sessions::{Expiry, SessionManagerLayer, cookie::SameSite};
 
 /// Shared state of every request handler.
@@ -43,6 +45,8 @@ pub struct AppState {
     pub secure_cookies: bool,
     /// Cancelled to stop the server: ends live streams, then the sync finishes its round.
     pub shutdown: CancellationToken,
+    /// Renders `/metrics`.
+    pub metrics: PrometheusHandle,
 }
 
 /// How long a session lives without being used.
@@ -63,6 +67,7 @@ impl AppState {
             api_key: api::ApiKey(api_key.map(Into::into)),
             secure_cookies: false,
             shutdown: CancellationToken::new(),
+            metrics: telemetry::metrics_handle(),
         }
     }
 }
@@ -93,12 +98,16 @@ pub fn router(state: AppState) -> Router {
         .layer(sessions);
     Router::new()
         .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(telemetry::metrics))
         .nest(
             "/api/v1",
             api::routes(state.engine.clone(), state.api_key.clone()),
         )
         .merge(pages)
-        .layer(TraceLayer::new_for_http())
+        .layer(telemetry::trace_layer())
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(state)
 }
 

@@ -82,3 +82,40 @@ async fn cancelling_shutdown_stops_the_server_promptly() {
         "no longer listening"
     );
 }
+
+#[tokio::test]
+async fn readyz_reports_each_dependency_and_requests_carry_an_id() {
+    let server = spawn_server().await;
+
+    let response = reqwest::get(server.url("/readyz")).await.unwrap();
+
+    assert_eq!(response.status(), 200);
+    assert!(response.headers().contains_key("x-request-id"));
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["ready"], true);
+    assert_eq!(
+        (&body["redis"], &body["postgres"], &body["migrations"]),
+        (&"ok".into(), &"ok".into(), &"ok".into())
+    );
+}
+
+#[tokio::test]
+async fn metrics_count_claims_by_outcome_in_prometheus_format() {
+    let server = spawn_server().await;
+    let campaign = server.campaign(1).await;
+    for n in 0..2 {
+        let user = UserId::parse(&format!("metrics-{n}")).unwrap();
+        server.engine.claim(campaign.id, &user).await.unwrap();
+    }
+
+    let text = reqwest::get(server.url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+
+    assert!(text.contains("coupon_claims_total{outcome=\"issued\"}"), "{text}");
+    assert!(text.contains("coupon_claims_total{outcome=\"sold_out\"}"), "{text}");
+    assert!(text.contains("coupon_claim_duration_seconds_bucket"), "{text}");
+}

@@ -4,6 +4,7 @@ use super::queued_coupon::QueuedCoupon;
 use crate::campaign::CampaignId;
 use crate::engine::{Engine, random_token};
 use crate::error::EngineError;
+use crate::metrics;
 use crate::redis::CampaignKeys;
 use crate::store::campaigns::{self, RowLock};
 use crate::store::coupons;
@@ -23,6 +24,8 @@ pub struct Batch {
     pub coupons: Vec<QueuedCoupon>,
     /// Whether the queue held more than one batch when this one was read.
     pub more_pending: bool,
+    /// Entries the queue held when this batch was read.
+    waiting: usize,
     tx: Transaction<'static, Postgres>,
 }
 
@@ -37,6 +40,15 @@ pub struct CommittedBatch {
     pub inserted: u64,
     /// Whether the queue held more than this batch.
     pub more_pending: bool,
+    /// Entries the queue held when the batch was read.
+    pub waiting: usize,
+}
+
+impl CommittedBatch {
+    /// Entries left once this batch is removed (claims since the read come on top).
+    pub fn waiting_after(&self) -> usize {
+        self.waiting.saturating_sub(self.entries)
+    }
 }
 
 /// What reading the head of a queue found.
@@ -120,6 +132,7 @@ impl Drainer {
         // Idle rounds stop here, without opening a transaction.
         let waiting: usize = redis.llen(&keys.queue).await?;
         if waiting == 0 {
+            metrics::queue_seen(campaign, 0, None);
             return Ok(Taken::Empty);
         }
         let mut tx = self.engine.db.begin().await?;
@@ -154,6 +167,7 @@ impl Drainer {
             campaign,
             coupons,
             more_pending,
+            waiting,
             tx,
         }))
     }
@@ -168,6 +182,7 @@ impl Drainer {
             entries: batch.coupons.len(),
             inserted,
             more_pending: batch.more_pending,
+            waiting: batch.waiting,
         })
     }
 
@@ -196,6 +211,7 @@ impl Drainer {
     pub async fn drain_step(&self, campaign: CampaignId) -> Result<StepOutcome, EngineError> {
         let result = self.try_drain_step(campaign).await;
         if let Err(error) = &result {
+            metrics::sync_failed();
             tracing::warn!(%campaign, %error, "sync step failed; will retry");
             self.record_error(campaign, error).await;
         }
@@ -208,8 +224,14 @@ impl Drainer {
             Taken::Empty => return Ok(StepOutcome::Empty),
             Taken::Batch(batch) => batch,
         };
+        let lag = batch
+            .coupons
+            .first()
+            .and_then(|oldest| (Utc::now() - oldest.claimed_at).to_std().ok());
         let committed = self.commit(batch).await?;
+        metrics::batch_committed(committed.inserted);
         self.acknowledge(&committed).await?;
+        metrics::queue_seen(campaign, committed.waiting_after(), lag);
         Ok(StepOutcome::Moved(committed))
     }
 

@@ -1,0 +1,40 @@
+//! What the engine reports to the `metrics` facade. The server installs a Prometheus recorder;
+//! without one (tests, other embedders) these calls cost next to nothing.
+
+use crate::campaign::CampaignId;
+use std::time::Duration;
+
+/// Counter: claims answered, labelled by `outcome` (`issued`, `sold_out`, …, `error`).
+pub const CLAIMS: &str = "coupon_claims_total";
+/// Histogram: seconds from the claim call to its answer.
+pub const CLAIM_SECONDS: &str = "coupon_claim_duration_seconds";
+/// Counter: sync batches committed to PostgreSQL.
+pub const SYNC_BATCHES: &str = "coupon_sync_batches_total";
+/// Counter: rows the sync inserted (replays of a committed batch insert none).
+pub const SYNC_ROWS: &str = "coupon_sync_rows_total";
+/// Counter: failed sync steps.
+pub const SYNC_ERRORS: &str = "coupon_sync_errors_total";
+/// Gauge: seconds the oldest entry of a campaign's queue had waited when the sync read it.
+pub const SYNC_LAG: &str = "coupon_sync_lag_seconds";
+/// Gauge: entries waiting in a campaign's queue, as last seen by the sync.
+pub const QUEUE_DEPTH: &str = "coupon_queue_depth";
+
+pub(crate) fn claim_answered(outcome: &'static str, took: Duration) {
+    metrics::counter!(CLAIMS, "outcome" => outcome).increment(1);
+    metrics::histogram!(CLAIM_SECONDS).record(took.as_secs_f64());
+}
+
+pub(crate) fn batch_committed(inserted: u64) {
+    metrics::counter!(SYNC_BATCHES).increment(1);
+    metrics::counter!(SYNC_ROWS).increment(inserted);
+}
+
+pub(crate) fn sync_failed() {
+    metrics::counter!(SYNC_ERRORS).increment(1);
+}
+
+pub(crate) fn queue_seen(campaign: CampaignId, depth: usize, lag: Option<Duration>) {
+    let label = campaign.to_string();
+    metrics::gauge!(QUEUE_DEPTH, "campaign" => label.clone()).set(depth as f64);
+    metrics::gauge!(SYNC_LAG, "campaign" => label).set(lag.map_or(0.0, |lag| lag.as_secs_f64()));
+}
