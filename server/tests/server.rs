@@ -115,7 +115,16 @@ async fn metrics_count_claims_by_outcome_in_prometheus_format() {
         .await
         .unwrap();
 
-    assert!(text.contains("coupon_claims_total{outcome=\"issued\"}"), "{text}");
-    assert!(text.contains("coupon_claims_total{outcome=\"sold_out\"}"), "{text}");
-    assert!(text.contains("coupon_claim_duration_seconds_bucket"), "{text}");
+    assert!(
+        text.contains("coupon_claims_total{outcome=\"issued\"}"),
+        "{text}"
+    );
+    assert!(
+        text.contains("coupon_claims_total{outcome=\"sold_out\"}"),
+        "{text}"
+    );
+    assert!(
+        text.contains("coupon_claim_duration_seconds_bucket"),
+        "{text}"
+    );
 }

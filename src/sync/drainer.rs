@@ -6,7 +6,7 @@ use crate::engine::{Engine, random_token};
 use crate::error::EngineError;
 use crate::metrics;
 use crate::redis::CampaignKeys;
-use crate::store::campaigns::{self, RowLock};
+use crate::store::campaigns::{self, RowLock, Watched};
 use crate::store::coupons;
 use chrono::Utc;
 use redis::AsyncCommands;
@@ -92,6 +92,10 @@ pub struct SyncReport {
 pub struct Drainer {
     engine: Engine,
     token: String,
+    /// The campaigns the last successful listing returned. While PostgreSQL is down the
+    /// listing fails, but the drain steps still run for these, so each campaign records the
+    /// failure where its status (and the admin page) shows it.
+    last_watched: std::sync::Mutex<Vec<Watched>>,
 }
 
 impl Drainer {
@@ -100,7 +104,27 @@ impl Drainer {
         Self {
             engine,
             token: random_token(),
+            last_watched: std::sync::Mutex::new(Vec::new()),
         }
+    }
+
+    /// The campaigns to visit this round: a fresh listing, or the last one while PostgreSQL
+    /// cannot answer (then also the error, to report once the round is done).
+    async fn campaigns_to_visit(&self) -> (Vec<Watched>, Option<EngineError>) {
+        match campaigns::watched(&self.engine.db).await {
+            Ok(fresh) => {
+                *self.lock_watched() = fresh.clone();
+                (fresh, None)
+            }
+            Err(error) => (self.lock_watched().clone(), Some(error.into())),
+        }
+    }
+
+    fn lock_watched(&self) -> std::sync::MutexGuard<'_, Vec<Watched>> {
+        // Only ever replaced whole, so a poisoned lock still holds a consistent list.
+        self.last_watched
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Step 1: takes (or renews) the lease and reads up to one batch from the queue head.
@@ -258,7 +282,12 @@ impl Drainer {
     /// window ended (plus a grace period) and whose queue is empty are marked drained and skipped
     /// from then on. Fails only if the list of campaigns cannot be read.
     pub async fn sync_once(&self) -> Result<SyncReport, EngineError> {
-        let watched = campaigns::watched(&self.engine.db).await?;
+        let (watched, listing_failed) = self.campaigns_to_visit().await;
+        if watched.is_empty()
+            && let Some(error) = listing_failed
+        {
+            return Err(error);
+        }
         let grace = chrono::Duration::from_std(self.engine.settings.drained_grace)
             .unwrap_or(chrono::Duration::MAX);
         let mut report = SyncReport {
@@ -287,7 +316,10 @@ impl Drainer {
                 Err(_) => report.failed += 1,
             }
         }
-        Ok(report)
+        match listing_failed {
+            Some(error) => Err(error),
+            None => Ok(report),
+        }
     }
 
     /// Gives up every lease this drainer holds, so other instances take over without waiting.

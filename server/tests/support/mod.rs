@@ -2,6 +2,10 @@
 //! plus an HTTP client that keeps cookies like a browser.
 #![allow(dead_code)] // each test binary uses its own subset
 
+pub mod process;
+pub mod stack;
+pub mod storm;
+
 use chrono::{Duration, Utc};
 use coupon::{Campaign, CampaignDraft, Engine, SyncSettings};
 use leptos::prelude::LeptosOptions;

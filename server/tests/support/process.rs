@@ -1,0 +1,294 @@
+//! Real processes for the fault tests: the server binary, a private Redis, and a TCP proxy that
+//! can cut PostgreSQL off. Each is stopped when dropped, so a failing test leaves nothing behind.
+
+use std::net::TcpListener as StdListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Mutex;
+use tokio::task::JoinHandle;
+
+/// A port free right now on loopback.
+pub fn free_port() -> u16 {
+    StdListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the workspace root")
+        .to_path_buf()
+}
+
+fn log_file(name: &str) -> std::fs::File {
+    let dir = workspace_root().join("target/fault-logs");
+    std::fs::create_dir_all(&dir).expect("log dir");
+    std::fs::File::create(dir.join(format!("{name}.log"))).expect("log file")
+}
+
+/// The server binary running as a child process.
+pub struct ServerProcess {
+    pub port: u16,
+    child: Child,
+}
+
+impl ServerProcess {
+    /// Starts the server on `port` against the given stores and waits until it answers.
+    pub async fn start(name: &str, port: u16, redis_url: &str, database_url: &str) -> Self {
+        let log = log_file(name);
+        let child = Command::new(env!("CARGO_BIN_EXE_server"))
+            .current_dir(workspace_root())
+            .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
+            .env("LEPTOS_OUTPUT_NAME", "coupon")
+            .env("LEPTOS_SITE_ROOT", "target/site")
+            .env("REDIS_URL", redis_url)
+            .env("DATABASE_URL", database_url)
+            .env("API_KEY", super::API_KEY)
+            .env("SYNC_LEASE_MS", "1000")
+            .env("SYNC_IDLE_MS", "20")
+            .env("RUST_LOG", "warn,server=info,coupon=info")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log)
+            .spawn()
+            .expect("start the server binary");
+        let server = Self { port, child };
+        server.wait_until_answering().await;
+        server
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    async fn wait_until_answering(&self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut polls = tokio::time::interval(Duration::from_millis(50));
+        loop {
+            polls.tick().await;
+            if let Ok(response) = reqwest::get(self.url("/healthz")).await
+                && response.status().is_success()
+            {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the server did not start on {}",
+                self.port
+            );
+        }
+    }
+
+    /// SIGKILL: the process dies at once, mid-whatever.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// SIGTERM, then waits (bounded) for the exit; the exit status and how long it took.
+    pub async fn terminate(&mut self, within: Duration) -> (ExitStatus, Duration) {
+        let started = Instant::now();
+        let sent = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(sent.success(), "SIGTERM could not be sent");
+        let mut polls = tokio::time::interval(Duration::from_millis(20));
+        loop {
+            polls.tick().await;
+            if let Some(status) = self.child.try_wait().expect("wait for the server") {
+                return (status, started.elapsed());
+            }
+            assert!(
+                started.elapsed() < within,
+                "the server did not exit within {within:?}"
+            );
+        }
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A Redis server of the test's own (append-only file on), which the test may restart or flush
+/// without disturbing anything else.
+pub struct RedisProcess {
+    pub port: u16,
+    dir: tempdir::Dir,
+    child: Option<Child>,
+}
+
+mod tempdir {
+    /// A directory removed when dropped.
+    pub struct Dir(pub std::path::PathBuf);
+
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+impl RedisProcess {
+    pub async fn start() -> Self {
+        let port = free_port();
+        let dir = workspace_root().join(format!("target/fault-redis-{port}"));
+        std::fs::create_dir_all(&dir).expect("redis dir");
+        let mut redis = Self {
+            port,
+            dir: tempdir::Dir(dir),
+            child: None,
+        };
+        redis.run().await;
+        redis
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/0", self.port)
+    }
+
+    async fn run(&mut self) {
+        let child = Command::new("redis-server")
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--dir", &self.dir.0.to_string_lossy()])
+            .args([
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "always",
+                "--save",
+                "",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start redis-server");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut polls = tokio::time::interval(Duration::from_millis(20));
+        loop {
+            polls.tick().await;
+            if self.ping().await {
+                return;
+            }
+            assert!(Instant::now() < deadline, "redis did not start");
+        }
+    }
+
+    async fn ping(&self) -> bool {
+        let Ok(client) = redis::Client::open(self.url()) else {
+            return false;
+        };
+        match client.get_multiplexed_async_connection().await {
+            Ok(mut conn) => redis::cmd("PING")
+                .query_async::<String>(&mut conn)
+                .await
+                .is_ok(),
+            Err(_) => false,
+        }
+    }
+
+    /// Stops Redis the way an operator's restart does (SIGTERM: it finishes its AOF first).
+    pub async fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts it again on the same port and data directory.
+    pub async fn restart(&mut self) {
+        self.run().await;
+    }
+
+    /// Redis loses everything.
+    pub async fn flushall(&self) {
+        let client = redis::Client::open(self.url()).expect("client");
+        let mut conn = client
+            .get_multiplexed_async_connection()
+            .await
+            .expect("conn");
+        let _: () = redis::cmd("FLUSHALL")
+            .query_async(&mut conn)
+            .await
+            .expect("flushall");
+    }
+}
+
+impl Drop for RedisProcess {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// A TCP proxy in front of PostgreSQL that the test can cut (every connection dropped, new
+/// ones refused) and restore: a database outage as the server sees it.
+pub struct Proxy {
+    pub port: u16,
+    up: Arc<AtomicBool>,
+    connections: Arc<Mutex<Vec<JoinHandle<()>>>>,
+    accept: JoinHandle<()>,
+}
+
+impl Proxy {
+    pub async fn start(upstream: String) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("proxy bind");
+        let port = listener.local_addr().expect("addr").port();
+        let up = Arc::new(AtomicBool::new(true));
+        let connections: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::default();
+        let accept = {
+            let (up, connections) = (up.clone(), connections.clone());
+            tokio::spawn(async move {
+                while let Ok((mut client, _)) = listener.accept().await {
+                    if !up.load(Ordering::SeqCst) {
+                        continue; // dropped: the connection is refused
+                    }
+                    let upstream = upstream.clone();
+                    let pipe = tokio::spawn(async move {
+                        if let Ok(mut server) = TcpStream::connect(upstream).await {
+                            let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                        }
+                    });
+                    connections.lock().await.push(pipe);
+                }
+            })
+        };
+        Self {
+            port,
+            up,
+            connections,
+            accept,
+        }
+    }
+
+    pub async fn cut(&self) {
+        self.up.store(false, Ordering::SeqCst);
+        for pipe in self.connections.lock().await.drain(..) {
+            pipe.abort();
+        }
+    }
+
+    pub fn restore(&self) {
+        self.up.store(true, Ordering::SeqCst);
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.accept.abort();
+    }
+}
