@@ -1,5 +1,6 @@
 //! Configuration from environment variables (documented in the README).
 
+use app::backend::limits::LimitSettings;
 use coupon::SyncSettings;
 use std::time::Duration;
 
@@ -21,6 +22,11 @@ pub struct Config {
     pub secure_cookies: bool,
     /// `LIVE_TICK_MS`: how often open pages receive fresh numbers.
     pub live_tick: Duration,
+    /// `RATE_SIGNINS_PER_MINUTE`, `RATE_CLAIMS_PER_USER_PER_MINUTE`,
+    /// `RATE_CLAIMS_PER_ADDRESS_PER_SECOND`: the rate limits.
+    pub limits: LimitSettings,
+    /// `TRUST_FORWARDED_FOR`: take the client address from `X-Forwarded-For` (behind a proxy).
+    pub trust_forwarded_for: bool,
 }
 
 /// A missing or unparsable variable, named so the operator knows what to fix.
@@ -84,14 +90,34 @@ impl Config {
                 ));
             }
         };
-        let secure_cookies = match optional("COOKIE_SECURE").as_deref() {
-            None | Some("0" | "false") => false,
-            Some("1" | "true") => true,
-            Some(other) => {
-                return Err(ConfigError(format!(
-                    "COOKIE_SECURE must be true or false, got {other:?}"
-                )));
-            }
+        let flag = |name: &str| match optional(name).as_deref() {
+            None | Some("0" | "false") => Ok(false),
+            Some("1" | "true") => Ok(true),
+            Some(other) => Err(ConfigError(format!(
+                "{name} must be true or false, got {other:?}"
+            ))),
+        };
+        let rate = |name: &str, default: u32| -> Result<u32, ConfigError> {
+            let value = number(name, u64::from(default))?;
+            u32::try_from(value)
+                .ok()
+                .filter(|v| *v > 0)
+                .ok_or_else(|| ConfigError(format!("{name} must be between 1 and {}", u32::MAX)))
+        };
+        let default_limits = LimitSettings::default();
+        let limits = LimitSettings {
+            sign_ins_per_minute: rate(
+                "RATE_SIGNINS_PER_MINUTE",
+                default_limits.sign_ins_per_minute,
+            )?,
+            claims_per_user_per_minute: rate(
+                "RATE_CLAIMS_PER_USER_PER_MINUTE",
+                default_limits.claims_per_user_per_minute,
+            )?,
+            claims_per_address_per_second: rate(
+                "RATE_CLAIMS_PER_ADDRESS_PER_SECOND",
+                default_limits.claims_per_address_per_second,
+            )?,
         };
         let live_tick = Duration::from_millis(number("LIVE_TICK_MS", 1000)?.max(50));
         Ok(Self {
@@ -100,8 +126,10 @@ impl Config {
             sync,
             api_key: optional("API_KEY"),
             first_admin,
-            secure_cookies,
+            secure_cookies: flag("COOKIE_SECURE")?,
             live_tick,
+            limits,
+            trust_forwarded_for: flag("TRUST_FORWARDED_FOR")?,
         })
     }
 }

@@ -7,12 +7,15 @@
 
 pub mod api;
 pub mod config;
+mod guard;
 mod health;
 pub mod live;
 pub mod sessions;
 pub mod telemetry;
 mod web;
 
+use app::backend::TrustForwardedFor;
+use app::backend::limits::{LimitSettings, RateLimits};
 use app::{App, shell};
 use axum::Router;
 use axum::extract::FromRef;
@@ -42,11 +45,17 @@ pub struct AppState {
     /// The JSON API's key (`None`: API disabled).
     pub api_key: api::ApiKey,
     /// Whether session cookies carry `Secure` (the site is served over https).
+    #[from_ref(skip)]
     pub secure_cookies: bool,
     /// Cancelled to stop the server: ends live streams, then the sync finishes its round.
     pub shutdown: CancellationToken,
     /// Renders `/metrics`.
     pub metrics: PrometheusHandle,
+    /// Sign-in and claim rate limits.
+    pub limits: RateLimits,
+    /// Whether `X-Forwarded-For` names the client (the server runs behind a trusted proxy).
+    #[from_ref(skip)]
+    pub trust_forwarded_for: bool,
 }
 
 /// How long a session lives without being used.
@@ -68,6 +77,8 @@ impl AppState {
             secure_cookies: false,
             shutdown: CancellationToken::new(),
             metrics: telemetry::metrics_handle(),
+            limits: RateLimits::new(LimitSettings::default()),
+            trust_forwarded_for: false,
         }
     }
 }
@@ -77,6 +88,8 @@ pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let options = state.leptos_options.clone();
     let engine = state.engine.clone();
+    let limits = state.limits.clone();
+    let trust = TrustForwardedFor(state.trust_forwarded_for);
     let sessions = SessionManagerLayer::new(RedisSessionStore::new(state.engine.redis()))
         .with_name("coupon_session")
         .with_http_only(true)
@@ -91,10 +104,16 @@ pub fn router(state: AppState) -> Router {
         .leptos_routes_with_context(
             &state,
             routes,
-            move || provide_context(engine.clone()),
+            move || {
+                provide_context(engine.clone());
+                provide_context(limits.clone());
+                provide_context(trust);
+            },
             move || shell(options.clone()),
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(axum::middleware::from_fn(guard::bad_arguments_are_400))
+        .layer(axum::middleware::from_fn(guard::same_origin_writes))
         .layer(sessions);
     Router::new()
         .route("/healthz", get(health::healthz))
@@ -102,7 +121,11 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(telemetry::metrics))
         .nest(
             "/api/v1",
-            api::routes(state.engine.clone(), state.api_key.clone()),
+            api::routes(
+                state.engine.clone(),
+                state.api_key.clone(),
+                state.limits.clone(),
+            ),
         )
         .merge(pages)
         .layer(telemetry::trace_layer())
@@ -121,7 +144,9 @@ pub async fn run(listener: TcpListener, state: AppState) -> std::io::Result<()> 
         shutdown.clone(),
     ));
     let ticker = tokio::spawn(state.hub.clone().run(shutdown.clone()));
-    let served = axum::serve(listener, router(state))
+    tokio::spawn(forget_idle_limits(state.limits.clone(), shutdown.clone()));
+    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown.clone().cancelled_owned())
         .await;
     // Whatever stopped the server also stops the background tasks.
@@ -132,4 +157,15 @@ pub async fn run(listener: TcpListener, state: AppState) -> std::io::Result<()> 
         }
     }
     served
+}
+
+/// Drops rate-limit buckets that have refilled, once a minute, so memory stays bounded.
+async fn forget_idle_limits(limits: RateLimits, shutdown: CancellationToken) {
+    let mut ticks = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = ticks.tick() => limits.forget_idle(),
+        }
+    }
 }

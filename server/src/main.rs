@@ -31,6 +31,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let mut state = AppState::new(leptos_options, engine, config.api_key, config.live_tick);
     state.secure_cookies = config.secure_cookies;
+    state.trust_forwarded_for = config.trust_forwarded_for;
+    state.limits = app::backend::limits::RateLimits::new(config.limits);
     tokio::spawn(cancel_on_signal(state.shutdown.clone()));
     run(listener, state).await?;
     tracing::info!("stopped");

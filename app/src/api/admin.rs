@@ -6,7 +6,12 @@ use leptos::prelude::*;
 /// so the form cannot be used to find out which accounts exist).
 #[server(endpoint = "admin_sign_in")]
 pub async fn admin_sign_in(email: String, password: String) -> Result<bool, ServerFnError> {
-    use crate::backend::{accounts, engine, session, unavailable};
+    use crate::backend::{
+        accounts, client_address, engine, limits, session, too_many, unavailable,
+    };
+    limits()?
+        .sign_in(&email, client_address())
+        .map_err(too_many)?;
     let engine = engine()?;
     let found = accounts::authenticate(engine.db(), &email, &password)
         .await

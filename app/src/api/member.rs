@@ -76,6 +76,9 @@ pub async fn claim(campaign_id: i64) -> Result<ClaimView, ServerFnError> {
         return Err(ServerFnError::new("sign in with your member id first"));
     };
     let member = coupon::UserId::parse(&member).map_err(|e| ServerFnError::new(e.to_string()))?;
+    crate::backend::limits()?
+        .claim(member.as_str(), crate::backend::client_address())
+        .map_err(crate::backend::too_many)?;
     let engine = engine()?;
     let campaign = coupon::CampaignId(campaign_id);
     let outcome = match engine.claim(campaign, &member).await {

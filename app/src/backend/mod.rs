@@ -2,6 +2,7 @@
 //! context, sessions, admin accounts, and conversions from engine values to page values.
 
 pub mod accounts;
+pub mod limits;
 pub mod session;
 
 use crate::api::{CampaignView, FieldProblem, LiveNumbers, PublicNumbers};
@@ -91,4 +92,50 @@ impl LiveNumbers {
             remaining: self.remaining,
         }
     }
+}
+
+/// The rate limits the server put into the context.
+pub fn limits() -> Result<limits::RateLimits, ServerFnError> {
+    use_context::<limits::RateLimits>()
+        .ok_or_else(|| ServerFnError::new("rate limits are not configured"))
+}
+
+/// The address of the client calling this server function: the peer address, or with
+/// [`TrustForwardedFor`] in context, the first `X-Forwarded-For` entry set by the proxy.
+pub fn client_address() -> Option<std::net::IpAddr> {
+    let parts = use_context::<axum::http::request::Parts>()?;
+    if use_context::<TrustForwardedFor>().is_some_and(|trust| trust.0) {
+        let forwarded = parts
+            .headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .and_then(|ip| ip.trim().parse().ok());
+        if forwarded.is_some() {
+            return forwarded;
+        }
+    }
+    parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|info| info.0.ip())
+}
+
+/// Whether the server sits behind a proxy whose `X-Forwarded-For` can be trusted.
+#[derive(Debug, Clone, Copy)]
+pub struct TrustForwardedFor(pub bool);
+
+/// Answers 429 with `Retry-After`, for a refused attempt.
+pub fn too_many(limited: limits::Limited) -> ServerFnError {
+    set_status(429);
+    if let Some(options) = use_context::<leptos_axum::ResponseOptions>() {
+        let seconds = limited.retry_after.as_secs().max(1);
+        if let Ok(value) = axum::http::HeaderValue::from_str(&seconds.to_string()) {
+            options.insert_header(axum::http::header::RETRY_AFTER, value);
+        }
+    }
+    ServerFnError::new(format!(
+        "too many attempts; try again in {} s",
+        limited.retry_after.as_secs().max(1)
+    ))
 }

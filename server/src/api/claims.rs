@@ -2,6 +2,7 @@
 
 use super::error::ApiError;
 use super::extract::{ApiJson, CampaignPath};
+use app::backend::limits::RateLimits;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -18,13 +19,17 @@ pub struct ClaimRequest {
 
 /// Claims for `user_id`. 201 `issued` with `code` and `remaining`; 409 for a refusal
 /// (`already_claimed`, `sold_out`, `not_open`, `ended`, `paused`); 404 for no such campaign;
-/// 422 for a bad user id; 503 while Redis is unreachable. The body always has `outcome`.
+/// 422 for a bad user id; 429 for a user claiming too often; 503 while Redis is unreachable. The body always has `outcome`.
 pub async fn claim(
     State(engine): State<Engine>,
+    State(limits): State<RateLimits>,
     CampaignPath(id): CampaignPath,
     ApiJson(request): ApiJson<ClaimRequest>,
 ) -> Result<Response, ApiError> {
     let user = UserId::parse(&request.user_id)?;
+    limits
+        .claim(user.as_str(), None)
+        .map_err(|limited| ApiError::RateLimited(limited.retry_after))?;
     let outcome = engine.claim(id, &user).await?;
     let status = match outcome {
         ClaimOutcome::Issued { .. } => StatusCode::CREATED,

@@ -21,6 +21,8 @@ pub enum ApiError {
     Invalid(Vec<FieldError>),
     /// 404: no such campaign (or coupon).
     NotFound(&'static str),
+    /// 429: too many attempts; retry after the given time.
+    RateLimited(std::time::Duration),
     /// 503: Redis or PostgreSQL is unreachable; the client should retry.
     Unavailable,
 }
@@ -38,58 +40,62 @@ struct Detail<'a> {
     fields: &'a [FieldError],
 }
 
+impl ApiError {
+    fn status_and_code(&self) -> (StatusCode, &'static str) {
+        match self {
+            Self::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            Self::Malformed(_) => (StatusCode::BAD_REQUEST, "malformed_request"),
+            Self::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
+            Self::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_input"),
+            Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            Self::RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+            Self::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+        }
+    }
+
+    fn message(&self) -> String {
+        match self {
+            Self::Unauthorized(why) | Self::NotFound(why) => (*why).to_owned(),
+            Self::Malformed(why) | Self::TooLarge(why) => why.clone(),
+            Self::Invalid(fields) => fields
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; "),
+            Self::RateLimited(after) => format!(
+                "too many claims for this user; retry in {} s",
+                after.as_secs().max(1)
+            ),
+            Self::Unavailable => {
+                "the service is temporarily unavailable; try again shortly".to_owned()
+            }
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let (status, code, message, fields) = match &self {
-            Self::Unauthorized(why) => (
-                StatusCode::UNAUTHORIZED,
-                "unauthorized",
-                why.to_string(),
-                &[][..],
-            ),
-            Self::Malformed(why) => (
-                StatusCode::BAD_REQUEST,
-                "malformed_request",
-                why.clone(),
-                &[][..],
-            ),
-            Self::TooLarge(why) => (
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "too_large",
-                why.clone(),
-                &[][..],
-            ),
-            Self::Invalid(fields) => (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid_input",
-                fields
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join("; "),
-                &fields[..],
-            ),
-            Self::NotFound(what) => (
-                StatusCode::NOT_FOUND,
-                "not_found",
-                what.to_string(),
-                &[][..],
-            ),
-            Self::Unavailable => (
-                StatusCode::SERVICE_UNAVAILABLE,
-                "unavailable",
-                "the service is temporarily unavailable; try again shortly".to_string(),
-                &[][..],
-            ),
+        let (status, code) = self.status_and_code();
+        let fields = match &self {
+            Self::Invalid(fields) => &fields[..],
+            _ => &[],
         };
         let body = Body {
             error: Detail {
                 code,
-                message,
+                message: self.message(),
                 fields,
             },
         };
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        if let Self::RateLimited(after) = &self
+            && let Ok(value) = after.as_secs().max(1).to_string().parse()
+        {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, value);
+        }
+        response
     }
 }
 

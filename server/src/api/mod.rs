@@ -9,6 +9,7 @@ mod extract;
 pub use auth::ApiKey;
 pub use error::ApiError;
 
+use app::backend::limits::RateLimits;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
@@ -18,7 +19,11 @@ use coupon::Engine;
 const MAX_BODY_BYTES: usize = 16 * 1024;
 
 /// The API's routes, to be nested at `/api/v1`.
-pub fn routes<S: Clone + Send + Sync + 'static>(engine: Engine, key: ApiKey) -> Router<S> {
+pub fn routes<S: Clone + Send + Sync + 'static>(
+    engine: Engine,
+    key: ApiKey,
+    limits: RateLimits,
+) -> Router<S> {
     Router::new()
         .route("/campaigns", post(campaigns::create))
         .route("/campaigns/{id}", get(campaigns::status))
@@ -30,5 +35,12 @@ pub fn routes<S: Clone + Send + Sync + 'static>(engine: Engine, key: ApiKey) -> 
             key,
             auth::require_api_key,
         ))
-        .with_state(engine)
+        .with_state(ApiState { engine, limits })
+}
+
+/// What the API handlers share.
+#[derive(Clone, axum::extract::FromRef)]
+pub struct ApiState {
+    engine: Engine,
+    limits: RateLimits,
 }

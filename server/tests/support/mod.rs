@@ -38,6 +38,11 @@ impl TestServer {
 }
 
 pub async fn spawn_server() -> TestServer {
+    spawn_server_with(|_| {}).await
+}
+
+/// A server whose state `adjust` may change first (e.g. tighter rate limits).
+pub async fn spawn_server_with(adjust: impl FnOnce(&mut AppState)) -> TestServer {
     let redis_url = std::env::var("REDIS_URL").expect("REDIS_URL: run through ./dev test");
     let database_url = std::env::var("DATABASE_URL").expect("DATABASE_URL: run through ./dev test");
     let settings = SyncSettings {
@@ -57,12 +62,13 @@ pub async fn spawn_server() -> TestServer {
         .output_name("coupon")
         .site_addr(addr)
         .build();
-    let state = AppState::new(
+    let mut state = AppState::new(
         leptos_options,
         engine.clone(),
         Some(API_KEY.into()),
         StdDuration::from_millis(100),
     );
+    adjust(&mut state);
     let shutdown = state.shutdown.clone();
     let handle = tokio::spawn(run(listener, state));
     TestServer {
