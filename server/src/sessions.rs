@@ -25,7 +25,8 @@ impl RedisSessionStore {
         Self { redis }
     }
 
-    fn key(id: &Id) -> String {
+    /// The Redis key of a session (the benchmark writes sessions directly).
+    pub fn key(id: &Id) -> String {
         format!("session:{id}")
     }
 

@@ -4,4 +4,5 @@ mod keys;
 mod scripts;
 
 pub use keys::CampaignKeys;
+pub use scripts::CLAIM_SCRIPT;
 pub(crate) use scripts::Scripts;

@@ -4,6 +4,9 @@
 use redis::Script;
 use std::sync::Arc;
 
+/// The claim script's source, for tools that run it directly (the benchmark's raw line).
+pub const CLAIM_SCRIPT: &str = include_str!("lua/claim.lua");
+
 /// The engine's scripts, shared by every clone of the engine.
 #[derive(Clone)]
 pub(crate) struct Scripts(Arc<ScriptSet>);
@@ -21,7 +24,7 @@ pub(crate) struct ScriptSet {
 impl Scripts {
     pub fn new() -> Self {
         Self(Arc::new(ScriptSet {
-            claim: Script::new(include_str!("lua/claim.lua")),
+            claim: Script::new(CLAIM_SCRIPT),
             load: Script::new(include_str!("lua/load.lua")),
             acquire_lease: Script::new(include_str!("lua/acquire_lease.lua")),
             acknowledge: Script::new(include_str!("lua/acknowledge.lua")),

@@ -5,7 +5,8 @@ use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
 const ADMIN_KEY: &str = "admin";
-const MEMBER_KEY: &str = "member";
+/// Where the member id lives in the session (the benchmark writes sessions with it too).
+pub const MEMBER_KEY: &str = "member";
 
 /// A signed-in marketer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
