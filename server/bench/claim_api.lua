@@ -20,14 +20,9 @@ function request()
   return wrk.format(nil, "/api/v1/campaigns/" .. campaign .. "/claims", nil, body)
 end
 
+-- Run from the repository root (./dev bench does).
+dofile("server/bench/report.lua")
+
 function done(summary, latency, requests)
-  local seconds = summary.duration / 1e6
-  local e = summary.errors
-  io.write(string.format("rps=%.0f\n", summary.requests / seconds))
-  io.write(string.format("p50_ms=%.2f\n", latency:percentile(50) / 1000))
-  io.write(string.format("p99_ms=%.2f\n", latency:percentile(99) / 1000))
-  io.write(string.format("p999_ms=%.2f\n", latency:percentile(99.9) / 1000))
-  io.write(string.format("requests=%d\n", summary.requests))
-  io.write(string.format("errors=%d\n", e.connect + e.read + e.write + e.timeout))
-  io.write(string.format("non2xx=%d\n", e.status))
+  report(summary, latency)
 end

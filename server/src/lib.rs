@@ -30,7 +30,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_sessions::{Expiry, SessionManagerLayer, cookie::SameSite};
 
 /// Shared state of every request handler.
@@ -130,7 +130,9 @@ pub fn router(state: AppState) -> Router {
         .merge(pages)
         .layer(telemetry::trace_layer())
         .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(SetRequestIdLayer::x_request_id(
+            telemetry::SequentialRequestId::default(),
+        ))
         .with_state(state)
 }
 

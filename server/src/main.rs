@@ -14,6 +14,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         )
         .init();
 
+    // Before anything can claim: the engine takes its metric handles at the first claim.
+    server::telemetry::metrics_handle();
     let config = Config::from_env()?;
     let leptos_options = get_configuration(None)?.leptos_options;
     let engine = Engine::connect(&config.redis_url, &config.database_url, config.sync).await?;

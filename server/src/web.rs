@@ -15,14 +15,38 @@ use std::convert::Infallible;
 use tokio_stream::wrappers::WatchStream;
 use tower_sessions::Session;
 
+/// A refusal already shaped as the response to send.
+type Refused = Response;
+
+/// Lets only a signed-in admin through.
+async fn require_admin(session: &Session) -> Result<(), Refused> {
+    match session::admin(session).await {
+        Some(_) => Ok(()),
+        None => Err((StatusCode::UNAUTHORIZED, "sign in as an admin first").into_response()),
+    }
+}
+
+/// Lets a request for an existing campaign through: 404 otherwise, 503 if PostgreSQL cannot
+/// say.
+async fn require_campaign(state: &AppState, id: CampaignId) -> Result<(), Refused> {
+    match state.engine.campaign(id).await {
+        Ok(Some(_)) => Ok(()),
+        Ok(None) => Err((StatusCode::NOT_FOUND, "no such campaign").into_response()),
+        Err(error) => {
+            tracing::warn!(campaign = %id, %error, "campaign lookup failed");
+            Err(StatusCode::SERVICE_UNAVAILABLE.into_response())
+        }
+    }
+}
+
 /// `GET /admin/live/campaigns/{id}`: every number of the admin page, about once a second.
 pub async fn admin_stream(
     State(state): State<AppState>,
     session: Session,
     Path(id): Path<i64>,
 ) -> Response {
-    if session::admin(&session).await.is_none() {
-        return (StatusCode::UNAUTHORIZED, "sign in as an admin first").into_response();
+    if let Err(refused) = require_admin(&session).await {
+        return refused;
     }
     stream(&state, CampaignId(id), |numbers| {
         Event::default().json_data(numbers)
@@ -45,13 +69,8 @@ async fn stream(
     id: CampaignId,
     to_event: fn(&app::api::LiveNumbers) -> Result<Event, axum::Error>,
 ) -> Response {
-    match state.engine.campaign(id).await {
-        Ok(Some(_)) => {}
-        Ok(None) => return (StatusCode::NOT_FOUND, "no such campaign").into_response(),
-        Err(error) => {
-            tracing::warn!(%error, "live stream refused");
-            return StatusCode::SERVICE_UNAVAILABLE.into_response();
-        }
+    if let Err(refused) = require_campaign(state, id).await {
+        return refused;
     }
     let events = WatchStream::new(state.hub.subscribe(id))
         .filter_map(move |snapshot: Snapshot| async move {
@@ -70,17 +89,12 @@ pub async fn export_csv(
     session: Session,
     Path(id): Path<i64>,
 ) -> Response {
-    if session::admin(&session).await.is_none() {
-        return (StatusCode::UNAUTHORIZED, "sign in as an admin first").into_response();
-    }
     let id = CampaignId(id);
-    match state.engine.campaign(id).await {
-        Ok(Some(_)) => {}
-        Ok(None) => return (StatusCode::NOT_FOUND, "no such campaign").into_response(),
-        Err(error) => {
-            tracing::error!(%error, "export failed");
-            return StatusCode::SERVICE_UNAVAILABLE.into_response();
-        }
+    if let Err(refused) = require_admin(&session).await {
+        return refused;
+    }
+    if let Err(refused) = require_campaign(&state, id).await {
+        return refused;
     }
     let coupons = match state.engine.recorded_coupons(id).await {
         Ok(coupons) => coupons,
