@@ -1,6 +1,12 @@
 //! Entry point: configuration, connections, the first admin, the listener, and signals.
 
 use coupon::Engine;
+
+// glibc's malloc took about a sixth of the claim path's CPU in a profile (many small,
+// short-lived allocations per request across two threads); mimalloc handles that pattern far
+// better.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use leptos::prelude::get_configuration;
 use server::{AppState, config::Config, run};
 use tokio_util::sync::CancellationToken;
