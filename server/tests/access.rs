@@ -111,6 +111,14 @@ async fn a_wrong_password_is_refused_and_a_right_one_renews_the_session_id() {
     .await;
 
     assert_eq!(right.status(), StatusCode::OK);
+    let set_cookie = right
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(set_cookie.contains("HttpOnly"), "{set_cookie}");
+    assert!(set_cookie.contains("SameSite=Lax"), "{set_cookie}");
     let after = session_cookie(&right).expect("a renewed session cookie");
     assert_ne!(before, after, "the session id changes at sign-in");
     let listed = call(&client, &server, "list_campaigns", &[]).await;

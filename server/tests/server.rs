@@ -128,3 +128,23 @@ async fn metrics_count_claims_by_outcome_in_prometheus_format() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn many_viewers_of_a_campaign_share_one_status_read_per_tick() {
+    let server = spawn_server().await;
+    let campaign = server.campaign(5).await;
+    let hub = server::live::LiveHub::new(server.engine.clone(), StdDuration::from_secs(3600));
+    let mut viewers: Vec<_> = (0..3).map(|_| hub.subscribe(campaign.id)).collect();
+
+    hub.refresh().await;
+
+    let first = viewers[0].borrow_and_update().clone().expect("numbers");
+    for viewer in &mut viewers[1..] {
+        let seen = viewer.borrow_and_update().clone().expect("numbers");
+        assert!(
+            std::sync::Arc::ptr_eq(&first, &seen),
+            "one read, fanned out"
+        );
+    }
+    assert_eq!(first.remaining, Some(5));
+}
