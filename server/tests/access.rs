@@ -6,6 +6,7 @@ mod support;
 
 use coupon::CampaignStatus;
 use reqwest::StatusCode;
+use std::time::Duration;
 use support::*;
 
 fn session_cookie(response: &reqwest::Response) -> Option<String> {
@@ -171,23 +172,20 @@ async fn wait_for_csv_rows(
     id: coupon::CampaignId,
     rows: usize,
 ) -> String {
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
-    let mut polls = tokio::time::interval(std::time::Duration::from_millis(20));
-    loop {
-        polls.tick().await;
-        let csv = admin
-            .get(server.url(&format!("/admin/campaigns/{id}/coupons.csv")))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        if csv.lines().count() > rows {
-            return csv;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "not synced: {csv}");
-    }
+    let url = server.url(&format!("/admin/campaigns/{id}/coupons.csv"));
+    let latest = std::sync::Mutex::new(String::new());
+    eventually(
+        "the export to list the synced rows",
+        Duration::from_secs(10),
+        || async {
+            let csv = admin.get(&url).send().await.unwrap().text().await.unwrap();
+            let enough = csv.lines().count() > rows;
+            *latest.lock().unwrap() = csv;
+            enough
+        },
+    )
+    .await;
+    latest.into_inner().unwrap()
 }
 
 #[tokio::test]

@@ -6,6 +6,7 @@
 mod support;
 
 use std::time::Duration;
+use support::eventually;
 use support::process::{Proxy, ServerProcess, free_port};
 use support::stack::Stack;
 use support::storm::{Storm, assert_invariants, until_drained};
@@ -60,16 +61,10 @@ async fn sigterm_finishes_in_flight_work_and_exits_within_seconds() {
 }
 
 async fn until_drained_by(drainer: &coupon::sync::Drainer, id: coupon::CampaignId) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    let mut polls = tokio::time::interval(Duration::from_millis(50));
-    loop {
-        polls.tick().await;
-        let step = drainer.drain_step(id).await.expect("drain step");
-        if step == coupon::sync::StepOutcome::Empty {
-            return;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "not drained");
-    }
+    eventually("the queue to drain", Duration::from_secs(20), || async {
+        drainer.drain_step(id).await.expect("drain step") == coupon::sync::StepOutcome::Empty
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -139,19 +134,15 @@ async fn claims_go_on_while_postgres_is_down_and_the_backlog_drains_after() {
 }
 
 async fn wait_for_sync_error(stack: &Stack, id: coupon::CampaignId) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    let mut polls = tokio::time::interval(Duration::from_millis(50));
-    loop {
-        polls.tick().await;
-        let status = stack.engine.status(id).await.unwrap().unwrap();
-        if status.last_sync_error.is_some() && status.queued > 0 {
-            return;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "no sync error reported: {status:?}"
-        );
-    }
+    eventually(
+        "the sync error to be reported",
+        Duration::from_secs(20),
+        || async {
+            let status = stack.engine.status(id).await.unwrap().unwrap();
+            status.last_sync_error.is_some() && status.queued > 0
+        },
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

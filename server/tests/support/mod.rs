@@ -91,6 +91,26 @@ pub fn draft(quantity: i64) -> CampaignDraft {
     }
 }
 
+/// Polls `condition` every 20 ms until it holds; fails the test after `within`.
+pub async fn eventually<F, Fut>(what: &str, within: StdDuration, mut condition: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + within;
+    let mut polls = tokio::time::interval(StdDuration::from_millis(20));
+    loop {
+        polls.tick().await;
+        if condition().await {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+    }
+}
+
 /// A client that keeps cookies, as a browser does.
 pub fn browser() -> reqwest::Client {
     reqwest::Client::builder()

@@ -68,21 +68,13 @@ impl ServerProcess {
     }
 
     async fn wait_until_answering(&self) {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let mut polls = tokio::time::interval(Duration::from_millis(50));
-        loop {
-            polls.tick().await;
-            if let Ok(response) = reqwest::get(self.url("/healthz")).await
-                && response.status().is_success()
-            {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the server did not start on {}",
-                self.port
-            );
-        }
+        let url = self.url("/healthz");
+        super::eventually("the server to start", Duration::from_secs(30), || async {
+            reqwest::get(&url)
+                .await
+                .is_ok_and(|response| response.status().is_success())
+        })
+        .await;
     }
 
     /// SIGKILL: the process dies at once, mid-whatever.
@@ -173,15 +165,7 @@ impl RedisProcess {
             .spawn()
             .expect("start redis-server");
         self.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        let mut polls = tokio::time::interval(Duration::from_millis(20));
-        loop {
-            polls.tick().await;
-            if self.ping().await {
-                return;
-            }
-            assert!(Instant::now() < deadline, "redis did not start");
-        }
+        super::eventually("redis to start", Duration::from_secs(10), || self.ping()).await;
     }
 
     async fn ping(&self) -> bool {

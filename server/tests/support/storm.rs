@@ -107,12 +107,13 @@ impl Storm {
 
     /// Waits (bounded) until at least `n` claims were answered.
     pub async fn until_answered(&self, n: usize) {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let mut polls = tokio::time::interval(Duration::from_millis(5));
-        while self.answered.load(Ordering::SeqCst) < n {
-            polls.tick().await;
-            assert!(Instant::now() < deadline, "the storm stalled");
-        }
+        let answered = &self.answered;
+        super::eventually(
+            "the storm to get answers",
+            Duration::from_secs(30),
+            || async { answered.load(Ordering::SeqCst) >= n },
+        )
+        .await;
     }
 
     /// Stops sending and returns what was seen.
@@ -135,21 +136,11 @@ impl Storm {
 
 /// Waits (bounded) until the campaign's queue is empty, i.e. everything issued is recorded.
 pub async fn until_drained(engine: &Engine, campaign: CampaignId) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let mut polls = tokio::time::interval(Duration::from_millis(20));
-    loop {
-        polls.tick().await;
-        if let Ok(Some(status)) = engine.status(campaign).await
-            && status.queued == 0
-            && status.remaining.is_some()
-        {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "campaign {campaign} did not drain"
-        );
-    }
+    super::eventually("the campaign to drain", Duration::from_secs(30), || async {
+        matches!(engine.status(campaign).await, Ok(Some(status))
+            if status.queued == 0 && status.remaining.is_some())
+    })
+    .await;
 }
 
 /// Design.md's invariants after a storm: Redis's issued set, PostgreSQL's rows and the claims
