@@ -66,3 +66,24 @@ test('the pages speak Korean by default for Korean browsers and switch languages
   await expect(page.getByRole('heading', { name: 'First-come coupons' })).toBeVisible();
   await context.close();
 });
+
+test('the campaign page says when its live stream drops and recovers on its own', async ({ page }) => {
+  await signInAsAdmin(page);
+  const id = await createCampaign(page, `Stream drop ${Date.now()}`, 4);
+  await expect(page.getByText('Live', { exact: true })).toBeVisible();
+
+  // The stream cannot connect: the page says so.
+  await page.route('**/admin/live/**', (route) => route.abort());
+  await page.reload();
+  await expect(page.getByText('Connection lost. Reconnecting…')).toBeVisible();
+
+  // The network is back: the browser reconnects by itself and numbers flow again.
+  await page.unroute('**/admin/live/**');
+  await expect(page.getByText('Live', { exact: true })).toBeVisible({ timeout: 15_000 });
+  const claim = await page.request.post(`/api/v1/campaigns/${id}/claims`, {
+    headers: { Authorization: 'Bearer e2e-api-key' },
+    data: { user_id: 'after-reconnect' },
+  });
+  expect(claim.status()).toBe(201);
+  await expect(page.getByTestId('remaining')).toHaveText('3');
+});
