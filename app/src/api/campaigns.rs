@@ -84,19 +84,13 @@ pub async fn create_campaign(form: CampaignForm) -> Result<FormResult<i64>, Serv
 /// Pauses (`paused`), resumes (`active`) or ends (`ended`) a campaign.
 #[server(endpoint = "set_campaign_status")]
 pub async fn set_campaign_status(id: i64, status: String) -> Result<FormResult<()>, ServerFnError> {
-    use crate::backend::{engine, field_problems, session::require_admin, unavailable};
+    use crate::backend::{engine, session::require_admin};
     use coupon::CampaignStatus;
     require_admin().await?;
     let Some(status) = CampaignStatus::from_stored(&status) else {
         return Ok(invalid("status", "must be active, paused or ended"));
     };
-    match engine()?.set_status(coupon::CampaignId(id), status).await {
-        Ok(Some(_)) => Ok(FormResult::Done(())),
-        Ok(None) => Ok(invalid("id", "no such campaign")),
-        Err(error) => field_problems(&error)
-            .map(FormResult::Invalid)
-            .ok_or_else(|| unavailable(error)),
-    }
+    control_answer(engine()?.set_status(coupon::CampaignId(id), status).await)
 }
 
 /// Changes a campaign's total quantity (never below what is already claimed).
@@ -105,15 +99,26 @@ pub async fn set_campaign_quantity(
     id: i64,
     quantity: String,
 ) -> Result<FormResult<()>, ServerFnError> {
-    use crate::backend::{engine, field_problems, session::require_admin, unavailable};
+    use crate::backend::{engine, session::require_admin};
     require_admin().await?;
     let Ok(quantity) = quantity.trim().parse::<i64>() else {
         return Ok(invalid("quantity", "must be a whole number"));
     };
-    match engine()?
-        .set_quantity(coupon::CampaignId(id), quantity)
-        .await
-    {
+    control_answer(
+        engine()?
+            .set_quantity(coupon::CampaignId(id), quantity)
+            .await,
+    )
+}
+
+/// What a pause/resume/end or quantity change answers: done, the refused field, or (for a
+/// broken dependency) an error.
+#[cfg(feature = "ssr")]
+fn control_answer(
+    result: Result<Option<coupon::Campaign>, coupon::EngineError>,
+) -> Result<FormResult<()>, ServerFnError> {
+    use crate::backend::{field_problems, unavailable};
+    match result {
         Ok(Some(_)) => Ok(FormResult::Done(())),
         Ok(None) => Ok(invalid("id", "no such campaign")),
         Err(error) => field_problems(&error)
