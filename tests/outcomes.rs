@@ -226,6 +226,62 @@ async fn the_database_refuses_a_second_coupon_for_the_same_user_even_without_the
     assert_eq!(constraint, Some("issued_coupons_one_per_user"));
 }
 
+#[tokio::test]
+async fn the_database_refuses_a_coupon_of_a_campaign_that_does_not_exist() {
+    let engine = engine().await;
+    let campaign = open_campaign(&engine, 5).await;
+
+    let orphan = sqlx::query(
+        "INSERT INTO issued_coupons (campaign_id, user_id, code, sequence, claimed_at) \
+         VALUES ($1, 'someone', $2, 1, now()), ($3, 'someone', $4, 1, now())",
+    )
+    .bind(campaign.id.0)
+    .bind(coupon::code::generate())
+    .bind(i64::MAX)
+    .bind(coupon::code::generate())
+    .execute(engine.db())
+    .await;
+
+    let error = orphan.unwrap_err();
+    let constraint = error.as_database_error().and_then(|e| e.constraint());
+    assert_eq!(constraint, Some("issued_coupons_campaign_exists"));
+    assert_eq!(
+        rows(&engine, campaign.id).await,
+        0,
+        "the whole statement is refused"
+    );
+}
+
+#[tokio::test]
+async fn the_database_refuses_to_remove_or_renumber_a_campaign() {
+    let engine = engine().await;
+    let campaign = open_campaign(&engine, 5).await;
+
+    for statement in [
+        "DELETE FROM campaigns WHERE id = $1",
+        "UPDATE campaigns SET id = -id WHERE id = $1",
+        "TRUNCATE campaigns",
+    ] {
+        // In a transaction that is rolled back whatever happens: other tests share the table.
+        let mut tx = engine.db().begin().await.unwrap();
+        let query = sqlx::query(statement);
+        let query = if statement.contains("$1") {
+            query.bind(campaign.id.0)
+        } else {
+            query
+        };
+        let error = query.execute(&mut *tx).await.unwrap_err();
+        drop(tx);
+        let constraint = error.as_database_error().and_then(|e| e.constraint());
+        assert_eq!(
+            constraint,
+            Some("campaigns_are_never_removed"),
+            "{statement}"
+        );
+    }
+    assert!(engine.campaign(campaign.id).await.unwrap().is_some());
+}
+
 /// Millisecond precision is what Redis stores for the window.
 trait MillisPrecision {
     fn with_nanosecond_millis(self) -> Self;
