@@ -79,7 +79,7 @@ impl Engine {
         user: &UserId,
     ) -> Result<ClaimOutcome, EngineError> {
         let keys = CampaignKeys::new(campaign);
-        let code = code::generate();
+        let code = code::generate_compact();
         if let Some(outcome) = self.run_claim_script(campaign, &keys, user, &code).await? {
             return Ok(outcome);
         }
@@ -123,7 +123,7 @@ fn decode_reply(
     let outcome = match reply {
         [0] => return Ok(None),
         [1, remaining, sequence] => ClaimOutcome::Issued {
-            code: code.to_owned(),
+            code: code::grouped(code),
             sequence: *sequence,
             remaining: *remaining,
         },

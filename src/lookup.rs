@@ -5,6 +5,7 @@ use crate::campaign::CampaignId;
 use crate::engine::Engine;
 use crate::error::EngineError;
 use crate::redis::CampaignKeys;
+use crate::store::campaigns;
 use crate::store::coupons::{self, IssuedCoupon};
 use crate::sync::QueuedCoupon;
 use crate::user::UserId;
@@ -57,6 +58,10 @@ impl Engine {
         if !redis.sismember(&keys.issued, user.as_str()).await? {
             return Ok(None);
         }
+        // Queue entries count their claim time from the campaign's opening.
+        let Some(recorded) = campaigns::find(&self.db, campaign).await? else {
+            return Ok(None);
+        };
         let mut start = 0;
         loop {
             let entries: Vec<String> = redis
@@ -64,7 +69,7 @@ impl Engine {
                 .await?;
             if let Some(found) = entries
                 .iter()
-                .filter_map(|entry| QueuedCoupon::parse(entry))
+                .filter_map(|entry| QueuedCoupon::parse(entry, recorded.claim_starts_at))
                 .find(|queued| queued.user_id == user.as_str())
             {
                 return Ok(Some(HeldCoupon {

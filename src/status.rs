@@ -107,13 +107,16 @@ impl Engine {
 
 fn report(campaign: Campaign, synced: i64, numbers: RedisNumbers) -> StatusReport {
     let (remaining, claimed, queued, oldest, (last_ok_ms, last_error, last_error_ms)) = numbers;
+    let oldest_queued_at = oldest
+        .as_deref()
+        .and_then(|entry| QueuedCoupon::claimed_at_of(entry, campaign.claim_starts_at));
     StatusReport {
         quantity: campaign.quantity,
         campaign,
         remaining,
         claimed,
         queued,
-        oldest_queued_at: oldest.as_deref().and_then(QueuedCoupon::claimed_at_of),
+        oldest_queued_at,
         synced,
         last_synced_at: last_ok_ms.and_then(DateTime::from_timestamp_millis),
         last_sync_error: last_error,

@@ -196,3 +196,35 @@ async fn the_status_reports_queue_and_sync_progress() {
     assert!(after.last_synced_at.is_some());
     assert!(after.last_sync_error.is_none());
 }
+
+#[tokio::test]
+async fn the_record_holds_the_code_told_and_the_moment_redis_accepted_the_claim() {
+    // Arrange: a window that opened at a time with microseconds (the queue counts whole
+    // milliseconds from Redis's copy of the opening).
+    let engine = engine().await;
+    let mut draft = open_draft(5);
+    draft.claim_starts_at -= chrono::Duration::microseconds(777);
+    let campaign = engine.create_campaign(&draft).await.unwrap();
+
+    // Act
+    let before = chrono::Utc::now().timestamp_millis();
+    let outcome = engine.claim(campaign.id, &user(1)).await.unwrap();
+    let after = chrono::Utc::now().timestamp_millis();
+    drain(&engine, campaign.id).await;
+
+    // Assert
+    let coupon::ClaimOutcome::Issued { code, sequence, .. } = outcome else {
+        panic!("not issued: {outcome:?}");
+    };
+    let recorded = coupons::find(engine.db(), campaign.id, user(1).as_str())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((recorded.code, recorded.sequence), (code, sequence));
+    let claimed_ms = recorded.claimed_at.timestamp_millis();
+    assert!(
+        (before..=after).contains(&claimed_ms),
+        "claimed at {claimed_ms}, expected within {before}..={after}"
+    );
+    assert_eq!(recorded.claimed_at.timestamp_subsec_micros() % 1000, 0);
+}

@@ -160,15 +160,13 @@ impl Drainer {
             return Ok(Taken::Empty);
         }
         let mut tx = self.engine.db.begin().await?;
-        if campaigns::find_locked(&mut tx, campaign, RowLock::Share)
-            .await?
-            .is_none()
-        {
+        let Some(recorded) = campaigns::find_locked(&mut tx, campaign, RowLock::Share).await?
+        else {
             return Err(EngineError::CorruptState {
                 campaign,
                 detail: "queued coupons for a campaign PostgreSQL does not have".into(),
             });
-        }
+        };
         let size = self.engine.settings.batch_size.max(1);
         // One entry more than a batch tells whether another round is needed right away.
         let last = isize::try_from(size).unwrap_or(isize::MAX);
@@ -181,9 +179,11 @@ impl Drainer {
         let coupons = entries
             .iter()
             .map(|entry| {
-                QueuedCoupon::parse(entry).ok_or_else(|| EngineError::CorruptState {
-                    campaign,
-                    detail: format!("queue entry {entry:?}"),
+                QueuedCoupon::parse(entry, recorded.claim_starts_at).ok_or_else(|| {
+                    EngineError::CorruptState {
+                        campaign,
+                        detail: format!("queue entry {entry:?}"),
+                    }
                 })
             })
             .collect::<Result<_, _>>()?;

@@ -199,6 +199,11 @@ async fn drain(engine: &Engine, id: CampaignId) -> Result<(), Failure> {
 /// Samples the age of the oldest queued claim every 50 ms for `seconds`; prints the p99 in ms.
 async fn lag(engine: &Engine, id: CampaignId, seconds: i64) -> Result<(), Failure> {
     let keys = CampaignKeys::new(id);
+    let opened_at = engine
+        .campaign(id)
+        .await?
+        .ok_or(format!("no campaign {id}"))?
+        .claim_starts_at;
     let until = Instant::now() + std::time::Duration::from_secs(u64::try_from(seconds)?);
     let mut ticks = tokio::time::interval(std::time::Duration::from_millis(50));
     let mut ages = Vec::new();
@@ -207,7 +212,7 @@ async fn lag(engine: &Engine, id: CampaignId, seconds: i64) -> Result<(), Failur
         let oldest: Option<String> = engine.redis().lindex(&keys.queue, 0).await?;
         let age = oldest
             .as_deref()
-            .and_then(coupon::sync::QueuedCoupon::claimed_at_of)
+            .and_then(|entry| coupon::sync::QueuedCoupon::claimed_at_of(entry, opened_at))
             .map_or(0, |at| (Utc::now() - at).num_milliseconds().max(0));
         ages.push(age);
     }

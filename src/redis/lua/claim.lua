@@ -3,9 +3,9 @@
 -- KEYS[1] meta    HASH   status, starts_ms, ends_ms, quantity, seq
 -- KEYS[2] counter STRING coupons still available
 -- KEYS[3] issued  SET    user ids that got a coupon
--- KEYS[4] queue   LIST   "seq<TAB>claimed_ms<TAB>code<TAB>user" entries waiting for the sync
+-- KEYS[4] queue   LIST   "seq<TAB>ms_since_open<TAB>code<TAB>user" entries waiting for the sync
 -- ARGV[1] user id (validated: no control characters)
--- ARGV[2] coupon code to hand out if the claim succeeds
+-- ARGV[2] coupon code to hand out if the claim succeeds, in its compact form (no dashes)
 --
 -- Returns an array whose first element is the outcome:
 --   {0}                     not loaded: meta or counter missing; the caller loads from PostgreSQL
@@ -53,6 +53,9 @@ end
 local remaining = redis.call('DECR', KEYS[2])
 local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
 redis.call('SADD', KEYS[3], ARGV[1])
--- The user id goes last so that the entry splits unambiguously into four fields.
-redis.call('RPUSH', KEYS[4], seq .. '\t' .. string.format('%d', now_ms) .. '\t' .. ARGV[2] .. '\t' .. ARGV[1])
+-- The user id goes last so that the entry splits unambiguously into four fields. The claim time
+-- is kept as milliseconds since the window opened: first-come-first-served campaigns drain
+-- within minutes of opening, so that is a few digits instead of thirteen, on every queued coupon.
+redis.call('RPUSH', KEYS[4],
+  seq .. '\t' .. string.format('%d', now_ms - starts_ms) .. '\t' .. ARGV[2] .. '\t' .. ARGV[1])
 return {1, remaining, seq}
