@@ -1,8 +1,8 @@
 //! Routes the pages use besides server functions: the live event streams, the CSV export and
 //! the language switch.
 
-use crate::AppState;
 use crate::live::Snapshot;
+use crate::{AppState, SharedState};
 use app::backend::session;
 use app::i18n::{LANG_COOKIE, Lang};
 use axum::extract::{Path, State};
@@ -41,7 +41,7 @@ async fn require_campaign(state: &AppState, id: CampaignId) -> Result<(), Refuse
 
 /// `GET /admin/live/campaigns/{id}`: every number of the admin page, about once a second.
 pub async fn admin_stream(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     session: Session,
     Path(id): Path<i64>,
 ) -> Response {
@@ -55,7 +55,7 @@ pub async fn admin_stream(
 }
 
 /// `GET /live/campaigns/{id}`: what the claim page shows (status, quantity, remaining).
-pub async fn public_stream(State(state): State<AppState>, Path(id): Path<i64>) -> Response {
+pub async fn public_stream(State(state): State<SharedState>, Path(id): Path<i64>) -> Response {
     stream(&state, CampaignId(id), |numbers| {
         Event::default().json_data(numbers.public())
     })
@@ -85,7 +85,7 @@ async fn stream(
 
 /// `GET /admin/campaigns/{id}/coupons.csv`: every coupon PostgreSQL recorded, in claim order.
 pub async fn export_csv(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     session: Session,
     Path(id): Path<i64>,
 ) -> Response {

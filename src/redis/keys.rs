@@ -24,13 +24,16 @@ pub struct CampaignKeys {
 impl CampaignKeys {
     /// The keys of campaign `id`.
     pub fn new(id: CampaignId) -> Self {
+        // Every claim builds these: the id is formatted once, not once a key.
+        let tag = format!("{{{id}}}");
+        let key = |kind: &str| ["coupon:", kind, ":", &tag].concat();
         Self {
-            counter: format!("coupon:counter:{{{id}}}"),
-            issued: format!("coupon:issued:{{{id}}}"),
-            queue: format!("coupon:queue:{{{id}}}"),
-            meta: format!("coupon:meta:{{{id}}}"),
-            drain_lease: format!("coupon:drain:{{{id}}}"),
-            sync_state: format!("coupon:sync:{{{id}}}"),
+            counter: key("counter"),
+            issued: key("issued"),
+            queue: key("queue"),
+            meta: key("meta"),
+            drain_lease: key("drain"),
+            sync_state: key("sync"),
         }
     }
 
