@@ -4,7 +4,7 @@
 //! blank on the page. Times are shown in Korea Standard Time (UTC+9, no daylight saving): the
 //! shop's campaigns open and close on Korean clocks, whatever the viewer's language.
 
-use chrono::{DateTime, FixedOffset, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, TimeZone, Timelike, Utc};
 use serde::{Deserialize, Serialize};
 
 /// A page language.
@@ -67,36 +67,82 @@ pub fn kst() -> FixedOffset {
     FixedOffset::east_opt(9 * 3600).expect("UTC+9 is a valid offset")
 }
 
+/// English month abbreviations, January first.
+const MONTHS_EN: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
+
+// The formats below are written out field by field rather than with chrono's `format`: its
+// format-string machinery (and `parse_from_str`'s) is a good part of chrono's weight in the
+// wasm bundle, and these few fixed shapes do not need it.
+
 /// A date and time in KST, in the language's usual form.
 pub fn format_datetime(lang: Lang, at: DateTime<Utc>) -> String {
     let local = at.with_timezone(&kst());
+    let (year, month, day) = (local.year(), local.month(), local.day());
+    let (hour, minute) = (local.hour(), local.minute());
     match lang {
-        Lang::Ko => local.format("%Y년 %-m월 %-d일 %H:%M").to_string(),
-        Lang::En => local.format("%b %-d, %Y, %H:%M KST").to_string(),
+        Lang::Ko => format!("{year}년 {month}월 {day}일 {hour:02}:{minute:02}"),
+        Lang::En => {
+            let name = MONTHS_EN[local.month0() as usize];
+            format!("{name} {day}, {year}, {hour:02}:{minute:02} KST")
+        }
     }
 }
 
 /// A time of day in KST with seconds, for "last synced at".
 pub fn format_time(at: DateTime<Utc>) -> String {
-    at.with_timezone(&kst()).format("%H:%M:%S").to_string()
+    let local = at.with_timezone(&kst());
+    format!(
+        "{:02}:{:02}:{:02}",
+        local.hour(),
+        local.minute(),
+        local.second()
+    )
 }
 
 /// The value of a `datetime-local` input for this instant, in KST.
 pub fn to_input_value(at: DateTime<Utc>) -> String {
-    at.with_timezone(&kst())
-        .format("%Y-%m-%dT%H:%M")
-        .to_string()
+    let local = at.with_timezone(&kst());
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}",
+        local.year(),
+        local.month(),
+        local.day(),
+        local.hour(),
+        local.minute()
+    )
 }
 
-/// Reads a `datetime-local` input value as KST; `None` if it is not a date and time.
+/// Reads a `datetime-local` input value (`YYYY-MM-DDTHH:MM`, optionally `:SS`) as KST; `None`
+/// if it is not a date and time.
 pub fn from_input_value(value: &str) -> Option<DateTime<Utc>> {
-    let naive = NaiveDateTime::parse_from_str(value.trim(), "%Y-%m-%dT%H:%M")
-        .or_else(|_| NaiveDateTime::parse_from_str(value.trim(), "%Y-%m-%dT%H:%M:%S"))
-        .ok()?;
+    let (date, time) = value.trim().split_once('T')?;
+    let mut date = date.split('-');
+    let year = whole_number(date.next()?, 4)?;
+    let month = whole_number(date.next()?, 2)?;
+    let day = whole_number(date.next()?, 2)?;
+    let mut time = time.split(':');
+    let hour = whole_number(time.next()?, 2)?;
+    let minute = whole_number(time.next()?, 2)?;
+    let second = time.next().map_or(Some(0), |s| whole_number(s, 2))?;
+    if date.next().is_some() || time.next().is_some() {
+        return None;
+    }
+    let naive = NaiveDate::from_ymd_opt(i32::try_from(year).ok()?, month, day)?
+        .and_hms_opt(hour, minute, second)?;
     kst()
         .from_local_datetime(&naive)
         .single()
         .map(|at| at.with_timezone(&Utc))
+}
+
+/// Exactly `digits` ASCII digits.
+fn whole_number(text: &str, digits: usize) -> Option<u32> {
+    if text.len() != digits || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse().ok()
 }
 
 /// A whole number with thousands separators: 12,345.
@@ -113,6 +159,13 @@ pub fn format_count(n: i64) -> String {
         out.push(digit);
     }
     out
+}
+
+/// Milliseconds as seconds with one decimal, rounded down: 1234 → "1.2". Integer arithmetic
+/// on purpose: formatting a float would pull the float printer (~10 KB) into the wasm bundle.
+pub fn format_seconds_tenths(ms: i64) -> String {
+    let tenths = ms.max(0) / 100;
+    format!("{}.{}", tenths / 10, tenths % 10)
 }
 
 /// An amount of won: "3,000원" in Korean, "₩3,000" in English.
@@ -380,6 +433,14 @@ mod tests {
     use super::*;
 
     #[test]
+    fn seconds_have_one_decimal_without_floats() {
+        assert_eq!(format_seconds_tenths(0), "0.0");
+        assert_eq!(format_seconds_tenths(1234), "1.2");
+        assert_eq!(format_seconds_tenths(60_099), "60.0");
+        assert_eq!(format_seconds_tenths(-5), "0.0");
+    }
+
+    #[test]
     fn a_remembered_choice_wins_over_the_browser() {
         assert_eq!(
             Lang::negotiate(Some("en"), Some("ko-KR,ko;q=0.9")),
@@ -414,6 +475,21 @@ mod tests {
         assert_eq!(format_datetime(Lang::En, at), "Nov 27, 2026, 10:00 KST");
         assert_eq!(to_input_value(at), "2026-11-27T10:00");
         assert_eq!(from_input_value("2026-11-27T10:00"), Some(at));
-        assert_eq!(from_input_value("tomorrow"), None);
+        assert_eq!(
+            from_input_value("2026-11-27T10:00:30"),
+            Some(at + chrono::Duration::seconds(30))
+        );
+        assert_eq!(format_time(at), "10:00:00");
+        for bad in [
+            "tomorrow",
+            "2026-11-27",
+            "2026-13-01T10:00",
+            "2026-11-27T24:00",
+            "2026-1-27T10:00",
+            "2026-11-27T10:00:00:00",
+            "+026-11-27T10:00",
+        ] {
+            assert_eq!(from_input_value(bad), None, "{bad}");
+        }
     }
 }

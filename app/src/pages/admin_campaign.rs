@@ -6,7 +6,9 @@ use crate::api::{
 use crate::components::admin_gate::AdminGate;
 use crate::components::chart::ClaimsChart;
 use crate::components::live::use_live;
-use crate::i18n::{format_count, format_discount, format_time, format_validity};
+use crate::i18n::{
+    format_count, format_discount, format_seconds_tenths, format_time, format_validity,
+};
 use crate::pages::{id_param, status_label, window_text};
 use crate::use_lang;
 use leptos::prelude::*;
@@ -76,7 +78,7 @@ fn LiveCampaign(
     let oldest = Signal::derive(move || {
         live.get()
             .oldest_waiting_ms
-            .map(|ms| format!("{:.1}{}", ms as f64 / 1000.0, t.seconds_short))
+            .map(|ms| format!("{}{}", format_seconds_tenths(ms), t.seconds_short))
             .unwrap_or_else(|| "–".into())
     });
     let last_sync = move || {
