@@ -30,7 +30,8 @@ export default defineConfig({
     },
   },
   webServer: {
-    command: 'target/debug/server',
+    // E2E_SERVER=target/release/server checks a release build (after `cargo leptos build --release`).
+    command: process.env.E2E_SERVER ?? 'target/debug/server',
     cwd: '..',
     url: `${baseURL}/healthz`,
     timeout: 60_000,

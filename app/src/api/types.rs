@@ -1,5 +1,8 @@
 //! What the pages and the server exchange: plain serializable values, compiled on both sides.
 //! Expected outcomes (a refused field, a sold-out campaign) are values here, not errors.
+//!
+//! Instants travel as milliseconds since the epoch, not as RFC 3339 text: the browser then reads
+//! them as numbers, and chrono's date parser stays out of the wasm bundle.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -13,7 +16,9 @@ pub struct CampaignView {
     pub discount_kind: String,
     pub discount_amount: i64,
     pub quantity: i64,
+    #[serde(with = "chrono::serde::ts_milliseconds")]
     pub claim_starts_at: DateTime<Utc>,
+    #[serde(with = "chrono::serde::ts_milliseconds")]
     pub claim_ends_at: DateTime<Utc>,
     pub valid_days: i32,
     /// `active`, `paused` or `ended`.
@@ -32,6 +37,7 @@ pub struct LiveNumbers {
     /// Age of the oldest item waiting for the sync, in milliseconds.
     pub oldest_waiting_ms: Option<i64>,
     pub synced: i64,
+    #[serde(with = "chrono::serde::ts_milliseconds_option")]
     pub last_synced_at: Option<DateTime<Utc>>,
     pub last_sync_error: Option<String>,
     /// Claims per second, oldest first, one entry per second (at most 300).
@@ -77,6 +83,7 @@ impl<T> FormResult<T> {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CouponView {
     pub code: String,
+    #[serde(with = "chrono::serde::ts_milliseconds")]
     pub claimed_at: DateTime<Utc>,
 }
 
@@ -90,6 +97,7 @@ pub enum ClaimView {
     },
     SoldOut,
     NotOpen {
+        #[serde(with = "chrono::serde::ts_milliseconds")]
         opens_at: DateTime<Utc>,
     },
     Ended,
