@@ -4,6 +4,10 @@
 -- The load generator shares the two cores with the server and Redis, so each request is cheap
 -- to make: the request is formatted once, and only the fixed-width member id differs (which
 -- keeps Content-Length the same).
+
+-- Run from the repository root (./dev bench does).
+dofile("server/bench/report.lua")
+
 local campaign = os.getenv("BENCH_CAMPAIGN")
 local threads = 0
 local placeholder = "##########"
@@ -19,17 +23,12 @@ function init(args)
   wrk.headers["Authorization"] = "Bearer " .. os.getenv("API_KEY")
   local template = wrk.format("POST", "/api/v1/campaigns/" .. campaign .. "/claims", nil,
     '{"user_id":"m' .. seed .. "-" .. placeholder .. '"}')
-  local at = template:find(placeholder, 1, true)
-  head = template:sub(1, at - 1)
-  tail = template:sub(at + #placeholder)
+  head, tail = split_request(template, placeholder)
 end
 
 function request()
   return head .. string.format("%010d", math.random(1, 2000000000)) .. tail
 end
-
--- Run from the repository root (./dev bench does).
-dofile("server/bench/report.lua")
 
 function done(summary, latency, requests)
   report(summary, latency)

@@ -4,6 +4,10 @@
 --
 -- The load generator shares the two cores with the server and Redis, so each request is cheap
 -- to make: the request is formatted once, and only the cookie differs.
+
+-- Run from the repository root (./dev bench does).
+dofile("server/bench/report.lua")
+
 local threads = 0
 local placeholder = "##COOKIE##"
 
@@ -28,9 +32,7 @@ function init(args)
     ["Accept"] = "application/json",
     ["Cookie"] = "coupon_session=" .. placeholder,
   }, "campaign_id=" .. os.getenv("BENCH_CAMPAIGN"))
-  local at = template:find(placeholder, 1, true)
-  head = template:sub(1, at - 1)
-  tail = template:sub(at + #placeholder)
+  head, tail = split_request(template, placeholder)
 end
 
 function request()
@@ -38,9 +40,6 @@ function request()
   next_cookie = next_cookie % #cookies + 1
   return head .. cookie .. tail
 end
-
--- Run from the repository root (./dev bench does).
-dofile("server/bench/report.lua")
 
 function done(summary, latency, requests)
   report(summary, latency)

@@ -1,4 +1,12 @@
--- Shared by the wrk scripts: the key=value lines ./dev bench reads from a run.
+-- Shared by the wrk scripts: the key=value lines ./dev bench reads from a run, and the split of a
+-- request formatted once into the text before and after its one variable part.
+
+-- `template` with `placeholder` in it; returns what comes before and after the placeholder.
+function split_request(template, placeholder)
+  local at = template:find(placeholder, 1, true)
+  return template:sub(1, at - 1), template:sub(at + #placeholder)
+end
+
 function report(summary, latency)
   local seconds = summary.duration / 1e6
   local e = summary.errors
