@@ -217,7 +217,7 @@ const LIMITS_CLEANUP: Duration = Duration::from_secs(60);
 const METRICS_UPKEEP: Duration = Duration::from_secs(5);
 
 /// Runs `chore` every `period` until `shutdown` is cancelled.
-pub async fn every(period: Duration, shutdown: CancellationToken, mut chore: impl FnMut()) {
+async fn every(period: Duration, shutdown: CancellationToken, mut chore: impl FnMut()) {
     let mut ticks = tokio::time::interval(period);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {

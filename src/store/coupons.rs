@@ -42,22 +42,37 @@ pub async fn insert_batch(
     let columns = BatchColumns::of(batch);
     // A savepoint, so a clash undoes only the first attempt, not the caller's transaction.
     let mut attempt = tx.begin().await?;
-    match columns.insert(&mut attempt, campaign, "").await {
+    match columns
+        .insert(&mut attempt, campaign, Recorded::Refuse)
+        .await
+    {
         Ok(inserted) => {
             attempt.commit().await?;
             Ok(inserted)
         }
         Err(error) if is_unique_violation(&error) => {
             attempt.rollback().await?;
-            columns
-                .insert(
-                    tx,
-                    campaign,
-                    "ON CONFLICT (campaign_id, user_id) DO NOTHING",
-                )
-                .await
+            columns.insert(tx, campaign, Recorded::Skip).await
         }
         Err(error) => Err(error),
+    }
+}
+
+/// What an insert does with a coupon whose member already has a row.
+#[derive(Clone, Copy)]
+enum Recorded {
+    /// Fails the statement (as any other unique clash does).
+    Refuse,
+    /// Skips the row: it is a replay of what was recorded.
+    Skip,
+}
+
+impl Recorded {
+    fn clause(self) -> &'static str {
+        match self {
+            Self::Refuse => "",
+            Self::Skip => "ON CONFLICT (campaign_id, user_id) DO NOTHING",
+        }
     }
 }
 
@@ -84,13 +99,14 @@ impl<'a> BatchColumns<'a> {
         }
     }
 
-    /// One statement for the whole batch; `on_conflict` is empty or a fixed clause.
+    /// One statement for the whole batch.
     async fn insert(
         &self,
         db: &mut PgConnection,
         campaign: CampaignId,
-        on_conflict: &'static str,
+        recorded: Recorded,
     ) -> Result<u64, sqlx::Error> {
+        let on_conflict = recorded.clause();
         let statement = format!(
             "INSERT INTO issued_coupons (campaign_id, user_id, code, sequence, claimed_at) \
              SELECT $1, u, c, s, t \
