@@ -103,8 +103,17 @@ pub fn limits() -> Result<limits::RateLimits, ServerFnError> {
 /// The address of the client calling this server function: the peer address, or with
 /// [`TrustForwardedFor`] in context, the first `X-Forwarded-For` entry set by the proxy.
 pub fn client_address() -> Option<std::net::IpAddr> {
-    let parts = use_context::<axum::http::request::Parts>()?;
-    if use_context::<TrustForwardedFor>().is_some_and(|trust| trust.0) {
+    let trust_forwarded = use_context::<TrustForwardedFor>().is_some_and(|trust| trust.0);
+    // Read in place: taking the parts out of the context would copy every header and extension
+    // of the request, on every claim.
+    with_context(|parts: &axum::http::request::Parts| address_of(parts, trust_forwarded)).flatten()
+}
+
+fn address_of(
+    parts: &axum::http::request::Parts,
+    trust_forwarded: bool,
+) -> Option<std::net::IpAddr> {
+    if trust_forwarded {
         let forwarded = parts
             .headers
             .get("x-forwarded-for")

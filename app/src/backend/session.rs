@@ -49,10 +49,17 @@ pub async fn sign_out(session: &Session) -> Result<(), tower_sessions::session::
 }
 
 /// The session of the current server-function request.
+///
+/// Taken from the request parts in place (what `leptos_axum::extract` would do after copying
+/// every header and extension of the request first, on every claim).
 pub async fn current() -> Result<Session, leptos::prelude::ServerFnError> {
-    leptos_axum::extract::<Session>()
-        .await
-        .map_err(|e| leptos::prelude::ServerFnError::new(format!("no session: {e}")))
+    leptos::prelude::with_context(|parts: &axum::http::request::Parts| {
+        parts.extensions.get::<Session>().cloned()
+    })
+    .flatten()
+    .ok_or_else(|| {
+        leptos::prelude::ServerFnError::new("no session: the session layer is not installed")
+    })
 }
 
 /// The signed-in admin, or a 401 error: every admin server function starts with this.
