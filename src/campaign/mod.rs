@@ -68,7 +68,9 @@ pub struct Campaign {
     pub discount: Discount,
     /// How many coupons can be issued in total.
     pub quantity: i64,
-    /// Claims are accepted from this instant…
+    /// Claims are accepted from this instant… It never changes once the campaign exists: queued
+    /// claims record their time as milliseconds since it (see [`crate::sync::QueuedCoupon`]), so
+    /// a feature that moves it must first let the queue drain.
     pub claim_starts_at: DateTime<Utc>,
     /// …until just before this one.
     pub claim_ends_at: DateTime<Utc>,
