@@ -9,20 +9,14 @@
 dofile("server/bench/report.lua")
 
 local campaign = os.getenv("BENCH_CAMPAIGN")
-local threads = 0
 local placeholder = "##########"
 
-function setup(thread)
-  threads = threads + 1
-  thread:set("seed", threads)
-end
-
 function init(args)
-  math.randomseed(os.time() * 1000 + seed)
+  math.randomseed(os.time() * 1000 + index)
   wrk.headers["Content-Type"] = "application/json"
   wrk.headers["Authorization"] = "Bearer " .. os.getenv("API_KEY")
   local template = wrk.format("POST", "/api/v1/campaigns/" .. campaign .. "/claims", nil,
-    '{"user_id":"m' .. seed .. "-" .. placeholder .. '"}')
+    '{"user_id":"m' .. index .. "-" .. placeholder .. '"}')
   head, tail = split_request(template, placeholder)
 end
 

@@ -8,13 +8,7 @@
 -- Run from the repository root (./dev bench does).
 dofile("server/bench/report.lua")
 
-local threads = 0
 local placeholder = "##COOKIE##"
-
-function setup(thread)
-  threads = threads + 1
-  thread:set("index", threads)
-end
 
 function init(args)
   local total = tonumber(os.getenv("BENCH_THREADS"))

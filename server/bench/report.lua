@@ -1,5 +1,12 @@
--- Shared by the wrk scripts: the key=value lines ./dev bench reads from a run, and the split of a
--- request formatted once into the text before and after its one variable part.
+-- Shared by the wrk scripts: thread numbering, the split of a request formatted once into the
+-- text before and after its one variable part, and the key=value lines ./dev bench reads.
+
+-- Gives each thread its number (1, 2, ...) as the global `index`, before its `init` runs.
+local threads = 0
+function setup(thread)
+  threads = threads + 1
+  thread:set("index", threads)
+end
 
 -- `template` with `placeholder` in it; returns what comes before and after the placeholder.
 function split_request(template, placeholder)
