@@ -78,7 +78,8 @@ fn request_lang() -> Lang {
     }
     #[cfg(feature = "ssr")]
     {
-        if let Some(parts) = use_context::<axum::http::request::Parts>() {
+        // Read in place, like the server functions' helpers: no copy of the request's headers.
+        let negotiated = with_context(|parts: &axum::http::request::Parts| {
             let header = |name| {
                 parts
                     .headers
@@ -91,7 +92,10 @@ fn request_lang() -> Lang {
                     (name == i18n::LANG_COOKIE).then_some(value)
                 })
             });
-            return Lang::negotiate(cookie, header(axum::http::header::ACCEPT_LANGUAGE));
+            Lang::negotiate(cookie, header(axum::http::header::ACCEPT_LANGUAGE))
+        });
+        if let Some(lang) = negotiated {
+            return lang;
         }
     }
     #[cfg(feature = "hydrate")]
