@@ -11,8 +11,11 @@ use std::time::Duration;
 /// Tunables of the background sync.
 #[derive(Debug, Clone)]
 pub struct SyncSettings {
-    /// Most queue entries moved to PostgreSQL in one insert.
+    /// Most queue entries moved to PostgreSQL in one transaction (one round of a campaign).
     pub batch_size: usize,
+    /// Most rows in one `INSERT` of a batch: short statements keep PostgreSQL from holding a
+    /// core for long stretches (see [`crate::store::coupons::insert_batch`]).
+    pub rows_per_statement: usize,
     /// How long an instance keeps the right to drain a campaign without renewing it; after a
     /// crash, another instance takes over once this has passed.
     pub lease_ttl: Duration,
@@ -29,6 +32,7 @@ impl Default for SyncSettings {
     fn default() -> Self {
         Self {
             batch_size: 1000,
+            rows_per_statement: 100,
             lease_ttl: Duration::from_secs(10),
             idle_interval: Duration::from_millis(100),
             max_backoff: Duration::from_secs(5),

@@ -3,7 +3,7 @@
 mod support;
 
 use coupon::store::coupons;
-use coupon::sync::{Drainer, StepOutcome};
+use coupon::sync::{Drainer, QueuedCoupon, StepOutcome};
 use coupon::{CampaignId, Engine, SyncSettings};
 use std::collections::HashSet;
 use std::time::Duration as StdDuration;
@@ -13,6 +13,7 @@ use support::*;
 async fn engine_with_short_lease() -> Engine {
     engine_with(SyncSettings {
         batch_size: 4,
+        rows_per_statement: 3,
         lease_ttl: StdDuration::from_millis(300),
         ..SyncSettings::default()
     })
@@ -227,4 +228,67 @@ async fn the_record_holds_the_code_told_and_the_moment_redis_accepted_the_claim(
         "claimed at {claimed_ms}, expected within {before}..={after}"
     );
     assert_eq!(recorded.claimed_at.timestamp_subsec_micros() % 1000, 0);
+}
+
+/// The `n`th coupon of a batch, as the claim script would have queued it.
+fn queued(n: usize) -> QueuedCoupon {
+    QueuedCoupon {
+        sequence: i64::try_from(n).unwrap(),
+        claimed_at: chrono::Utc::now(),
+        code: coupon::code::generate(),
+        user_id: user(n).to_string(),
+    }
+}
+
+#[tokio::test]
+async fn a_replayed_batch_written_in_several_statements_adds_only_the_rows_missing() {
+    // Arrange: a batch of five written two rows a statement, whose fourth row (in the second
+    // statement) is already recorded, as after a crash that a replay overlaps.
+    let engine = engine().await;
+    let campaign = open_campaign(&engine, 10).await;
+    let batch: Vec<QueuedCoupon> = (1..=5).map(queued).collect();
+    let mut tx = engine.db().begin().await.unwrap();
+    coupons::insert_batch(&mut tx, campaign.id, &batch[3..4], 2)
+        .await
+        .unwrap();
+
+    // Act
+    let inserted = coupons::insert_batch(&mut tx, campaign.id, &batch, 2)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+
+    // Assert
+    assert_eq!(inserted, 4);
+    let recorded = coupons::all(engine.db(), campaign.id).await.unwrap();
+    let sequences: Vec<i64> = recorded.iter().map(|r| r.sequence).collect();
+    assert_eq!(sequences, vec![1, 2, 3, 4, 5]);
+    for (row, sent) in recorded.iter().zip(&batch) {
+        assert_eq!((&row.user_id, &row.code), (&sent.user_id, &sent.code));
+    }
+}
+
+#[tokio::test]
+async fn a_clash_on_the_code_in_a_later_statement_rolls_the_whole_batch_back() {
+    // Arrange: the last row's code belongs to another campaign's coupon, as only a bug could
+    // make it.
+    let engine = engine().await;
+    let campaign = open_campaign(&engine, 10).await;
+    let other = open_campaign(&engine, 10).await;
+    let mut batch: Vec<QueuedCoupon> = (1..=5).map(queued).collect();
+    let mut tx = engine.db().begin().await.unwrap();
+    coupons::insert_batch(&mut tx, other.id, &batch[4..5], 2)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    batch[4].user_id = user(99).to_string();
+
+    // Act
+    let mut tx = engine.db().begin().await.unwrap();
+    let result = coupons::insert_batch(&mut tx, campaign.id, &batch, 2).await;
+    drop(tx);
+
+    // Assert
+    assert!(result.is_err(), "a clash on the code must fail the batch");
+    assert_eq!(rows(&engine, campaign.id).await, 0);
 }

@@ -12,7 +12,8 @@ pub struct Config {
     pub redis_url: String,
     /// `DATABASE_URL`, e.g. `postgres://postgres@127.0.0.1:5432/coupon`.
     pub database_url: String,
-    /// `SYNC_BATCH_SIZE`, `SYNC_IDLE_MS`, `SYNC_LEASE_MS`: the background sync's tunables.
+    /// `SYNC_BATCH_SIZE`, `SYNC_ROWS_PER_STATEMENT`, `SYNC_IDLE_MS`, `SYNC_LEASE_MS`: the
+    /// background sync's tunables.
     pub sync: SyncSettings,
     /// `API_KEY`: the shop backends' bearer token; unset disables the JSON API.
     pub api_key: Option<String>,
@@ -63,13 +64,16 @@ impl Config {
             }
         };
         let defaults = SyncSettings::default();
-        let batch_size = number("SYNC_BATCH_SIZE", defaults.batch_size as u64)?;
-        if batch_size == 0 {
-            return Err(ConfigError("SYNC_BATCH_SIZE must be at least 1".into()));
-        }
+        // A size of at least one, that fits in memory.
+        let size = |name: &str, default: usize| -> Result<usize, ConfigError> {
+            match number(name, default as u64)? {
+                0 => Err(ConfigError(format!("{name} must be at least 1"))),
+                n => usize::try_from(n).map_err(|_| ConfigError(format!("{name} is too large"))),
+            }
+        };
         let sync = SyncSettings {
-            batch_size: usize::try_from(batch_size)
-                .map_err(|_| ConfigError("SYNC_BATCH_SIZE is too large".into()))?,
+            batch_size: size("SYNC_BATCH_SIZE", defaults.batch_size)?,
+            rows_per_statement: size("SYNC_ROWS_PER_STATEMENT", defaults.rows_per_statement)?,
             idle_interval: Duration::from_millis(number(
                 "SYNC_IDLE_MS",
                 defaults.idle_interval.as_millis() as u64,
@@ -158,15 +162,25 @@ mod tests {
         let base = [("REDIS_URL", "redis://x"), ("DATABASE_URL", "postgres://y")];
         let config = Config::from_lookup(lookup(&base)).unwrap();
         assert_eq!(config.sync.batch_size, 1000);
+        assert_eq!(config.sync.rows_per_statement, 100);
         let mut custom = base.to_vec();
         custom.push(("SYNC_BATCH_SIZE", "50"));
-        assert_eq!(
-            Config::from_lookup(lookup(&custom))
-                .unwrap()
-                .sync
-                .batch_size,
-            50
-        );
+        custom.push(("SYNC_ROWS_PER_STATEMENT", "20"));
+        let sync = Config::from_lookup(lookup(&custom)).unwrap().sync;
+        assert_eq!((sync.batch_size, sync.rows_per_statement), (50, 20));
+    }
+
+    #[test]
+    fn sync_sizes_of_zero_are_refused_by_name() {
+        for name in ["SYNC_BATCH_SIZE", "SYNC_ROWS_PER_STATEMENT"] {
+            let pairs = [
+                ("REDIS_URL", "redis://x"),
+                ("DATABASE_URL", "postgres://y"),
+                (name, "0"),
+            ];
+            let err = Config::from_lookup(lookup(&pairs)).unwrap_err();
+            assert_eq!(err.0, format!("{name} must be at least 1"));
+        }
     }
 
     #[test]

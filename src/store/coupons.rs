@@ -24,38 +24,61 @@ pub struct IssuedCoupon {
     pub synced_at: DateTime<Utc>,
 }
 
-/// Inserts one batch (the caller commits); returns the rows actually inserted.
+/// Inserts one batch (the caller commits), at most `rows_per_statement` rows per statement;
+/// returns the rows actually inserted.
 ///
-/// A batch is normally new to PostgreSQL, so it goes in with a plain `INSERT`: every unique
+/// A batch is normally new to PostgreSQL, so it goes in with plain `INSERT`s: every unique
 /// index is checked the ordinary way, without the extra speculative-insertion work of
 /// `ON CONFLICT` on each row (measured: about a fifth of the sync's cost per row). Only when
-/// that insert clashes with rows already recorded, which is what a repeated batch does (after a
-/// crash between this commit and the queue trim), is the batch inserted again with
+/// one of them clashes with rows already recorded, which is what a repeated batch does (after a
+/// crash between this commit and the queue trim), is the whole batch inserted again with
 /// `ON CONFLICT (campaign_id, user_id) DO NOTHING`, so the rows already recorded are skipped.
 /// That second attempt is exactly the old single statement: a clash it does not absorb (on the
 /// code, or on the sequence of a different user) means a real bug and fails loudly.
+///
+/// Why several statements: one statement keeps a PostgreSQL backend busy for its whole length
+/// (about 6 µs a row, mostly unique-index upkeep). Where the database shares cores with the
+/// claim path, a thousand-row statement held a core for several milliseconds at a time and
+/// claims waited behind it. Statements of a hundred rows, in the same transaction, cut the
+/// claim path's p99 under full load from about 5.6 ms to 4 ms and cost the sync about 6% of
+/// its rate on a backlog (one round trip each), measured on two shared cores.
 pub async fn insert_batch(
     tx: &mut PgConnection,
     campaign: CampaignId,
     batch: &[QueuedCoupon],
+    rows_per_statement: usize,
 ) -> Result<u64, sqlx::Error> {
-    let columns = BatchColumns::of(batch);
+    let statements: Vec<BatchColumns<'_>> = batch
+        .chunks(rows_per_statement.max(1))
+        .map(BatchColumns::of)
+        .collect();
     // A savepoint, so a clash undoes only the first attempt, not the caller's transaction.
     let mut attempt = tx.begin().await?;
-    match columns
-        .insert(&mut attempt, campaign, Recorded::Refuse)
-        .await
-    {
+    match insert_all(&mut attempt, campaign, &statements, Recorded::Refuse).await {
         Ok(inserted) => {
             attempt.commit().await?;
             Ok(inserted)
         }
         Err(error) if is_unique_violation(&error) => {
             attempt.rollback().await?;
-            columns.insert(tx, campaign, Recorded::Skip).await
+            insert_all(tx, campaign, &statements, Recorded::Skip).await
         }
         Err(error) => Err(error),
     }
+}
+
+/// Runs the statements in order; the rows they inserted.
+async fn insert_all(
+    db: &mut PgConnection,
+    campaign: CampaignId,
+    statements: &[BatchColumns<'_>],
+    recorded: Recorded,
+) -> Result<u64, sqlx::Error> {
+    let mut inserted = 0;
+    for columns in statements {
+        inserted += columns.insert(db, campaign, recorded).await?;
+    }
+    Ok(inserted)
 }
 
 /// What an insert does with a coupon whose member already has a row.
@@ -99,7 +122,7 @@ impl<'a> BatchColumns<'a> {
         }
     }
 
-    /// One statement for the whole batch.
+    /// One statement for these rows.
     async fn insert(
         &self,
         db: &mut PgConnection,

@@ -199,7 +199,13 @@ impl Drainer {
     /// Step 2: writes the batch to PostgreSQL in one statement and commits. Committing the same
     /// entries again (after a crash before step 3) inserts nothing.
     pub async fn commit(&self, mut batch: Batch) -> Result<CommittedBatch, EngineError> {
-        let inserted = coupons::insert_batch(&mut batch.tx, batch.campaign, &batch.coupons).await?;
+        let inserted = coupons::insert_batch(
+            &mut batch.tx,
+            batch.campaign,
+            &batch.coupons,
+            self.engine.settings.rows_per_statement,
+        )
+        .await?;
         batch.tx.commit().await?;
         Ok(CommittedBatch {
             campaign: batch.campaign,

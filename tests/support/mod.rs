@@ -23,10 +23,12 @@ pub async fn engine_with(settings: SyncSettings) -> Engine {
     engine
 }
 
-/// An engine with small sync batches, so that tests exercise several batches.
+/// An engine with small sync batches written in several statements each, so that tests
+/// exercise several batches and statements.
 pub async fn engine() -> Engine {
     engine_with(SyncSettings {
         batch_size: 100,
+        rows_per_statement: 30,
         ..SyncSettings::default()
     })
     .await

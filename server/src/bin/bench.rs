@@ -37,9 +37,11 @@ async fn main() -> ExitCode {
 }
 
 async fn run(args: &[String]) -> Result<(), Failure> {
+    let defaults = SyncSettings::default();
     let settings = SyncSettings {
-        batch_size: env_number("SYNC_BATCH_SIZE", 1000)?,
-        ..SyncSettings::default()
+        batch_size: env_number("SYNC_BATCH_SIZE", defaults.batch_size)?,
+        rows_per_statement: env_number("SYNC_ROWS_PER_STATEMENT", defaults.rows_per_statement)?,
+        ..defaults
     };
     let engine = Engine::connect(&env("REDIS_URL")?, &env("DATABASE_URL")?, settings).await?;
     let number =
