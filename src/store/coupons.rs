@@ -40,8 +40,9 @@ pub struct IssuedCoupon {
 /// (about 6 µs a row, mostly unique-index upkeep). Where the database shares cores with the
 /// claim path, a thousand-row statement held a core for several milliseconds at a time and
 /// claims waited behind it. Statements of a hundred rows, in the same transaction, cut the
-/// claim path's p99 under full load from about 5.6 ms to 4 ms and cost the sync about 6% of
-/// its rate on a backlog (one round trip each), measured on two shared cores.
+/// claim path's p99 under full load from about 5.6 ms to 4 ms, measured on two shared cores;
+/// a sync that has fallen behind writes whole batches instead
+/// ([`crate::SyncSettings::statement_rows`]).
 pub async fn insert_batch(
     tx: &mut PgConnection,
     campaign: CampaignId,

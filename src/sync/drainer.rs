@@ -29,6 +29,14 @@ pub struct Batch {
     tx: Transaction<'static, Postgres>,
 }
 
+impl Batch {
+    /// How long its oldest coupon has waited (`None` if Redis's clock is ahead of ours).
+    pub fn lag(&self) -> Option<std::time::Duration> {
+        let oldest = self.coupons.first()?;
+        (Utc::now() - oldest.claimed_at).to_std().ok()
+    }
+}
+
 /// A batch PostgreSQL has committed, still to be removed from the queue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CommittedBatch {
@@ -199,13 +207,10 @@ impl Drainer {
     /// Step 2: writes the batch to PostgreSQL in one statement and commits. Committing the same
     /// entries again (after a crash before step 3) inserts nothing.
     pub async fn commit(&self, mut batch: Batch) -> Result<CommittedBatch, EngineError> {
-        let inserted = coupons::insert_batch(
-            &mut batch.tx,
-            batch.campaign,
-            &batch.coupons,
-            self.engine.settings.rows_per_statement,
-        )
-        .await?;
+        let rows = (self.engine.settings)
+            .statement_rows(batch.coupons.len(), batch.lag().unwrap_or_default());
+        let inserted =
+            coupons::insert_batch(&mut batch.tx, batch.campaign, &batch.coupons, rows).await?;
         batch.tx.commit().await?;
         Ok(CommittedBatch {
             campaign: batch.campaign,
@@ -254,10 +259,7 @@ impl Drainer {
             Taken::Empty => return Ok(StepOutcome::Empty),
             Taken::Batch(batch) => batch,
         };
-        let lag = batch
-            .coupons
-            .first()
-            .and_then(|oldest| (Utc::now() - oldest.claimed_at).to_std().ok());
+        let lag = batch.lag();
         let committed = self.commit(batch).await?;
         metrics::batch_committed(committed.inserted);
         self.acknowledge(&committed).await?;
