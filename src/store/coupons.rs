@@ -33,7 +33,7 @@ pub struct IssuedCoupon {
 /// one of them clashes with rows already recorded, which is what a repeated batch does (after a
 /// crash between this commit and the queue trim), is the whole batch inserted again with
 /// `ON CONFLICT (campaign_id, user_id) DO NOTHING`, so the rows already recorded are skipped.
-/// That second attempt is exactly the old single statement: a clash it does not absorb (on the
+/// That second attempt is the old conflict-absorbing insert: a clash it does not absorb (on the
 /// code, or on the sequence of a different user) means a real bug and fails loudly.
 ///
 /// Why several statements: one statement keeps a PostgreSQL backend busy for its whole length

@@ -204,7 +204,8 @@ impl Drainer {
         }))
     }
 
-    /// Step 2: writes the batch to PostgreSQL in one statement and commits. Committing the same
+    /// Step 2: writes the batch to PostgreSQL in one transaction (in short statements while the
+    /// sync keeps up, in one once it is behind) and commits. Committing the same
     /// entries again (after a crash before step 3) inserts nothing.
     pub async fn commit(&self, mut batch: Batch) -> Result<CommittedBatch, EngineError> {
         let rows = (self.engine.settings)
