@@ -1,5 +1,5 @@
-import { expect, test } from '@playwright/test';
-import { createCampaign, open, signInAsAdmin } from './helpers';
+import { expect } from '@playwright/test';
+import { createCampaign, newContext, open, signInAsAdmin, test } from './helpers';
 
 test('an admin page is refused when signed out', async ({ page }) => {
   await open(page, '/admin/campaigns/new');
@@ -54,7 +54,7 @@ test('a marketer pauses, resumes and tops up a campaign', async ({ page }) => {
 test('the pages speak Korean by default for Korean browsers and switch languages', async ({
   browser,
 }) => {
-  const context = await browser.newContext({ locale: 'ko-KR' });
+  const context = await newContext(browser, { locale: 'ko-KR' });
   const page = await context.newPage();
   await open(page, '/');
   await expect(page.getByRole('heading', { name: '선착순 쿠폰' })).toBeVisible();

@@ -1,5 +1,5 @@
-import { expect, test } from '@playwright/test';
-import { createCampaign, memberPage, open, signInAsAdmin } from './helpers';
+import { expect } from '@playwright/test';
+import { createCampaign, memberPage, newContext, open, signInAsAdmin, test } from './helpers';
 
 test('three of four members get the three coupons and the marketer watches it drain live', async ({
   page,
@@ -64,7 +64,7 @@ test('a member who claims again sees already claimed, with the same code', async
 test('the claim page works before the wasm bundle loads', async ({ page, browser }) => {
   await signInAsAdmin(page);
   const id = await createCampaign(page, `No script ${Date.now()}`, 2);
-  const context = await browser.newContext({ locale: 'en-US', javaScriptEnabled: false });
+  const context = await newContext(browser, { locale: 'en-US', javaScriptEnabled: false });
   const member = await context.newPage();
 
   await member.goto(`/c/${id}`);

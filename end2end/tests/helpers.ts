@@ -1,4 +1,41 @@
-import { Browser, Page, expect } from '@playwright/test';
+import {
+  Browser,
+  BrowserContext,
+  BrowserContextOptions,
+  Page,
+  test as base,
+  expect,
+} from '@playwright/test';
+
+// Uncaught errors in any page of the test (a wasm panic, such as a failed hydration, is one).
+// The page can look fine for a while after one, so a test could pass by luck without this.
+const uncaughtErrors: string[] = [];
+
+function watchForUncaughtErrors(context: BrowserContext) {
+  context.on('weberror', (error) => {
+    uncaughtErrors.push(`${error.page()?.url() ?? 'a page'}: ${error.error().message}`);
+  });
+}
+
+/** Playwright's `test`, failing any test in whose pages an error went uncaught. */
+export const test = base.extend<{ noUncaughtErrors: void }>({
+  noUncaughtErrors: [
+    async ({ context }, use) => {
+      uncaughtErrors.length = 0;
+      watchForUncaughtErrors(context);
+      await use();
+      expect(uncaughtErrors, 'uncaught errors in the pages').toEqual([]);
+    },
+    { auto: true },
+  ],
+});
+
+/** A browser context of its own (another person, language or setting), watched for errors. */
+export async function newContext(browser: Browser, options: BrowserContextOptions) {
+  const context = await browser.newContext(options);
+  watchForUncaughtErrors(context);
+  return context;
+}
 
 export const admin = { email: 'admin@example.com', password: 'e2e-password-123' };
 
@@ -30,7 +67,7 @@ export async function createCampaign(page: Page, name: string, quantity: number)
 
 /** An end user in a browser of their own: signs in with `member` on the claim page. */
 export async function memberPage(browser: Browser, campaignId: number, member: string) {
-  const context = await browser.newContext({ locale: 'en-US' });
+  const context = await newContext(browser, { locale: 'en-US' });
   const page = await context.newPage();
   await open(page, `/c/${campaignId}`);
   await page.getByLabel('Member ID').fill(member);

@@ -34,6 +34,56 @@ async fn the_home_page_is_rendered_on_the_server() {
 }
 
 #[tokio::test]
+async fn admin_pages_embed_each_value_once_so_the_browser_hydrates_from_what_was_shown() {
+    // Arrange
+    let server = spawn_server().await;
+    let campaign = server.campaign(5).await;
+    let admin = admin_browser(&server).await;
+
+    for path in [
+        "/admin".to_string(),
+        format!("/admin/campaigns/{}", campaign.id),
+    ] {
+        // Act
+        let html = admin
+            .get(server.url(&path))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+
+        // Assert: the browser looks values up by their order of registration; a value embedded
+        // twice (a resource registered twice while rendering) shifts every later lookup.
+        let values = embedded_values(&html);
+        let naming_the_campaign = values
+            .iter()
+            .filter(|value| value.contains(&campaign.name))
+            .count();
+        assert_eq!(naming_the_campaign, 1, "{path}: {values:#?}");
+        assert!(
+            values.iter().all(|value| value.starts_with(r#""{\"Ok\""#)),
+            "{path}: every embedded value is a success: {values:#?}"
+        );
+    }
+}
+
+/// The server values a page embeds for the browser to hydrate from, in the page's order.
+fn embedded_values(html: &str) -> Vec<&str> {
+    html.split("__RESOLVED_RESOURCES[")
+        .skip(1)
+        .filter_map(|entry| {
+            entry
+                .split_once("] = ")?
+                .1
+                .split_once("\";")
+                .map(|(value, _)| value)
+        })
+        .collect()
+}
+
+#[tokio::test]
 async fn the_server_syncs_claims_into_postgres_in_the_background() {
     // Arrange
     let server = spawn_server().await;

@@ -1,5 +1,13 @@
 //! Admin pages render their content only for a signed-in admin; anyone else gets the sign-in
 //! form in its place. (The server functions behind the content check again on their own.)
+//!
+//! A page creates the resources its content reads *before* the gate, never inside it. While
+//! rendering on the server, Leptos may build the gate's content more than once (it walks the
+//! children again once the sign-in check resolves), so a resource created in there is registered
+//! twice. Each registration takes the next number from the page's counter, and the browser, which
+//! builds the content once, then reads the server's value of a *different* registration: the
+//! first one, whose owner was already gone when it ran. The page failed to hydrate whenever that
+//! stale value was not the one on screen.
 
 use crate::api::current_admin;
 use crate::pages::admin_login::SignInForm;

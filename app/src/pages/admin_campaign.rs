@@ -14,23 +14,28 @@ use crate::use_lang;
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
+/// The campaign and its numbers as the page first shows them.
+type Detail = Resource<Result<Option<(CampaignView, LiveNumbers)>, ServerFnError>>;
+
 /// The campaign page.
 #[component]
 pub fn CampaignPage() -> impl IntoView {
-    view! { <AdminGate><CampaignDetail/></AdminGate> }
-}
-
-#[component]
-fn CampaignDetail() -> impl IntoView {
-    let t = use_lang().texts();
+    // Created here, outside the gate (see `AdminGate`). For a visitor who is not signed in the
+    // server function refuses, and the gate shows the sign-in form instead.
     let params = use_params_map();
     let id = move || id_param(params.read().get("id"));
-    let detail = Resource::new(id, |id| async move {
+    let detail: Detail = Resource::new(id, |id| async move {
         match id {
             Some(id) => campaign_detail(id).await,
             None => Ok(None),
         }
     });
+    view! { <AdminGate><CampaignDetail detail/></AdminGate> }
+}
+
+#[component]
+fn CampaignDetail(detail: Detail) -> impl IntoView {
+    let t = use_lang().texts();
     view! {
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {

@@ -1,6 +1,6 @@
 //! `/admin`: every campaign at a glance.
 
-use crate::api::list_campaigns;
+use crate::api::{CampaignView, LiveNumbers, list_campaigns};
 use crate::components::admin_gate::AdminGate;
 use crate::i18n::format_count;
 use crate::pages::status_label;
@@ -10,13 +10,17 @@ use leptos::prelude::*;
 /// The campaign list.
 #[component]
 pub fn CampaignListPage() -> impl IntoView {
-    view! { <AdminGate><CampaignTable/></AdminGate> }
+    // Created here, outside the gate (see `AdminGate`).
+    let campaigns: Campaigns = Resource::new(|| (), |_| list_campaigns());
+    view! { <AdminGate><CampaignTable campaigns/></AdminGate> }
 }
 
+/// Every campaign with its numbers.
+type Campaigns = Resource<Result<Vec<(CampaignView, LiveNumbers)>, ServerFnError>>;
+
 #[component]
-fn CampaignTable() -> impl IntoView {
+fn CampaignTable(campaigns: Campaigns) -> impl IntoView {
     let t = use_lang().texts();
-    let campaigns = Resource::new(|| (), |_| list_campaigns());
     let number = |n: Option<i64>| n.map(format_count).unwrap_or_else(|| "–".into());
     view! {
         <section class="panel">
