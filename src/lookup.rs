@@ -90,11 +90,23 @@ impl Engine {
             .map(HeldCoupon::from))
     }
 
-    /// Every coupon of `campaign` PostgreSQL has recorded, in claim order (for the export).
+    /// Every coupon of `campaign` PostgreSQL has recorded, in claim order (for checks after a
+    /// run; an export reads them in pages instead, see `recorded_coupons_after`).
     pub async fn recorded_coupons(
         &self,
         campaign: CampaignId,
     ) -> Result<Vec<IssuedCoupon>, EngineError> {
         Ok(coupons::all(&self.db, campaign).await?)
+    }
+
+    /// Up to `limit` recorded coupons of `campaign` after the one numbered `after_sequence`
+    /// (0 for the first page), in claim order.
+    pub async fn recorded_coupons_after(
+        &self,
+        campaign: CampaignId,
+        after_sequence: i64,
+        limit: i64,
+    ) -> Result<Vec<IssuedCoupon>, EngineError> {
+        Ok(coupons::page_after(&self.db, campaign, after_sequence, limit).await?)
     }
 }

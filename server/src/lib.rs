@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod config;
+pub mod export;
 mod guard;
 mod health;
 pub mod live;

@@ -1,9 +1,11 @@
 //! The server as a whole, started on port 0 against the real Redis and PostgreSQL that
-//! `./dev test` runs: health, the rendered page, the background sync, and clean shutdown.
+//! `./dev test` runs: health, the rendered pages, the background sync, the export, and clean
+//! shutdown.
 
 mod support;
 
 use coupon::{ClaimOutcome, UserId};
+use futures::StreamExt;
 use std::time::Duration as StdDuration;
 use support::*;
 
@@ -106,6 +108,51 @@ async fn the_server_syncs_claims_into_postgres_in_the_background() {
         },
     )
     .await;
+}
+
+#[tokio::test]
+async fn an_export_reads_its_rows_in_pages_and_sends_each_row_once_in_claim_order() {
+    // Arrange: seven recorded coupons, exported three rows a page.
+    let server = spawn_server().await;
+    let campaign = server.campaign(10).await;
+    for n in 0..7 {
+        let user = UserId::parse(&format!("exported-{n}")).unwrap();
+        server.engine.claim(campaign.id, &user).await.unwrap();
+    }
+    eventually("the sync", StdDuration::from_secs(10), || async {
+        let status = server.engine.status(campaign.id).await.unwrap().unwrap();
+        status.synced == 7
+    })
+    .await;
+
+    // Act
+    let chunks: Vec<String> = server::export::csv_chunks(server.engine.clone(), campaign.id, 3)
+        .map(|chunk| String::from_utf8(chunk.unwrap().to_vec()).unwrap())
+        .collect()
+        .await;
+
+    // Assert: the header, then pages of 3, 3 and 1 rows; the rows in claim order, none twice.
+    let rows_per_chunk: Vec<usize> = chunks.iter().map(|chunk| chunk.lines().count()).collect();
+    assert_eq!(rows_per_chunk, [1, 3, 3, 1], "{chunks:#?}");
+    let csv = chunks.concat();
+    let sequences: Vec<&str> = csv
+        .lines()
+        .skip(1)
+        .map(|line| line.split(',').next().unwrap())
+        .collect();
+    assert_eq!(
+        sequences,
+        [
+            "\"1\"", "\"2\"", "\"3\"", "\"4\"", "\"5\"", "\"6\"", "\"7\""
+        ]
+    );
+    for n in 0..7 {
+        assert_eq!(
+            csv.matches(&format!("\"exported-{n}\"")).count(),
+            1,
+            "{csv}"
+        );
+    }
 }
 
 #[tokio::test]

@@ -191,13 +191,33 @@ pub async fn find(
     .await
 }
 
-/// Every coupon of a campaign in claim order (for checks and exports).
+/// Every coupon of a campaign in claim order (for checks; exports read it in pages).
 pub async fn all(db: &PgPool, campaign: CampaignId) -> Result<Vec<IssuedCoupon>, sqlx::Error> {
     sqlx::query_as(
         "SELECT campaign_id, user_id, code, sequence, claimed_at, synced_at \
          FROM issued_coupons WHERE campaign_id = $1 ORDER BY sequence",
     )
     .bind(campaign.0)
+    .fetch_all(db)
+    .await
+}
+
+/// Up to `limit` coupons of a campaign that come after `after_sequence`, in claim order: one page
+/// of an export, read along the sequence index so that no page costs more than the first.
+pub async fn page_after(
+    db: &PgPool,
+    campaign: CampaignId,
+    after_sequence: i64,
+    limit: i64,
+) -> Result<Vec<IssuedCoupon>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT campaign_id, user_id, code, sequence, claimed_at, synced_at \
+         FROM issued_coupons WHERE campaign_id = $1 AND sequence > $2 \
+         ORDER BY sequence LIMIT $3",
+    )
+    .bind(campaign.0)
+    .bind(after_sequence)
+    .bind(limit)
     .fetch_all(db)
     .await
 }
