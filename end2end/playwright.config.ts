@@ -30,7 +30,8 @@ export default defineConfig({
     },
   },
   webServer: {
-    // E2E_SERVER=target/release/server checks a release build (after `cargo leptos build --release`).
+    // ./dev test sets E2E_SERVER=target/release/server (after `cargo leptos build --release`);
+    // without it, the debug build of `cargo leptos build` is checked.
     command: process.env.E2E_SERVER ?? 'target/debug/server',
     cwd: '..',
     url: `${baseURL}/healthz`,
