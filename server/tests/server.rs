@@ -4,7 +4,7 @@
 
 mod support;
 
-use coupon::{ClaimOutcome, UserId};
+use coupon::ClaimOutcome;
 use futures::StreamExt;
 use std::time::Duration as StdDuration;
 use support::*;
@@ -92,9 +92,7 @@ async fn the_server_syncs_claims_into_postgres_in_the_background() {
     let campaign = server.campaign(10).await;
 
     // Act
-    for n in 0..4 {
-        let user = UserId::parse(&format!("member-{n}")).unwrap();
-        let outcome = server.engine.claim(campaign.id, &user).await.unwrap();
+    for outcome in server.claims_by(&campaign, "member", 4).await {
         assert!(matches!(outcome, ClaimOutcome::Issued { .. }));
     }
 
@@ -115,10 +113,7 @@ async fn an_export_reads_its_rows_in_pages_and_sends_each_row_once_in_claim_orde
     // Arrange: seven recorded coupons, exported three rows a page.
     let server = spawn_server().await;
     let campaign = server.campaign(10).await;
-    for n in 0..7 {
-        let user = UserId::parse(&format!("exported-{n}")).unwrap();
-        server.engine.claim(campaign.id, &user).await.unwrap();
-    }
+    server.claims_by(&campaign, "exported", 7).await;
     eventually("the sync", StdDuration::from_secs(10), || async {
         let status = server.engine.status(campaign.id).await.unwrap().unwrap();
         status.synced == 7
@@ -196,10 +191,7 @@ async fn readyz_reports_each_dependency_and_requests_carry_an_id() {
 async fn metrics_count_claims_by_outcome_in_prometheus_format() {
     let server = spawn_server().await;
     let campaign = server.campaign(1).await;
-    for n in 0..2 {
-        let user = UserId::parse(&format!("metrics-{n}")).unwrap();
-        server.engine.claim(campaign.id, &user).await.unwrap();
-    }
+    server.claims_by(&campaign, "metrics", 2).await;
 
     let text = reqwest::get(server.url("/metrics"))
         .await

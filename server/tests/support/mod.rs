@@ -35,6 +35,22 @@ impl TestServer {
     pub async fn campaign(&self, quantity: i64) -> Campaign {
         self.engine.create_campaign(&draft(quantity)).await.unwrap()
     }
+
+    /// Claims in `campaign` for members `<prefix>-0` to `<prefix>-<count - 1>`, one after
+    /// another, straight through the engine; their outcomes in that order.
+    pub async fn claims_by(
+        &self,
+        campaign: &Campaign,
+        prefix: &str,
+        count: usize,
+    ) -> Vec<coupon::ClaimOutcome> {
+        let mut outcomes = Vec::with_capacity(count);
+        for n in 0..count {
+            let user = coupon::UserId::parse(&format!("{prefix}-{n}")).unwrap();
+            outcomes.push(self.engine.claim(campaign.id, &user).await.unwrap());
+        }
+        outcomes
+    }
 }
 
 pub async fn spawn_server() -> TestServer {
