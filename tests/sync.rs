@@ -20,6 +20,18 @@ async fn engine_with_short_lease() -> Engine {
     .await
 }
 
+/// Every batch counts as behind, so batches of ten go in as two halves of five.
+async fn engine_catching_up() -> Engine {
+    engine_with(SyncSettings {
+        batch_size: 10,
+        rows_per_statement: 3,
+        catch_up_after: StdDuration::ZERO,
+        lease_ttl: StdDuration::from_millis(300),
+        ..SyncSettings::default()
+    })
+    .await
+}
+
 /// Claims `n` coupons for distinct users.
 async fn claim_n(engine: &Engine, id: CampaignId, n: usize) {
     for i in 0..n {
@@ -291,4 +303,58 @@ async fn a_clash_on_the_code_in_a_later_statement_fails_the_batch_instead_of_ski
     let error = result.expect_err("a clash on the code must fail the batch");
     let constraint = error.as_database_error().and_then(|e| e.constraint());
     assert_eq!(constraint, Some("issued_coupons_code_unique"));
+}
+
+#[tokio::test]
+async fn a_sync_behind_records_both_halves_of_each_batch_once_and_in_claim_order() {
+    // Arrange
+    let engine = engine_catching_up().await;
+    let campaign = open_campaign(&engine, 30).await;
+    claim_n(&engine, campaign.id, 25).await;
+
+    // Act: batches of 10, 10 (each in halves of five on two connections) and 5 (too small to
+    // split).
+    let drainer = Drainer::new(engine.clone());
+    let mut inserted = 0;
+    while let StepOutcome::Moved(batch) = drainer.drain_step(campaign.id).await.unwrap() {
+        inserted += batch.inserted;
+    }
+
+    // Assert
+    assert_eq!(inserted, 25);
+    assert_exactly_one_row_per_claim(&engine, campaign.id, 25).await;
+    let sequences: Vec<i64> = coupons::all(engine.db(), campaign.id)
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.sequence)
+        .collect();
+    assert_eq!(sequences, (1..=25).collect::<Vec<i64>>());
+}
+
+#[tokio::test]
+async fn a_crash_between_the_two_commits_of_a_split_batch_loses_and_duplicates_nothing() {
+    // Arrange
+    let engine = engine_catching_up().await;
+    let campaign = open_campaign(&engine, 30).await;
+    claim_n(&engine, campaign.id, 10).await;
+
+    // Act: what a crash between the commits leaves (the second half commits first): the second
+    // half recorded, the first rolled back with the batch's transaction, nothing removed from
+    // the queue.
+    let crashed = Drainer::new(engine.clone());
+    let batch = crashed.take_batch(campaign.id).await.unwrap().unwrap();
+    assert_eq!(batch.coupons.len(), 10);
+    let mut beside = engine.db().begin().await.unwrap();
+    coupons::insert_batch(&mut beside, campaign.id, &batch.coupons[5..], 3)
+        .await
+        .unwrap();
+    beside.commit().await.unwrap();
+    drop(batch);
+    drop(crashed);
+    assert_eq!(rows(&engine, campaign.id).await, 5);
+    drain_after_crash(&engine, campaign.id).await;
+
+    // Assert
+    assert_exactly_one_row_per_claim(&engine, campaign.id, 10).await;
 }

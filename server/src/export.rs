@@ -12,7 +12,9 @@ pub const ROWS_PER_PAGE: i64 = 5_000;
 const HEADER: &str = "sequence,user_id,code,claimed_at,synced_at\r\n";
 
 /// The export of `campaign`: the header line, then one chunk of CSV per page of rows, in claim
-/// order. Rows recorded while it runs are included if their turn has not passed yet.
+/// order. Rows recorded while it runs are included if their turn has not passed yet (a sync
+/// catching up records the second half of a batch a moment before the first, so an export
+/// running during a backlog drain is a snapshot of a moving record, like any export then).
 pub fn csv_chunks(
     engine: Engine,
     campaign: CampaignId,

@@ -204,15 +204,35 @@ impl Drainer {
         }))
     }
 
-    /// Step 2: writes the batch to PostgreSQL in one transaction (in short statements while the
-    /// sync keeps up, in one once it is behind) and commits. Committing the same
-    /// entries again (after a crash before step 3) inserts nothing.
+    /// Step 2: writes the batch to PostgreSQL and commits. While the sync keeps up: in short
+    /// statements, in the batch's transaction. Once it is behind: in two halves written at the
+    /// same time, the second on a connection and in a transaction of its own. That one commits
+    /// first: the batch's transaction holds the campaign's row `FOR SHARE` until it commits, so
+    /// a rebuild of the Redis state still waits until both halves are recorded. (Locking the row
+    /// in the second transaction as well could deadlock behind a rebuild already waiting.)
+    /// Committing the same entries again (after a crash before step 3, or between the two
+    /// commits) inserts only what is missing.
     pub async fn commit(&self, mut batch: Batch) -> Result<CommittedBatch, EngineError> {
-        let rows = (self.engine.settings)
-            .statement_rows(batch.coupons.len(), batch.lag().unwrap_or_default());
-        let inserted =
-            coupons::insert_batch(&mut batch.tx, batch.campaign, &batch.coupons, rows).await?;
-        batch.tx.commit().await?;
+        let settings = &self.engine.settings;
+        let lag = batch.lag().unwrap_or_default();
+        let rows = settings.statement_rows(batch.coupons.len(), lag);
+        let split = settings.catch_up_split(batch.coupons.len(), lag);
+        let (first, second) = batch.coupons.split_at(split);
+        let inserted = if second.is_empty() {
+            let inserted =
+                coupons::insert_batch(&mut batch.tx, batch.campaign, first, rows).await?;
+            batch.tx.commit().await?;
+            inserted
+        } else {
+            let mut beside = self.engine.db.begin().await?;
+            let (in_first, in_second) = tokio::try_join!(
+                coupons::insert_batch(&mut batch.tx, batch.campaign, first, rows),
+                coupons::insert_batch(&mut beside, batch.campaign, second, rows),
+            )?;
+            beside.commit().await?;
+            batch.tx.commit().await?;
+            in_first + in_second
+        };
         Ok(CommittedBatch {
             campaign: batch.campaign,
             entries: batch.coupons.len(),
