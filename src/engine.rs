@@ -51,7 +51,7 @@ impl Default for SyncSettings {
 impl SyncSettings {
     /// Rows per `INSERT` for a batch of `len` coupons whose oldest has waited `lag`.
     pub fn statement_rows(&self, len: usize, lag: Duration) -> usize {
-        if lag >= self.catch_up_after {
+        if self.is_behind(lag) {
             len.max(1)
         } else {
             self.rows_per_statement.max(1)
@@ -67,11 +67,16 @@ impl SyncSettings {
     /// row, nearly all of it index upkeep) while everything else waited on it.
     pub fn catch_up_split(&self, len: usize, lag: Duration) -> usize {
         let worth_splitting = len >= 2 * self.rows_per_statement.max(1);
-        if lag >= self.catch_up_after && worth_splitting {
+        if self.is_behind(lag) && worth_splitting {
             len.div_ceil(2)
         } else {
             len
         }
+    }
+
+    /// Whether a batch whose oldest coupon has waited `lag` is written in catch-up mode.
+    fn is_behind(&self, lag: Duration) -> bool {
+        lag >= self.catch_up_after
     }
 }
 

@@ -222,7 +222,7 @@ async fn the_database_refuses_a_second_coupon_for_the_same_user_even_without_the
     .await;
 
     let error = second.unwrap_err();
-    let constraint = error.as_database_error().and_then(|e| e.constraint());
+    let constraint = violated_constraint(&error);
     assert_eq!(constraint, Some("issued_coupons_one_per_user"));
 }
 
@@ -243,7 +243,7 @@ async fn the_database_refuses_a_coupon_of_a_campaign_that_does_not_exist() {
     .await;
 
     let error = orphan.unwrap_err();
-    let constraint = error.as_database_error().and_then(|e| e.constraint());
+    let constraint = violated_constraint(&error);
     assert_eq!(constraint, Some("issued_coupons_campaign_exists"));
     assert_eq!(
         rows(&engine, campaign.id).await,
@@ -272,7 +272,7 @@ async fn the_database_refuses_to_remove_or_renumber_a_campaign() {
         };
         let error = query.execute(&mut *tx).await.unwrap_err();
         drop(tx);
-        let constraint = error.as_database_error().and_then(|e| e.constraint());
+        let constraint = violated_constraint(&error);
         assert_eq!(
             constraint,
             Some("campaigns_are_never_removed"),

@@ -301,7 +301,7 @@ async fn a_clash_on_the_code_in_a_later_statement_fails_the_batch_instead_of_ski
 
     // Assert
     let error = result.expect_err("a clash on the code must fail the batch");
-    let constraint = error.as_database_error().and_then(|e| e.constraint());
+    let constraint = violated_constraint(&error);
     assert_eq!(constraint, Some("issued_coupons_code_unique"));
 }
 

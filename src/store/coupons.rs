@@ -175,31 +175,27 @@ pub async fn holders(
     Ok((users, max_sequence.unwrap_or(0)))
 }
 
+/// The columns of an [`IssuedCoupon`], in its field order.
+const COLUMNS: &str = "campaign_id, user_id, code, sequence, claimed_at, synced_at";
+
 /// The coupon a user holds in a campaign, once it reached PostgreSQL.
 pub async fn find(
     db: &PgPool,
     campaign: CampaignId,
     user_id: &str,
 ) -> Result<Option<IssuedCoupon>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT campaign_id, user_id, code, sequence, claimed_at, synced_at \
-         FROM issued_coupons WHERE campaign_id = $1 AND user_id = $2",
-    )
-    .bind(campaign.0)
-    .bind(user_id)
-    .fetch_optional(db)
-    .await
+    let sql =
+        format!("SELECT {COLUMNS} FROM issued_coupons WHERE campaign_id = $1 AND user_id = $2");
+    sqlx::query_as(&sql)
+        .bind(campaign.0)
+        .bind(user_id)
+        .fetch_optional(db)
+        .await
 }
 
 /// Every coupon of a campaign in claim order (for checks; exports read it in pages).
 pub async fn all(db: &PgPool, campaign: CampaignId) -> Result<Vec<IssuedCoupon>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT campaign_id, user_id, code, sequence, claimed_at, synced_at \
-         FROM issued_coupons WHERE campaign_id = $1 ORDER BY sequence",
-    )
-    .bind(campaign.0)
-    .fetch_all(db)
-    .await
+    page_after(db, campaign, 0, i64::MAX).await
 }
 
 /// Up to `limit` coupons of a campaign that come after `after_sequence`, in claim order: one page
@@ -210,16 +206,16 @@ pub async fn page_after(
     after_sequence: i64,
     limit: i64,
 ) -> Result<Vec<IssuedCoupon>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT campaign_id, user_id, code, sequence, claimed_at, synced_at \
-         FROM issued_coupons WHERE campaign_id = $1 AND sequence > $2 \
-         ORDER BY sequence LIMIT $3",
-    )
-    .bind(campaign.0)
-    .bind(after_sequence)
-    .bind(limit)
-    .fetch_all(db)
-    .await
+    let sql = format!(
+        "SELECT {COLUMNS} FROM issued_coupons WHERE campaign_id = $1 AND sequence > $2 \
+         ORDER BY sequence LIMIT $3"
+    );
+    sqlx::query_as(&sql)
+        .bind(campaign.0)
+        .bind(after_sequence)
+        .bind(limit)
+        .fetch_all(db)
+        .await
 }
 
 /// Rows recorded per campaign, for campaigns that have any.

@@ -131,3 +131,8 @@ where
 fn rand_suffix() -> String {
     coupon::code::generate()
 }
+
+/// The constraint a database error names, if it names one.
+pub fn violated_constraint(error: &sqlx::Error) -> Option<&str> {
+    error.as_database_error().and_then(|e| e.constraint())
+}
