@@ -1,11 +1,13 @@
 //! The [`Engine`] handle: connections and settings shared by every engine operation.
 
+use crate::claim::ClaimBatcher;
 use crate::error::EngineError;
 use crate::redis::Scripts;
 use crate::store::MIGRATOR;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 /// Tunables of the background sync.
@@ -81,13 +83,15 @@ impl SyncSettings {
 }
 
 /// Cheap to clone: Redis is one multiplexed connection (concurrent requests are pipelined on
-/// it, which is what makes the claim path fast) and PostgreSQL a pool.
+/// it) and PostgreSQL a pool. Claims go through one [`ClaimBatcher`] shared by every clone,
+/// started with the first claim (on that caller's tokio runtime).
 #[derive(Clone)]
 pub struct Engine {
     pub(crate) redis: ConnectionManager,
     pub(crate) db: PgPool,
     pub(crate) scripts: Scripts,
     pub(crate) settings: SyncSettings,
+    claims: Arc<OnceLock<ClaimBatcher>>,
 }
 
 impl Engine {
@@ -122,7 +126,14 @@ impl Engine {
             db,
             scripts: Scripts::new(),
             settings,
+            claims: Arc::default(),
         }
+    }
+
+    /// The claim batcher, started on first use.
+    pub(crate) fn claims(&self) -> &ClaimBatcher {
+        self.claims
+            .get_or_init(|| ClaimBatcher::start(self.redis.clone(), self.scripts.clone()))
     }
 
     /// The PostgreSQL pool, for callers that read the record directly.

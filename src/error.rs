@@ -23,6 +23,10 @@ pub enum EngineError {
     /// only happens if Redis is losing data as we write it.
     #[error("campaign {0}: its claim state could not be loaded into Redis")]
     NotLoaded(CampaignId),
+    /// The task that sends claims to Redis has stopped (its runtime is shutting down), so this
+    /// claim was not decided. (A 503 for callers: try again.)
+    #[error("the claim sender has stopped; the claim was not decided")]
+    ClaimsStopped,
     /// A Redis reply or queue entry did not have the shape our scripts produce.
     #[error("campaign {campaign}: unexpected data in Redis: {detail}")]
     CorruptState {

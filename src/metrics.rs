@@ -8,6 +8,8 @@ use std::time::Duration;
 pub const CLAIMS: &str = "coupon_claims_total";
 /// Histogram: seconds from the claim call to its answer.
 pub const CLAIM_SECONDS: &str = "coupon_claim_duration_seconds";
+/// Histogram: claims decided by one call of the claim script (how much the rounds coalesce).
+pub const CLAIMS_PER_CALL: &str = "coupon_claims_per_script_call";
 /// Counter: sync batches committed to PostgreSQL.
 pub const SYNC_BATCHES: &str = "coupon_sync_batches_total";
 /// Counter: rows the sync inserted (replays of a committed batch insert none).
@@ -36,6 +38,7 @@ const OUTCOMES: [&str; 8] = [
 struct ClaimHandles {
     by_outcome: Vec<metrics::Counter>,
     latency: metrics::Histogram,
+    per_call: metrics::Histogram,
 }
 
 fn claim_handles() -> &'static ClaimHandles {
@@ -46,6 +49,7 @@ fn claim_handles() -> &'static ClaimHandles {
             .map(|outcome| metrics::counter!(CLAIMS, "outcome" => *outcome))
             .collect(),
         latency: metrics::histogram!(CLAIM_SECONDS),
+        per_call: metrics::histogram!(CLAIMS_PER_CALL),
     })
 }
 
@@ -57,6 +61,11 @@ pub(crate) fn claim_answered(outcome: &'static str, took: Duration) {
         handles.by_outcome[index].increment(1);
     }
     handles.latency.record(took.as_secs_f64());
+}
+
+/// Counts one call of the claim script carrying `claims` claims.
+pub(crate) fn claim_call(claims: usize) {
+    claim_handles().per_call.record(claims as f64);
 }
 
 pub(crate) fn batch_committed(inserted: u64) {

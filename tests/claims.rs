@@ -3,6 +3,8 @@
 mod support;
 
 use coupon::ClaimOutcome;
+use coupon::code;
+use coupon::redis::{CLAIM_SCRIPT, CampaignKeys};
 use coupon::store::coupons;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -169,4 +171,56 @@ async fn a_user_holding_a_coupon_hears_already_claimed_even_after_sell_out() {
         engine.claim(campaign.id, &user(1)).await.unwrap(),
         ClaimOutcome::AlreadyClaimed
     );
+}
+
+/// The server sends the claims of a campaign that arrive together in one script call; that call
+/// must decide them one by one, in order, exactly as separate calls would.
+#[tokio::test]
+async fn one_script_call_decides_its_claims_in_order_as_separate_calls_would() {
+    // Arrange: two coupons, five claims in one call, two of them repeats.
+    let engine = engine().await;
+    let campaign = open_campaign(&engine, 2).await;
+    assert!(engine.load_campaign(campaign.id).await.unwrap());
+    let keys = CampaignKeys::new(campaign.id);
+    let members = [user(1), user(2), user(1), user(3), user(2)];
+    let codes: Vec<String> = members.iter().map(|_| code::generate_compact()).collect();
+    let script = redis::Script::new(CLAIM_SCRIPT);
+    let mut call = script.prepare_invoke();
+    call.key(&keys.meta)
+        .key(&keys.counter)
+        .key(&keys.issued)
+        .key(&keys.queue);
+    for (member, code) in members.iter().zip(&codes) {
+        call.arg(member.as_str()).arg(code);
+    }
+
+    // Act
+    let reply: Vec<i64> = call.invoke_async(&mut engine.redis()).await.unwrap();
+    drain(&engine, campaign.id).await;
+
+    // Assert: issued, issued, a repeat, sold out, a repeat (heard before "sold out").
+    #[rustfmt::skip]
+    let expected = vec![
+        1, 1, 1,
+        1, 0, 2,
+        2, 0, 0,
+        3, 0, 0,
+        2, 0, 0,
+    ];
+    assert_eq!(reply, expected);
+    let recorded: Vec<(i64, String, String)> = coupons::all(engine.db(), campaign.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|row| (row.sequence, row.user_id, row.code))
+        .collect();
+    assert_eq!(
+        recorded,
+        vec![
+            (1, "user-1".into(), code::grouped(&codes[0])),
+            (2, "user-2".into(), code::grouped(&codes[1])),
+        ]
+    );
+    let status = engine.status(campaign.id).await.unwrap().unwrap();
+    assert_eq!((status.remaining, status.claimed), (Some(0), 2));
 }

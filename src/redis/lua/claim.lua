@@ -1,61 +1,83 @@
--- claim.lua: decide one claim and apply it, atomically (Redis runs a script without interleaving).
+-- claim.lua: decide claims of one campaign and apply them, atomically and in the order given
+-- (Redis runs a script without interleaving). A lone claim is a call with one pair of arguments;
+-- the server sends every claim of a campaign that arrived while its previous call was on its
+-- way in one call (see src/claim/batcher.rs), which costs Redis a fraction per claim.
 --
 -- KEYS[1] meta    HASH   status, starts_ms, ends_ms, quantity, seq
 -- KEYS[2] counter STRING coupons still available
 -- KEYS[3] issued  SET    user ids that got a coupon
 -- KEYS[4] queue   LIST   "seq<TAB>ms_since_open<TAB>code<TAB>user" entries waiting for the sync
--- ARGV[1] user id (validated: no control characters)
--- ARGV[2] coupon code to hand out if the claim succeeds, in its compact form (no dashes)
+-- ARGV    pairs, one per claim: user id (validated: no control characters), then the coupon code
+--         to hand out if that claim succeeds, in its compact form (no dashes)
 --
--- Returns an array whose first element is the outcome:
---   {0}                     not loaded: meta or counter missing; the caller loads from PostgreSQL
---   {1, remaining, seq}     issued
---   {2}                     already claimed by this user
---   {3}                     sold out
---   {4, starts_ms}          not open yet
---   {5}                     ended (by the marketer, or the window is over)
---   {6}                     paused
+-- Returns {0} when the campaign is not loaded (meta or counter missing; the caller loads it from
+-- PostgreSQL and asks again), otherwise three integers per claim, in the order of the pairs:
+--   1, remaining, seq    issued
+--   2, 0, 0              already claimed by this user (also the second pair of one user here)
+--   3, 0, 0              sold out
+--   4, starts_ms, 0      not open yet
+--   5, 0, 0              ended (by the marketer, or the window is over)
+--   6, 0, 0              paused
 -- Integers rather than strings keep the reply cheap to parse on the hot path.
 
-local meta = redis.call('HMGET', KEYS[1], 'status', 'starts_ms', 'ends_ms')
+local meta = redis.call('HMGET', KEYS[1], 'status', 'starts_ms', 'ends_ms', 'seq')
 local available = redis.call('GET', KEYS[2])
 if not meta[1] or not available then
   return {0}
-end
-
--- A user who has a coupon hears that first, whatever else changed since.
-if redis.call('SISMEMBER', KEYS[3], ARGV[1]) == 1 then
-  return {2}
-end
-
-if meta[1] == 'paused' then
-  return {6}
-end
-if meta[1] ~= 'active' then
-  return {5}
 end
 
 -- Redis's clock, not the app server's: every instance judges the window by the same time.
 local now = redis.call('TIME')
 local now_ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
 local starts_ms = tonumber(meta[2])
-if now_ms < starts_ms then
-  return {4, starts_ms}
-end
-if now_ms >= tonumber(meta[3]) then
-  return {5}
+
+-- What the campaign answers anyone who does not hold a coupon yet; nil while it issues.
+local refusal, refusal_detail = nil, 0
+if meta[1] == 'paused' then
+  refusal = 6
+elseif meta[1] ~= 'active' then
+  refusal = 5
+elseif now_ms < starts_ms then
+  refusal, refusal_detail = 4, starts_ms
+elseif now_ms >= tonumber(meta[3]) then
+  refusal = 5
 end
 
-if tonumber(available) <= 0 then
-  return {3}
+local left = tonumber(available)
+local seq = tonumber(meta[4] or '0')
+-- The claim time is kept as milliseconds since the window opened: first-come-first-served
+-- campaigns drain within minutes of opening, so that is a few digits instead of thirteen, on
+-- every queued coupon.
+local since_open = string.format('%d', now_ms - starts_ms)
+local reply, entries = {}, {}
+local function answer(outcome, first, second)
+  local n = #reply
+  reply[n + 1], reply[n + 2], reply[n + 3] = outcome, first, second
 end
 
-local remaining = redis.call('DECR', KEYS[2])
-local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
-redis.call('SADD', KEYS[3], ARGV[1])
--- The user id goes last so that the entry splits unambiguously into four fields. The claim time
--- is kept as milliseconds since the window opened: first-come-first-served campaigns drain
--- within minutes of opening, so that is a few digits instead of thirteen, on every queued coupon.
-redis.call('RPUSH', KEYS[4],
-  seq .. '\t' .. string.format('%d', now_ms - starts_ms) .. '\t' .. ARGV[2] .. '\t' .. ARGV[1])
-return {1, remaining, seq}
+for i = 1, #ARGV, 2 do
+  local user = ARGV[i]
+  -- A user who has a coupon hears that first, whatever else changed since.
+  if redis.call('SISMEMBER', KEYS[3], user) == 1 then
+    answer(2, 0, 0)
+  elseif refusal then
+    answer(refusal, refusal_detail, 0)
+  elseif left <= 0 then
+    answer(3, 0, 0)
+  else
+    left = left - 1
+    seq = seq + 1
+    redis.call('SADD', KEYS[3], user)
+    -- The user id goes last so that the entry splits unambiguously into four fields.
+    entries[#entries + 1] =
+      string.format('%d', seq) .. '\t' .. since_open .. '\t' .. ARGV[i + 1] .. '\t' .. user
+    answer(1, left, seq)
+  end
+end
+
+if #entries > 0 then
+  redis.call('DECRBY', KEYS[2], #entries)
+  redis.call('HINCRBY', KEYS[1], 'seq', #entries)
+  redis.call('RPUSH', KEYS[4], unpack(entries))
+end
+return reply

@@ -1,11 +1,16 @@
-//! Claiming: one Lua script call decides and applies a claim; PostgreSQL is never touched
-//! unless the campaign's Redis state is missing and must be loaded first.
+//! Claiming: one Lua script call decides and applies a claim, together with the other claims of
+//! its campaign that arrived while the previous call was on its way ([`batcher`]). PostgreSQL is
+//! never touched unless the campaign's Redis state is missing and must be loaded first.
+
+mod batcher;
+mod reply;
+
+pub(crate) use batcher::ClaimBatcher;
 
 use crate::campaign::CampaignId;
 use crate::code;
 use crate::engine::Engine;
 use crate::error::EngineError;
-use crate::redis::CampaignKeys;
 use crate::user::UserId;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -58,7 +63,8 @@ impl ClaimOutcome {
 impl Engine {
     /// Claims a coupon of `campaign` for `user`.
     ///
-    /// The normal path is exactly one Redis round trip. If the campaign's Redis state is
+    /// The normal path is one Redis round trip, shared with the claims of the same campaign
+    /// that arrived meanwhile, plus the wait for the call before it under load. If the campaign's Redis state is
     /// missing (new instance, Redis flushed), it is rebuilt from PostgreSQL and the claim retried
     /// once; the rebuild counts every coupon already recorded, so it cannot cause over-issue.
     pub async fn claim(
@@ -78,99 +84,26 @@ impl Engine {
         campaign: CampaignId,
         user: &UserId,
     ) -> Result<ClaimOutcome, EngineError> {
-        let keys = CampaignKeys::new(campaign);
-        let code = code::generate_compact();
-        if let Some(outcome) = self.run_claim_script(campaign, &keys, user, &code).await? {
+        if let Some(outcome) = self
+            .claims()
+            .claim(campaign, user, code::generate_compact())
+            .await?
+        {
             return Ok(outcome);
         }
         if !self.load_campaign(campaign).await? {
             return Ok(ClaimOutcome::UnknownCampaign);
         }
-        self.run_claim_script(campaign, &keys, user, &code)
+        self.claims()
+            .claim(campaign, user, code::generate_compact())
             .await?
             .ok_or(EngineError::NotLoaded(campaign))
     }
-
-    /// Runs claim.lua; `None` means the campaign is not loaded in Redis.
-    async fn run_claim_script(
-        &self,
-        campaign: CampaignId,
-        keys: &CampaignKeys,
-        user: &UserId,
-        code: &str,
-    ) -> Result<Option<ClaimOutcome>, EngineError> {
-        let reply: Vec<i64> = self
-            .scripts
-            .claim
-            .key(&keys.meta)
-            .key(&keys.counter)
-            .key(&keys.issued)
-            .key(&keys.queue)
-            .arg(user.as_str())
-            .arg(code)
-            .invoke_async(&mut self.redis.clone())
-            .await?;
-        decode_reply(campaign, &reply, code)
-    }
-}
-
-/// Turns claim.lua's integer array (see the script's header) into an outcome.
-fn decode_reply(
-    campaign: CampaignId,
-    reply: &[i64],
-    code: &str,
-) -> Result<Option<ClaimOutcome>, EngineError> {
-    let outcome = match reply {
-        [0] => return Ok(None),
-        [1, remaining, sequence] => ClaimOutcome::Issued {
-            code: code::grouped(code),
-            sequence: *sequence,
-            remaining: *remaining,
-        },
-        [2] => ClaimOutcome::AlreadyClaimed,
-        [3] => ClaimOutcome::SoldOut,
-        [4, starts_ms] => ClaimOutcome::NotOpen {
-            opens_at: DateTime::from_timestamp_millis(*starts_ms).ok_or_else(|| {
-                EngineError::CorruptState {
-                    campaign,
-                    detail: format!("window start {starts_ms} ms is out of range"),
-                }
-            })?,
-        },
-        [5] => ClaimOutcome::Ended,
-        [6] => ClaimOutcome::Paused,
-        other => {
-            return Err(EngineError::CorruptState {
-                campaign,
-                detail: format!("claim script replied {other:?}"),
-            });
-        }
-    };
-    Ok(Some(outcome))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn an_issued_reply_carries_the_code_sequence_and_remaining_count() {
-        let outcome = decode_reply(CampaignId(1), &[1, 4, 1], "C0DE").unwrap();
-        assert_eq!(
-            outcome,
-            Some(ClaimOutcome::Issued {
-                code: "C0DE".into(),
-                sequence: 1,
-                remaining: 4
-            })
-        );
-    }
-
-    #[test]
-    fn an_unexpected_reply_is_an_error_not_a_panic() {
-        assert!(decode_reply(CampaignId(1), &[9, 9], "x").is_err());
-        assert!(decode_reply(CampaignId(1), &[], "x").is_err());
-    }
 
     #[test]
     fn outcomes_serialise_with_an_outcome_tag() {

@@ -1,0 +1,94 @@
+//! Reading claim.lua's reply (see the script's header): `{0}`, or three integers per claim.
+
+use super::ClaimOutcome;
+use crate::code;
+use chrono::DateTime;
+
+/// What one call of the script said about each of its claims, in the order they were sent.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum CallReply {
+    /// The campaign is not loaded in Redis: none of the claims was decided.
+    NotLoaded,
+    /// One decision per claim; a decision that could not be read is the reason why.
+    Decided(Vec<Result<ClaimOutcome, String>>),
+}
+
+/// Reads the reply of a call that carried `codes.len()` claims, `codes` in the order sent.
+/// A reply of the wrong length is one reason for the whole call, returned as the error.
+pub(crate) fn read_call_reply(reply: &[i64], codes: &[&str]) -> Result<CallReply, String> {
+    if reply == [0] {
+        return Ok(CallReply::NotLoaded);
+    }
+    if reply.len() != 3 * codes.len() {
+        return Err(format!(
+            "claim script replied {} integers for {} claims",
+            reply.len(),
+            codes.len()
+        ));
+    }
+    let decisions = reply
+        .chunks_exact(3)
+        .zip(codes)
+        .map(|(decision, code)| read_decision(decision, code))
+        .collect();
+    Ok(CallReply::Decided(decisions))
+}
+
+/// One claim's three integers; `code` is the one sent for it, told to the user if issued.
+fn read_decision(decision: &[i64], code: &str) -> Result<ClaimOutcome, String> {
+    Ok(match decision {
+        [1, remaining, sequence] => ClaimOutcome::Issued {
+            code: code::grouped(code),
+            sequence: *sequence,
+            remaining: *remaining,
+        },
+        [2, ..] => ClaimOutcome::AlreadyClaimed,
+        [3, ..] => ClaimOutcome::SoldOut,
+        [4, starts_ms, _] => ClaimOutcome::NotOpen {
+            opens_at: DateTime::from_timestamp_millis(*starts_ms)
+                .ok_or_else(|| format!("window start {starts_ms} ms is out of range"))?,
+        },
+        [5, ..] => ClaimOutcome::Ended,
+        [6, ..] => ClaimOutcome::Paused,
+        other => return Err(format!("claim script replied {other:?} for one claim")),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_claim_of_a_call_reads_its_own_three_integers_and_code() {
+        let reply = read_call_reply(&[1, 4, 7, 2, 0, 0, 3, 0, 0], &["C0DE", "X", "Y"]).unwrap();
+        assert_eq!(
+            reply,
+            CallReply::Decided(vec![
+                Ok(ClaimOutcome::Issued {
+                    code: "C0DE".into(),
+                    sequence: 7,
+                    remaining: 4
+                }),
+                Ok(ClaimOutcome::AlreadyClaimed),
+                Ok(ClaimOutcome::SoldOut),
+            ])
+        );
+    }
+
+    #[test]
+    fn a_lone_zero_means_the_campaign_is_not_loaded() {
+        assert_eq!(read_call_reply(&[0], &["A", "B"]), Ok(CallReply::NotLoaded));
+    }
+
+    #[test]
+    fn an_unexpected_reply_is_an_error_not_a_panic() {
+        assert!(read_call_reply(&[1, 4], &["A"]).is_err(), "too short");
+        assert!(read_call_reply(&[], &["A"]).is_err(), "empty");
+        let CallReply::Decided(decisions) =
+            read_call_reply(&[9, 9, 9, 4, i64::MAX, 0], &["A", "B"]).unwrap()
+        else {
+            panic!("expected decisions");
+        };
+        assert!(decisions.iter().all(Result::is_err), "{decisions:?}");
+    }
+}
