@@ -80,7 +80,7 @@ async fn run_rounds(
 ) {
     let mut round = Vec::with_capacity(MOST_CLAIMS_PER_ROUND);
     while incoming.recv_many(&mut round, MOST_CLAIMS_PER_ROUND).await > 0 {
-        let calls = calls_of_round(round.drain(..).filter(|r| !r.answer.is_closed()));
+        let calls = calls_of_round(round.drain(..));
         let sent = calls
             .into_iter()
             .map(|(campaign, claims)| run_call(campaign, claims, redis.clone(), &scripts));
@@ -89,11 +89,12 @@ async fn run_rounds(
 }
 
 /// Splits a round into script calls: one campaign's claims per call, in arrival order, at most
-/// [`MOST_CLAIMS_PER_CALL`] each.
-fn calls_of_round<T: HasCampaign>(round: impl Iterator<Item = T>) -> Vec<(CampaignId, Vec<T>)> {
-    let mut by_campaign: HashMap<CampaignId, Vec<T>> = HashMap::new();
-    for claim in round {
-        by_campaign.entry(claim.campaign()).or_default().push(claim);
+/// [`MOST_CLAIMS_PER_CALL`] each. A claim whose caller stopped waiting (client gone) is left out:
+/// nobody would hear that it was issued.
+fn calls_of_round(round: impl Iterator<Item = Request>) -> Vec<(CampaignId, Vec<Request>)> {
+    let mut by_campaign: HashMap<CampaignId, Vec<Request>> = HashMap::new();
+    for claim in round.filter(|claim| !claim.answer.is_closed()) {
+        by_campaign.entry(claim.campaign).or_default().push(claim);
     }
     let mut calls = Vec::with_capacity(by_campaign.len());
     for (campaign, mut claims) in by_campaign {
@@ -105,17 +106,6 @@ fn calls_of_round<T: HasCampaign>(round: impl Iterator<Item = T>) -> Vec<(Campai
         calls.push((campaign, claims));
     }
     calls
-}
-
-/// Anything that belongs to one campaign (lets the round splitting be tested on its own).
-trait HasCampaign {
-    fn campaign(&self) -> CampaignId;
-}
-
-impl HasCampaign for Request {
-    fn campaign(&self) -> CampaignId {
-        self.campaign
-    }
 }
 
 /// One call of claim.lua for `claims` of `campaign`; answers each of them.
@@ -183,36 +173,69 @@ impl CallFailure {
 mod tests {
     use super::*;
 
-    impl HasCampaign for (i64, usize) {
-        fn campaign(&self) -> CampaignId {
-            CampaignId(self.0)
-        }
+    /// A claim of `campaign` by member `n`, and the receiver its caller would wait on.
+    fn request(campaign: i64, n: usize) -> (Request, oneshot::Receiver<Answer>) {
+        let (answer, answered) = oneshot::channel();
+        let request = Request {
+            campaign: CampaignId(campaign),
+            user: UserId::parse(&format!("member-{n}")).unwrap(),
+            code: format!("CODE{n}"),
+            answer,
+        };
+        (request, answered)
+    }
+
+    /// Which members each call carries, calls sorted by campaign.
+    fn members(calls: &[(CampaignId, Vec<Request>)]) -> Vec<(i64, Vec<&str>)> {
+        let mut members: Vec<(i64, Vec<&str>)> = calls
+            .iter()
+            .map(|(campaign, claims)| {
+                let users = claims.iter().map(|claim| claim.user.as_str()).collect();
+                (campaign.0, users)
+            })
+            .collect();
+        members.sort_by_key(|(campaign, _)| *campaign);
+        members
     }
 
     #[test]
     fn a_round_becomes_one_call_per_campaign_in_arrival_order() {
-        let round = [(1, 0), (2, 1), (1, 2), (2, 3), (1, 4)];
-        let mut calls = calls_of_round(round.into_iter());
-        calls.sort_by_key(|(campaign, _)| *campaign);
+        let (round, _waiting): (Vec<_>, Vec<_>) = [(1, 0), (2, 1), (1, 2), (2, 3), (1, 4)]
+            .into_iter()
+            .map(|(campaign, n)| request(campaign, n))
+            .unzip();
+        let calls = calls_of_round(round.into_iter());
         assert_eq!(
-            calls,
+            members(&calls),
             vec![
-                (CampaignId(1), vec![(1, 0), (1, 2), (1, 4)]),
-                (CampaignId(2), vec![(2, 1), (2, 3)]),
+                (1, vec!["member-0", "member-2", "member-4"]),
+                (2, vec!["member-1", "member-3"]),
             ]
         );
     }
 
     #[test]
     fn a_campaign_with_more_claims_than_a_call_holds_gets_several_calls_in_order() {
-        let round = (0..2 * MOST_CLAIMS_PER_CALL + 1).map(|n| (7, n));
-        let calls = calls_of_round(round);
+        let (round, _waiting): (Vec<_>, Vec<_>) = (0..2 * MOST_CLAIMS_PER_CALL + 1)
+            .map(|n| request(7, n))
+            .unzip();
+        let calls = calls_of_round(round.into_iter());
         let sizes: Vec<usize> = calls.iter().map(|(_, claims)| claims.len()).collect();
         assert_eq!(sizes, [MOST_CLAIMS_PER_CALL, MOST_CLAIMS_PER_CALL, 1]);
-        let order: Vec<usize> = calls
+        let order: Vec<&str> = calls
             .iter()
-            .flat_map(|(_, claims)| claims.iter().map(|(_, n)| *n))
+            .flat_map(|(_, claims)| claims.iter().map(|claim| claim.code.as_str()))
             .collect();
-        assert!(order.is_sorted(), "arrival order kept across calls");
+        let arrival: Vec<String> = (0..order.len()).map(|n| format!("CODE{n}")).collect();
+        assert_eq!(order, arrival, "arrival order kept across calls");
+    }
+
+    #[test]
+    fn a_claim_whose_caller_stopped_waiting_is_not_sent() {
+        let (gone, gone_waiting) = request(1, 0);
+        let (kept, _kept_waiting) = request(1, 1);
+        drop(gone_waiting);
+        let calls = calls_of_round([gone, kept].into_iter());
+        assert_eq!(members(&calls), vec![(1, vec!["member-1"])]);
     }
 }
