@@ -14,6 +14,11 @@ use std::time::Duration;
 #[derive(Debug, Clone)]
 pub struct SyncSettings {
     /// Most queue entries moved to PostgreSQL in one transaction (one round of a campaign).
+    /// Each batch pays fixed costs (the campaign list, the lease, reading and trimming the queue,
+    /// its transaction), so under a steady rush small batches leave the sync behind: at ~30k
+    /// claims/s into a table of millions of rows, 1,000-row batches let the lag settle at
+    /// 1.2–1.4 s, 5,000-row ones at 0.5–0.9 s. The statements within stay short either way
+    /// (`rows_per_statement`).
     pub batch_size: usize,
     /// Most rows in one `INSERT` of a batch: short statements keep PostgreSQL from holding a
     /// core for long stretches (see [`crate::store::coupons::insert_batch`]).
@@ -39,7 +44,7 @@ pub struct SyncSettings {
 impl Default for SyncSettings {
     fn default() -> Self {
         Self {
-            batch_size: 1000,
+            batch_size: 5000,
             rows_per_statement: 100,
             catch_up_after: Duration::from_secs(1),
             lease_ttl: Duration::from_secs(10),

@@ -161,7 +161,7 @@ mod tests {
     fn sync_settings_default_and_can_be_overridden() {
         let base = [("REDIS_URL", "redis://x"), ("DATABASE_URL", "postgres://y")];
         let config = Config::from_lookup(lookup(&base)).unwrap();
-        assert_eq!(config.sync.batch_size, 1000);
+        assert_eq!(config.sync.batch_size, 5000);
         assert_eq!(config.sync.rows_per_statement, 100);
         let mut custom = base.to_vec();
         custom.push(("SYNC_BATCH_SIZE", "50"));
