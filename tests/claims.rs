@@ -17,22 +17,13 @@ async fn five_coupons_and_six_simultaneous_users_leave_exactly_one_sold_out() {
     // Arrange
     let engine = engine().await;
     let campaign = open_campaign(&engine, 5).await;
-    let start = Arc::new(Barrier::new(6));
 
     // Act: six tasks released at the same moment.
-    let tasks: Vec<_> = (0..6)
-        .map(|n| {
-            let (engine, start) = (engine.clone(), start.clone());
-            tokio::spawn(async move {
-                start.wait().await;
-                engine.claim(campaign.id, &user(100 + n)).await
-            })
-        })
+    let outcomes: Vec<ClaimOutcome> = claim_at_once(&engine, campaign.id, 100..106)
+        .await
+        .into_iter()
+        .map(|(_, outcome)| outcome)
         .collect();
-    let mut outcomes = Vec::new();
-    for task in tasks {
-        outcomes.push(task.await.unwrap().unwrap());
-    }
     drain(&engine, campaign.id).await;
 
     // Assert

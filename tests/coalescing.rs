@@ -7,9 +7,7 @@ mod support;
 use coupon::ClaimOutcome;
 use coupon::metrics::CLAIMS_PER_CALL;
 use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
-use std::sync::Arc;
 use support::*;
-use tokio::sync::Barrier;
 
 /// Claims per script call recorded since the last look.
 fn claims_per_call(snapshotter: &Snapshotter) -> Vec<usize> {
@@ -40,22 +38,13 @@ async fn simultaneous_claims_share_script_calls_and_each_is_decided_once() {
     let campaign = open_campaign(&engine, QUANTITY).await;
     engine.load_campaign(campaign.id).await.unwrap();
     claims_per_call(&snapshotter);
-    let start = Arc::new(Barrier::new(CLAIMS));
 
     // Act: 400 members claim at the same moment.
-    let tasks: Vec<_> = (0..CLAIMS)
-        .map(|n| {
-            let (engine, start) = (engine.clone(), start.clone());
-            tokio::spawn(async move {
-                start.wait().await;
-                engine.claim(campaign.id, &user(n)).await
-            })
-        })
+    let outcomes: Vec<ClaimOutcome> = claim_at_once(&engine, campaign.id, 0..CLAIMS)
+        .await
+        .into_iter()
+        .map(|(_, outcome)| outcome)
         .collect();
-    let mut outcomes = Vec::new();
-    for task in tasks {
-        outcomes.push(task.await.unwrap().unwrap());
-    }
     let calls = claims_per_call(&snapshotter);
     drain(&engine, campaign.id).await;
 

@@ -7,9 +7,7 @@ use coupon::ClaimOutcome;
 use coupon::redis::CampaignKeys;
 use coupon::sync::Drainer;
 use std::collections::HashSet;
-use std::sync::Arc;
 use support::*;
-use tokio::sync::Barrier;
 
 fn issued(outcome: &ClaimOutcome) -> bool {
     matches!(outcome, ClaimOutcome::Issued { .. })
@@ -60,19 +58,9 @@ async fn concurrent_claims_racing_the_reload_never_over_issue() {
     delete_keys(&engine, &CampaignKeys::new(campaign.id).all()).await;
 
     // Act: 60 users (10 of them holders) claim at once; many of them trigger a reload.
-    let start = Arc::new(Barrier::new(60));
-    let tasks: Vec<_> = (0..60)
-        .map(|n| {
-            let (engine, start) = (engine.clone(), start.clone());
-            tokio::spawn(async move {
-                start.wait().await;
-                (n, engine.claim(campaign.id, &user(n)).await.unwrap())
-            })
-        })
-        .collect();
+    let outcomes = claim_at_once(&engine, campaign.id, 0..60).await;
     let mut winners = HashSet::new();
-    for task in tasks {
-        let (n, outcome) = task.await.unwrap();
+    for (n, outcome) in outcomes {
         if issued(&outcome) {
             assert!(n >= 10, "holder user-{n} was issued a second coupon");
             winners.insert(n);

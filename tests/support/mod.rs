@@ -6,7 +6,7 @@
 use chrono::{DateTime, Duration, Utc};
 use coupon::store::MIGRATOR;
 use coupon::sync::Drainer;
-use coupon::{Campaign, CampaignDraft, CampaignId, Engine, SyncSettings, UserId};
+use coupon::{Campaign, CampaignDraft, CampaignId, ClaimOutcome, Engine, SyncSettings, UserId};
 use std::future::Future;
 use std::time::Duration as StdDuration;
 
@@ -97,6 +97,31 @@ pub async fn rows(engine: &Engine, id: CampaignId) -> i64 {
 pub async fn delete_keys(engine: &Engine, keys: &[&str]) {
     use redis::AsyncCommands;
     let _: () = engine.redis().del(keys).await.expect("delete keys");
+}
+
+/// Members `members` claim a coupon of `id` at the same moment (one task each, released
+/// together); their outcomes, in member order.
+pub async fn claim_at_once(
+    engine: &Engine,
+    id: CampaignId,
+    members: std::ops::Range<usize>,
+) -> Vec<(usize, ClaimOutcome)> {
+    let start = std::sync::Arc::new(tokio::sync::Barrier::new(members.len()));
+    let tasks: Vec<_> = members
+        .map(|n| {
+            let (engine, start) = (engine.clone(), start.clone());
+            tokio::spawn(async move {
+                start.wait().await;
+                (n, engine.claim(id, &user(n)).await)
+            })
+        })
+        .collect();
+    let mut outcomes = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        let (n, outcome) = task.await.expect("claim task");
+        outcomes.push((n, outcome.expect("claim answered")));
+    }
+    outcomes
 }
 
 /// Runs drain steps of one campaign until its queue is empty (bounded).
