@@ -28,7 +28,7 @@ use tokio::sync::{mpsc, oneshot};
 /// Most claims in one script call. Bounds the time one call holds Redis (a few µs a claim)
 /// and the size of the script's reply; more claims than this of one campaign in a round become
 /// several calls, pipelined.
-pub(crate) const MOST_CLAIMS_PER_CALL: usize = 64;
+const MOST_CLAIMS_PER_CALL: usize = 64;
 
 /// Most claims taken into one round; the rest wait for the next.
 const MOST_CLAIMS_PER_ROUND: usize = 1024;

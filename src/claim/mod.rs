@@ -64,9 +64,10 @@ impl Engine {
     /// Claims a coupon of `campaign` for `user`.
     ///
     /// The normal path is one Redis round trip, shared with the claims of the same campaign
-    /// that arrived meanwhile, plus the wait for the call before it under load. If the campaign's Redis state is
-    /// missing (new instance, Redis flushed), it is rebuilt from PostgreSQL and the claim retried
-    /// once; the rebuild counts every coupon already recorded, so it cannot cause over-issue.
+    /// that arrived meanwhile, plus the wait for the call before it under load. If the
+    /// campaign's Redis state is missing (new instance, Redis flushed), it is rebuilt from
+    /// PostgreSQL and the claim retried once; the rebuild counts every coupon already recorded,
+    /// so it cannot cause over-issue.
     pub async fn claim(
         &self,
         campaign: CampaignId,

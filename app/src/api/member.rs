@@ -65,8 +65,8 @@ pub async fn member_sign_in(member_id: String) -> Result<FormResult<String>, Ser
 
 /// Claims a coupon of `campaign_id` for the signed-in member.
 ///
-/// The hot path: one session read and a claim (a share of one script call), no PostgreSQL. Only a member who
-/// already holds a coupon costs a lookup, to show them their code again.
+/// The hot path: one session read and a claim (a share of one script call), no PostgreSQL.
+/// Only a member who already holds a coupon costs a lookup, to show them their code again.
 #[server(endpoint = "claim")]
 pub async fn claim(campaign_id: i64) -> Result<ClaimView, ServerFnError> {
     use crate::backend::{engine, session};
