@@ -2,6 +2,11 @@
 //!
 //! These drain *all* campaigns, so they live in their own test binary (cargo runs binaries one at
 //! a time) and use a short lease: their drainers never hold up another test's for long.
+//!
+//! Within this binary the tests take turns ([`one_at_a_time`]). Run side by side, the background
+//! loop of one test leases the other test's expired campaign for its own round, so the other
+//! test's `sync_once` is told "not yours" and can look before the loop has retired it. (That is
+//! correct behaviour of two drainers, but it makes "this round retired it" a race.)
 
 mod support;
 
@@ -11,6 +16,13 @@ use coupon::{CampaignId, Engine, SyncSettings};
 use std::time::Duration as StdDuration;
 use support::*;
 use tokio_util::sync::CancellationToken;
+
+/// Held for the whole of each test, so no other drainer of this binary runs beside it.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+async fn one_at_a_time() -> tokio::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().await
+}
 
 async fn engine_with_short_lease() -> Engine {
     engine_with(SyncSettings {
@@ -29,6 +41,7 @@ async fn claim_n(engine: &Engine, id: CampaignId, n: usize) {
 #[tokio::test]
 async fn sync_once_drains_pending_campaigns_and_retires_expired_empty_ones() {
     // Arrange: an open campaign with claims, and one whose window closed long ago.
+    let _turn = one_at_a_time().await;
     let engine = engine_with_short_lease().await;
     let open = open_campaign(&engine, 10).await;
     claim_n(&engine, open.id, 3).await;
@@ -68,6 +81,7 @@ async fn sync_once_drains_pending_campaigns_and_retires_expired_empty_ones() {
 #[tokio::test]
 async fn the_background_loop_syncs_new_claims_and_stops_when_cancelled() {
     // Arrange
+    let _turn = one_at_a_time().await;
     let engine = engine_with_short_lease().await;
     let campaign = open_campaign(&engine, 50).await;
     let shutdown = CancellationToken::new();
