@@ -11,8 +11,10 @@
 mod support;
 
 use chrono::{Duration, Utc};
+use coupon::redis::CampaignKeys;
 use coupon::sync::{Drainer, run_sync_loop};
 use coupon::{CampaignId, Engine, SyncSettings};
+use redis::AsyncCommands;
 use std::time::Duration as StdDuration;
 use support::*;
 use tokio_util::sync::CancellationToken;
@@ -76,6 +78,34 @@ async fn sync_once_drains_pending_campaigns_and_retires_expired_empty_ones() {
         !watched.contains(&expired),
         "an expired campaign with an empty queue is skipped from now on"
     );
+}
+
+#[tokio::test]
+async fn a_round_leases_only_the_campaigns_with_queued_coupons() {
+    // Arrange: one campaign with claims waiting, one open campaign nobody claimed from yet.
+    let _turn = one_at_a_time().await;
+    let engine = engine_with_short_lease().await;
+    let busy = open_campaign(&engine, 10).await;
+    let idle = open_campaign(&engine, 10).await;
+    claim_n(&engine, busy.id, 2).await;
+    let drainer = Drainer::new(engine.clone());
+
+    // Act
+    let report = drainer.sync_once().await.unwrap();
+
+    // Assert: the busy queue was drained under a lease; the idle one was looked at (it is still
+    // watched and counted) but cost no lease, so no step ran for it.
+    assert_eq!(rows(&engine, busy.id).await, 2);
+    assert!(
+        report.campaigns >= 2,
+        "both campaigns are watched: {report:?}"
+    );
+    let lease_of = |id: CampaignId| CampaignKeys::new(id).drain_lease;
+    let mut redis = engine.redis();
+    let busy_leased: bool = redis.exists(lease_of(busy.id)).await.unwrap();
+    let idle_leased: bool = redis.exists(lease_of(idle.id)).await.unwrap();
+    assert!(busy_leased, "the busy campaign's drain is leased");
+    assert!(!idle_leased, "an empty queue takes no lease");
 }
 
 #[tokio::test]

@@ -109,16 +109,15 @@ async fn claims_go_on_while_postgres_is_down_and_the_backlog_drains_after() {
         &format!("127.0.0.1:{}/{db}", proxy.port),
     );
     let server = ServerProcess::start("pgdown", free_port(), &stack.redis.url(), &proxied).await;
-    // The server's sync has listed the campaign (it takes the campaign's drain lease on every
-    // visit) before PostgreSQL goes: a campaign it has never seen it cannot report on.
-    let lease = coupon::redis::CampaignKeys::new(campaign.id).drain_lease;
+    // The server's sync has listed the campaign before PostgreSQL goes: a campaign it has never
+    // seen it cannot report on. Every round reports each campaign's queue depth in /metrics.
+    let depth = format!("coupon_queue_depth{{campaign=\"{}\"}}", campaign.id);
     eventually(
         "the server's sync to visit the campaign",
         Duration::from_secs(20),
         || async {
-            redis::AsyncCommands::exists::<_, bool>(&mut stack.engine.redis(), &lease)
-                .await
-                .unwrap()
+            let metrics = reqwest::get(server.url("/metrics")).await.unwrap();
+            metrics.text().await.unwrap().contains(&depth)
         },
     )
     .await;

@@ -310,6 +310,11 @@ impl Drainer {
     /// One round: one drain step for every campaign that may have pending coupons. Campaigns whose
     /// window ended (plus a grace period) and whose queue is empty are marked drained and skipped
     /// from then on. Fails only if the list of campaigns cannot be read.
+    ///
+    /// The round first reads every queue's length in one pipelined call, and only campaigns with
+    /// a queued coupon get a step (lease, read, commit). Most watched campaigns are idle at any
+    /// moment (not open yet, or already drained up to now), and a step each would cost the busy
+    /// ones two round trips per idle campaign on every round.
     pub async fn sync_once(&self) -> Result<SyncReport, EngineError> {
         let (watched, listing_failed) = self.campaigns_to_visit().await;
         if watched.is_empty()
@@ -323,8 +328,21 @@ impl Drainer {
             campaigns: watched.len(),
             ..SyncReport::default()
         };
-        for campaign in watched {
-            match self.drain_step(campaign.id).await {
+        let lengths: Vec<Option<usize>> = match self.queue_lengths(&watched).await {
+            Some(lengths) => lengths.into_iter().map(Some).collect(),
+            None => vec![None; watched.len()],
+        };
+        for (campaign, length) in watched.into_iter().zip(lengths) {
+            let step = match length {
+                Some(0) => {
+                    metrics::queue_seen(campaign.id, 0, None);
+                    Ok(StepOutcome::Empty)
+                }
+                // Something is queued, or the lengths could not be read: a full step (which
+                // records a failure in the campaign's sync state, where its status shows it).
+                _ => self.drain_step(campaign.id).await,
+            };
+            match step {
                 Ok(StepOutcome::Moved(batch)) => {
                     report.entries += batch.entries;
                     report.inserted += batch.inserted;
@@ -348,6 +366,27 @@ impl Drainer {
         match listing_failed {
             Some(error) => Err(error),
             None => Ok(report),
+        }
+    }
+
+    /// The length of each campaign's queue, in the order given, from one pipelined call; `None`
+    /// if Redis did not answer.
+    async fn queue_lengths(&self, campaigns: &[Watched]) -> Option<Vec<usize>> {
+        if campaigns.is_empty() {
+            return Some(Vec::new());
+        }
+        let mut pipe = redis::pipe();
+        for campaign in campaigns {
+            pipe.llen(CampaignKeys::new(campaign.id).queue);
+        }
+        let lengths: Result<Vec<usize>, _> = pipe.query_async(&mut self.engine.redis.clone()).await;
+        match lengths {
+            Ok(lengths) if lengths.len() == campaigns.len() => Some(lengths),
+            Ok(_) => None,
+            Err(error) => {
+                tracing::debug!(%error, "could not read the queue lengths; visiting every campaign");
+                None
+            }
         }
     }
 
