@@ -13,7 +13,7 @@ impl Engine {
     /// is the record): its state is loaded before its first claim is answered.
     pub async fn create_campaign(&self, draft: &CampaignDraft) -> Result<Campaign, EngineError> {
         let new = draft.validate(Utc::now())?;
-        let campaign = campaigns::insert(&self.db, &new).await?;
+        let campaign = campaigns::insert(self.db(), &new).await?;
         if let Err(error) = self.load_campaign(campaign.id).await {
             tracing::warn!(
                 campaign = %campaign.id,
@@ -26,11 +26,11 @@ impl Engine {
 
     /// The campaign with this id, from PostgreSQL.
     pub async fn campaign(&self, id: CampaignId) -> Result<Option<Campaign>, EngineError> {
-        Ok(campaigns::find(&self.db, id).await?)
+        Ok(campaigns::find(self.db(), id).await?)
     }
 
     /// Every campaign, newest first.
     pub async fn campaigns(&self) -> Result<Vec<Campaign>, EngineError> {
-        Ok(campaigns::list(&self.db).await?)
+        Ok(campaigns::list(self.db()).await?)
     }
 }

@@ -21,7 +21,7 @@ impl Engine {
         id: CampaignId,
         status: CampaignStatus,
     ) -> Result<Option<Campaign>, EngineError> {
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.db().begin().await?;
         let Some(mut campaign) = campaigns::find_locked(&mut tx, id, RowLock::Update).await? else {
             return Ok(None);
         };
@@ -34,11 +34,11 @@ impl Engine {
         self.load_locked(&mut tx, &campaign).await?;
         let keys = CampaignKeys::new(id);
         let set: i64 = self
-            .scripts
+            .scripts()
             .set_status
             .key(&keys.meta)
             .arg(status.as_str())
-            .invoke_async(&mut self.redis.clone())
+            .invoke_async(&mut self.redis())
             .await?;
         if set != 1 {
             return Err(EngineError::NotLoaded(id));
@@ -59,7 +59,7 @@ impl Engine {
         quantity: i64,
     ) -> Result<Option<Campaign>, EngineError> {
         let quantity = Quantity::parse(quantity).map_err(|e| EngineError::Invalid(one(e)))?;
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.db().begin().await?;
         let Some(mut campaign) = campaigns::find_locked(&mut tx, id, RowLock::Update).await? else {
             return Ok(None);
         };
@@ -69,13 +69,13 @@ impl Engine {
         self.load_locked(&mut tx, &campaign).await?;
         let keys = CampaignKeys::new(id);
         let reply: Vec<i64> = self
-            .scripts
+            .scripts()
             .set_quantity
             .key(&keys.meta)
             .key(&keys.counter)
             .key(&keys.issued)
             .arg(quantity.get())
-            .invoke_async(&mut self.redis.clone())
+            .invoke_async(&mut self.redis())
             .await?;
         match reply.as_slice() {
             [1, _remaining] => {}

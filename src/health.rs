@@ -21,7 +21,7 @@ impl Engine {
     /// Pings Redis and PostgreSQL and checks that every migration this build knows is applied.
     pub async fn readiness(&self) -> Readiness {
         let redis = match redis::cmd("PING")
-            .query_async::<String>(&mut self.redis.clone())
+            .query_async::<String>(&mut self.redis())
             .await
         {
             Ok(_) => "ok".to_owned(),
@@ -29,7 +29,7 @@ impl Engine {
         };
         let applied: Result<i64, sqlx::Error> =
             sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations WHERE success")
-                .fetch_one(&self.db)
+                .fetch_one(self.db())
                 .await;
         let known = MIGRATOR.iter().count() as i64;
         let (postgres, migrations) = match applied {

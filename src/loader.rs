@@ -24,7 +24,7 @@ impl Engine {
     /// runs while a batch is only in a drainer's memory: if Redis lost its data while a batch was
     /// in flight, the rebuild waits for that batch's rows and counts them.
     pub async fn load_campaign(&self, id: CampaignId) -> Result<bool, EngineError> {
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.db().begin().await?;
         let Some(campaign) = campaigns::find_locked(&mut tx, id, RowLock::Update).await? else {
             return Ok(false);
         };
@@ -55,7 +55,7 @@ impl Engine {
         let keys = CampaignKeys::new(campaign.id);
         // A private staging key per run: concurrent loaders never see each other's half-copies.
         let staging = CampaignKeys::loading(campaign.id, &random_token());
-        let mut redis = self.redis.clone();
+        let mut redis = self.redis();
         for chunk in holders.chunks(CHUNK) {
             let _: () = redis.sadd(&staging, chunk).await?;
         }
@@ -63,7 +63,7 @@ impl Engine {
             let _: () = redis.expire(&staging, STAGING_TTL_SECONDS).await?;
         }
         let built: i64 = self
-            .scripts
+            .scripts()
             .load
             .key(&keys.meta)
             .key(&keys.counter)

@@ -50,16 +50,16 @@ impl Engine {
         campaign: CampaignId,
         user: &UserId,
     ) -> Result<Option<HeldCoupon>, EngineError> {
-        if let Some(row) = coupons::find(&self.db, campaign, user.as_str()).await? {
+        if let Some(row) = coupons::find(self.db(), campaign, user.as_str()).await? {
             return Ok(Some(row.into()));
         }
         let keys = CampaignKeys::new(campaign);
-        let mut redis = self.redis.clone();
+        let mut redis = self.redis();
         if !redis.sismember(&keys.issued, user.as_str()).await? {
             return Ok(None);
         }
         // Queue entries count their claim time from the campaign's opening.
-        let Some(recorded) = campaigns::find(&self.db, campaign).await? else {
+        let Some(recorded) = campaigns::find(self.db(), campaign).await? else {
             return Ok(None);
         };
         let mut start = 0;
@@ -85,7 +85,7 @@ impl Engine {
             start += QUEUE_SCAN_CHUNK;
         }
         // It left the queue while we scanned: the sync has recorded it by now.
-        Ok(coupons::find(&self.db, campaign, user.as_str())
+        Ok(coupons::find(self.db(), campaign, user.as_str())
             .await?
             .map(HeldCoupon::from))
     }
@@ -96,7 +96,7 @@ impl Engine {
         &self,
         campaign: CampaignId,
     ) -> Result<Vec<IssuedCoupon>, EngineError> {
-        Ok(coupons::all(&self.db, campaign).await?)
+        Ok(coupons::all(self.db(), campaign).await?)
     }
 
     /// Up to `limit` recorded coupons of `campaign` after the one numbered `after_sequence`
@@ -107,6 +107,6 @@ impl Engine {
         after_sequence: i64,
         limit: i64,
     ) -> Result<Vec<IssuedCoupon>, EngineError> {
-        Ok(coupons::page_after(&self.db, campaign, after_sequence, limit).await?)
+        Ok(coupons::page_after(self.db(), campaign, after_sequence, limit).await?)
     }
 }

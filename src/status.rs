@@ -47,10 +47,10 @@ type RedisNumbers = (
 impl Engine {
     /// The live numbers of campaign `id`, or `None` if there is no such campaign.
     pub async fn status(&self, id: CampaignId) -> Result<Option<StatusReport>, EngineError> {
-        let Some(campaign) = campaigns::find(&self.db, id).await? else {
+        let Some(campaign) = campaigns::find(self.db(), id).await? else {
             return Ok(None);
         };
-        let synced = coupons::count(&self.db, id).await?;
+        let synced = coupons::count(self.db(), id).await?;
         let mut reports = self.reports(vec![(campaign, synced)]).await?;
         Ok(reports.pop())
     }
@@ -58,8 +58,8 @@ impl Engine {
     /// The live numbers of every campaign, newest first: two PostgreSQL queries and one Redis
     /// round trip however many campaigns there are.
     pub async fn overview(&self) -> Result<Vec<StatusReport>, EngineError> {
-        let all = campaigns::list(&self.db).await?;
-        let synced = coupons::counts(&self.db).await?;
+        let all = campaigns::list(self.db()).await?;
+        let synced = coupons::counts(self.db()).await?;
         let with_counts = all
             .into_iter()
             .map(|campaign| {
@@ -91,7 +91,7 @@ impl Engine {
             Vec::new()
         } else {
             // Five replies per campaign, regrouped into one tuple each.
-            let flat: Vec<redis::Value> = pipe.query_async(&mut self.redis.clone()).await?;
+            let flat: Vec<redis::Value> = pipe.query_async(&mut self.redis()).await?;
             flat.chunks(5)
                 .map(|chunk| redis::from_redis_value(redis::Value::Array(chunk.to_vec())))
                 .collect::<Result<_, _>>()

@@ -119,7 +119,7 @@ impl Drainer {
     /// The campaigns to visit this round: a fresh listing, or the last one while PostgreSQL
     /// cannot answer (then also the error, to report once the round is done).
     async fn campaigns_to_visit(&self) -> (Vec<Watched>, Option<EngineError>) {
-        match campaigns::watched(&self.engine.db).await {
+        match campaigns::watched(self.engine.db()).await {
             Ok(fresh) => {
                 *self.lock_watched() = fresh.clone();
                 (fresh, None)
@@ -146,12 +146,12 @@ impl Drainer {
 
     async fn take(&self, campaign: CampaignId) -> Result<Taken, EngineError> {
         let keys = CampaignKeys::new(campaign);
-        let mut redis = self.engine.redis.clone();
+        let mut redis = self.engine.redis();
         let lease_ms =
-            u64::try_from(self.engine.settings.lease_ttl.as_millis()).unwrap_or(u64::MAX);
+            u64::try_from(self.engine.sync_settings().lease_ttl.as_millis()).unwrap_or(u64::MAX);
         let held: i64 = self
             .engine
-            .scripts
+            .scripts()
             .acquire_lease
             .key(&keys.drain_lease)
             .arg(&self.token)
@@ -167,7 +167,7 @@ impl Drainer {
             metrics::queue_seen(campaign, 0, None);
             return Ok(Taken::Empty);
         }
-        let mut tx = self.engine.db.begin().await?;
+        let mut tx = self.engine.db().begin().await?;
         let Some(recorded) = campaigns::find_locked(&mut tx, campaign, RowLock::Share).await?
         else {
             return Err(EngineError::CorruptState {
@@ -175,7 +175,7 @@ impl Drainer {
                 detail: "queued coupons for a campaign PostgreSQL does not have".into(),
             });
         };
-        let size = self.engine.settings.batch_size.max(1);
+        let size = self.engine.sync_settings().batch_size.max(1);
         // One entry more than a batch tells whether another round is needed right away.
         let last = isize::try_from(size).unwrap_or(isize::MAX);
         let mut entries: Vec<String> = redis.lrange(&keys.queue, 0, last).await?;
@@ -213,7 +213,7 @@ impl Drainer {
     /// Committing the same entries again (after a crash before step 3, or between the two
     /// commits) inserts only what is missing.
     pub async fn commit(&self, mut batch: Batch) -> Result<CommittedBatch, EngineError> {
-        let settings = &self.engine.settings;
+        let settings = self.engine.sync_settings();
         let lag = batch.lag().unwrap_or_default();
         let rows = settings.statement_rows(batch.coupons.len(), lag);
         let split = settings.catch_up_split(batch.coupons.len(), lag);
@@ -224,7 +224,7 @@ impl Drainer {
             batch.tx.commit().await?;
             inserted
         } else {
-            let mut beside = self.engine.db.begin().await?;
+            let mut beside = self.engine.db().begin().await?;
             let (in_first, in_second) = tokio::try_join!(
                 coupons::insert_batch(&mut batch.tx, batch.campaign, first, rows),
                 coupons::insert_batch(&mut beside, batch.campaign, second, rows),
@@ -249,7 +249,7 @@ impl Drainer {
         let keys = CampaignKeys::new(batch.campaign);
         let removed: i64 = self
             .engine
-            .scripts
+            .scripts()
             .acknowledge
             .key(&keys.drain_lease)
             .key(&keys.queue)
@@ -257,7 +257,7 @@ impl Drainer {
             .arg(&self.token)
             .arg(batch.entries)
             .arg(Utc::now().timestamp_millis())
-            .invoke_async(&mut self.engine.redis.clone())
+            .invoke_async(&mut self.engine.redis())
             .await?;
         Ok(removed == 1)
     }
@@ -297,8 +297,7 @@ impl Drainer {
         ];
         let written: Result<(), _> = self
             .engine
-            .redis
-            .clone()
+            .redis()
             .hset_multiple(&keys.sync_state, &fields)
             .await;
         if let Err(redis_error) = written {
@@ -322,7 +321,7 @@ impl Drainer {
         {
             return Err(error);
         }
-        let grace = chrono::Duration::from_std(self.engine.settings.drained_grace)
+        let grace = chrono::Duration::from_std(self.engine.sync_settings().drained_grace)
             .unwrap_or(chrono::Duration::MAX);
         let mut report = SyncReport {
             campaigns: watched.len(),
@@ -353,7 +352,7 @@ impl Drainer {
                     let expired = over.is_some_and(|over| over < Utc::now());
                     if expired
                         && let Err(error) =
-                            campaigns::mark_drained(&self.engine.db, campaign.id).await
+                            campaigns::mark_drained(self.engine.db(), campaign.id).await
                     {
                         tracing::warn!(campaign = %campaign.id, %error, "could not mark drained");
                         report.failed += 1;
@@ -379,7 +378,7 @@ impl Drainer {
         for campaign in campaigns {
             pipe.llen(CampaignKeys::new(campaign.id).queue);
         }
-        let lengths: Result<Vec<usize>, _> = pipe.query_async(&mut self.engine.redis.clone()).await;
+        let lengths: Result<Vec<usize>, _> = pipe.query_async(&mut self.engine.redis()).await;
         match lengths {
             Ok(lengths) if lengths.len() == campaigns.len() => Some(lengths),
             Ok(_) => None,
@@ -392,13 +391,13 @@ impl Drainer {
 
     /// Gives up every lease this drainer holds, so other instances take over without waiting.
     pub async fn release_leases(&self) -> Result<(), EngineError> {
-        let watched = campaigns::watched(&self.engine.db).await?;
-        let mut redis = self.engine.redis.clone();
+        let watched = campaigns::watched(self.engine.db()).await?;
+        let mut redis = self.engine.redis();
         for campaign in watched {
             let keys = CampaignKeys::new(campaign.id);
             let _: i64 = self
                 .engine
-                .scripts
+                .scripts()
                 .release_lease
                 .key(&keys.drain_lease)
                 .arg(&self.token)
