@@ -18,6 +18,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
+        // A log line that cannot be written is dropped. By default the subscriber reports the
+        // failure with `eprintln!`, which panics when standard error is broken too: once the
+        // process reading our output was gone (a supervisor restarting, `| tee` killed), every
+        // task that logged panicked, the SIGTERM handler included, so the server never stopped.
+        .log_internal_errors(false)
         .init();
 
     // Before anything can claim: the engine takes its metric handles at the first claim.
@@ -64,6 +69,7 @@ async fn cancel_on_signal(shutdown: CancellationToken) {
         _ = ctrl_c => {}
         _ = terminate.recv() => {}
     }
-    tracing::info!("shutdown requested; finishing in-flight work");
+    // Cancel first: nothing the log does can then keep the server from stopping.
     shutdown.cancel();
+    tracing::info!("shutdown requested; finishing in-flight work");
 }

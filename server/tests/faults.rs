@@ -6,10 +6,10 @@
 mod support;
 
 use std::time::Duration;
-use support::eventually;
 use support::process::{Proxy, ServerProcess, free_port};
 use support::stack::Stack;
 use support::storm::{Storm, assert_invariants, until_drained};
+use support::{API_KEY, eventually};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_killed_mid_storm_loses_no_acknowledged_claim() {
@@ -57,6 +57,49 @@ async fn sigterm_finishes_in_flight_work_and_exits_within_seconds() {
     drainer.sync_once().await.expect("sync");
     until_drained_by(&drainer, campaign.id).await;
     assert_invariants(&stack.engine, campaign.id, 500, &seen).await;
+    stack.remove().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_whose_log_reader_went_away_still_serves_and_stops_on_sigterm() {
+    // Arrange: the server logs into a pipe (as under a supervisor or `| tee`), and whoever read
+    // it is gone, so every line it writes from now on fails with "broken pipe".
+    let stack = Stack::start("deadlog").await;
+    let campaign = stack.campaign(10).await;
+    let (reader, writer) = std::io::pipe().expect("a pipe");
+    let output = (writer.try_clone().expect("pipe").into(), writer.into());
+    let mut server = ServerProcess::start_writing_to(
+        output,
+        free_port(),
+        &stack.redis.url(),
+        &stack.database_url,
+    )
+    .await;
+    drop(reader);
+
+    // Act: a request that logs (a refused claim is a warning), then SIGTERM, whose handler logs.
+    let client = reqwest::Client::new();
+    let refused = client
+        .post(server.url(&format!("/api/v1/campaigns/{}/claims", campaign.id)))
+        .bearer_auth(API_KEY)
+        .json(&serde_json::json!({ "user_id": "" }))
+        .send()
+        .await
+        .expect("an answer");
+    let claimed = client
+        .post(server.url(&format!("/api/v1/campaigns/{}/claims", campaign.id)))
+        .bearer_auth(API_KEY)
+        .json(&serde_json::json!({ "user_id": "after-the-log-went" }))
+        .send()
+        .await
+        .expect("an answer");
+    let (status, took) = server.terminate(Duration::from_secs(10)).await;
+
+    // Assert: losing the log cost neither a request nor the shutdown.
+    assert_eq!(refused.status(), 422);
+    assert_eq!(claimed.status(), 201);
+    assert!(status.success(), "exit status {status}");
+    assert!(took < Duration::from_secs(5), "took {took:?} to stop");
     stack.remove().await;
 }
 

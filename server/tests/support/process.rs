@@ -39,9 +39,21 @@ pub struct ServerProcess {
 }
 
 impl ServerProcess {
-    /// Starts the server on `port` against the given stores and waits until it answers.
+    /// Starts the server on `port` against the given stores and waits until it answers. Its
+    /// output goes to `target/fault-logs/<name>.log`.
     pub async fn start(name: &str, port: u16, redis_url: &str, database_url: &str) -> Self {
         let log = log_file(name);
+        let output = (log.try_clone().expect("log").into(), log.into());
+        Self::start_writing_to(output, port, redis_url, database_url).await
+    }
+
+    /// The same, with the server's standard output and error going where the caller says.
+    pub async fn start_writing_to(
+        (stdout, stderr): (Stdio, Stdio),
+        port: u16,
+        redis_url: &str,
+        database_url: &str,
+    ) -> Self {
         let child = Command::new(env!("CARGO_BIN_EXE_server"))
             .current_dir(workspace_root())
             .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
@@ -54,8 +66,8 @@ impl ServerProcess {
             .env("SYNC_IDLE_MS", "20")
             .env("RUST_LOG", "warn,server=info,coupon=info")
             .stdin(Stdio::null())
-            .stdout(log.try_clone().expect("log"))
-            .stderr(log)
+            .stdout(stdout)
+            .stderr(stderr)
             .spawn()
             .expect("start the server binary");
         let server = Self { port, child };
