@@ -91,8 +91,11 @@ impl FromRef<SharedState> for PrometheusHandle {
     }
 }
 
-/// How long a session lives without being used.
-const SESSION_IDLE: time::Duration = time::Duration::days(7);
+/// How long a session lives after it was last written, i.e. after sign-in. Using a session does
+/// not extend it: the session layer writes a session only when it changed (`always_save` off),
+/// so a claim costs one Redis `GET`, not a `GET` and a `SET`. Members and admins sign in again
+/// after seven days.
+const SESSION_LIFETIME: time::Duration = time::Duration::days(7);
 
 impl AppState {
     /// The state for `engine`, with the live numbers refreshed every `live_tick`.
@@ -129,7 +132,7 @@ pub fn router(state: AppState) -> Router {
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
         .with_secure(state.secure_cookies)
-        .with_expiry(Expiry::OnInactivity(SESSION_IDLE));
+        .with_expiry(Expiry::OnInactivity(SESSION_LIFETIME));
     let pages = Router::new()
         .route("/admin/live/campaigns/{id}", get(web::admin_stream))
         .route("/live/campaigns/{id}", get(web::public_stream))

@@ -207,6 +207,12 @@ async fn a_member_claims_through_the_session_once() {
     let first = call(&member, &server, "claim", &[("campaign_id", &id)]).await;
     let second = call(&member, &server, "claim", &[("campaign_id", &id)]).await;
 
+    // A claim reads the session and does not write it back (nor extend it with a new cookie).
+    assert!(
+        first.headers().get(reqwest::header::SET_COOKIE).is_none(),
+        "a claim rewrote the session: {:?}",
+        first.headers()
+    );
     let first: serde_json::Value = first.json().await.unwrap();
     let second: serde_json::Value = second.json().await.unwrap();
     let code = &first["Issued"]["coupon"]["code"];
