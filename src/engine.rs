@@ -10,6 +10,9 @@ use sqlx::postgres::PgPoolOptions;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+/// How long a Redis command may go unanswered before it fails (and the claim with it).
+pub(crate) const REDIS_RESPONSE_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// Tunables of the background sync.
 #[derive(Debug, Clone)]
 pub struct SyncSettings {
@@ -119,7 +122,7 @@ impl Engine {
         // with a "try again" answer instead of hanging; the manager keeps reconnecting behind.
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(Duration::from_secs(1)))
-            .set_response_timeout(Some(Duration::from_secs(2)))
+            .set_response_timeout(Some(REDIS_RESPONSE_TIMEOUT))
             .set_number_of_retries(2)
             .set_max_delay(Duration::from_millis(500));
         let redis = ConnectionManager::new_with_config(client, config).await?;

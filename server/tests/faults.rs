@@ -103,6 +103,78 @@ async fn a_server_whose_log_reader_went_away_still_serves_and_stops_on_sigterm()
     stack.remove().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn while_redis_hangs_a_claim_hears_try_again_within_its_own_wait() {
+    // Arrange: a loaded campaign, then Redis stops answering claims (every client's writes are
+    // held back, and the claim script writes).
+    let stack = Stack::start("hang").await;
+    let campaign = stack.campaign(100).await;
+    let engine = stack.engine.clone();
+    let member = |name: &str| coupon::UserId::parse(name).expect("valid id");
+    engine
+        .claim(campaign.id, &member("before-the-hang"))
+        .await
+        .expect("a claim while Redis answers");
+    let mut admin = redis::Client::open(stack.redis.url())
+        .expect("client")
+        .get_multiplexed_async_connection()
+        .await
+        .expect("connect");
+    let _: () = redis::cmd("CLIENT")
+        .arg("PAUSE")
+        .arg(8000)
+        .arg("WRITE")
+        .query_async(&mut admin)
+        .await
+        .expect("pause");
+
+    // Act: one claim goes out and hangs; ten more arrive while it is on its way, so they make
+    // the next round, which cannot go out before the first one gives up. (The pause between is
+    // only there to put them behind it.)
+    let ahead = tokio::spawn({
+        let engine = engine.clone();
+        async move { engine.claim(campaign.id, &member("ahead")).await }
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let behind: Vec<_> = (0..10)
+        .map(|n| {
+            let engine = engine.clone();
+            tokio::spawn(async move {
+                let started = std::time::Instant::now();
+                let outcome = engine
+                    .claim(campaign.id, &member(&format!("behind-{n}")))
+                    .await;
+                (outcome, started.elapsed())
+            })
+        })
+        .collect();
+    let ahead = ahead.await.expect("join");
+    let mut behind_answers = Vec::new();
+    for claim in behind {
+        behind_answers.push(claim.await.expect("join"));
+    }
+    let _: () = redis::cmd("CLIENT")
+        .arg("UNPAUSE")
+        .query_async(&mut admin)
+        .await
+        .expect("unpause");
+
+    // Assert: everyone hears "Redis failed" (a 503, try again). Those behind hear it after their
+    // own wait (2.5 s), not after the round ahead timed out and then theirs (about 3.9 s).
+    assert!(
+        matches!(ahead, Err(coupon::EngineError::Redis(_))),
+        "{ahead:?}"
+    );
+    for (outcome, waited) in behind_answers {
+        assert!(
+            matches!(outcome, Err(coupon::EngineError::Redis(_))),
+            "{outcome:?}"
+        );
+        assert!(waited < Duration::from_millis(3300), "waited {waited:?}");
+    }
+    stack.remove().await;
+}
+
 async fn until_drained_by(drainer: &coupon::sync::Drainer, id: coupon::CampaignId) {
     eventually("the queue to drain", Duration::from_secs(20), || async {
         drainer.drain_step(id).await.expect("drain step") == coupon::sync::StepOutcome::Empty

@@ -17,12 +17,14 @@
 use super::ClaimOutcome;
 use super::reply::{CallReply, read_call_reply};
 use crate::campaign::CampaignId;
+use crate::engine::REDIS_RESPONSE_TIMEOUT;
 use crate::error::EngineError;
 use crate::redis::{CampaignKeys, Scripts};
 use crate::user::UserId;
 use redis::RedisError;
 use redis::aio::ConnectionManager;
 use std::collections::HashMap;
+use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
 /// Most claims in one script call. Bounds the time one call holds Redis (a few µs a claim)
@@ -32,6 +34,14 @@ const MOST_CLAIMS_PER_CALL: usize = 64;
 
 /// Most claims taken into one round; the rest wait for the next.
 const MOST_CLAIMS_PER_ROUND: usize = 1024;
+
+/// Longest a claim waits for its answer: Redis's response timeout (see [`Engine::connect`]) and
+/// a little more. Rounds run one after another, so while Redis does not answer, a claim that
+/// missed the round in flight would otherwise wait for that round to time out and then for its
+/// own: twice as long. A claim that gives up before its round goes out is not sent at all.
+///
+/// [`Engine::connect`]: crate::Engine::connect
+const LONGEST_WAIT: Duration = REDIS_RESPONSE_TIMEOUT.saturating_add(Duration::from_millis(500));
 
 /// What a claim hears back: its outcome, or `None` when the campaign is not loaded in Redis.
 type Answer = Result<Option<ClaimOutcome>, EngineError>;
@@ -69,7 +79,16 @@ impl ClaimBatcher {
         self.requests
             .send(request)
             .map_err(|_| EngineError::ClaimsStopped)?;
-        answered.await.map_err(|_| EngineError::ClaimsStopped)?
+        match tokio::time::timeout(LONGEST_WAIT, answered).await {
+            Ok(answer) => answer.map_err(|_| EngineError::ClaimsStopped)?,
+            // What the caller tells the user is "try again", as for any Redis failure. If the
+            // round had already gone out, Redis may still issue the coupon; the user then hears
+            // "already claimed" with its code on the next try.
+            Err(_) => Err(EngineError::Redis(RedisError::from(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "Redis did not decide the claim in time",
+            )))),
+        }
     }
 }
 
