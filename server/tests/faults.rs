@@ -79,20 +79,16 @@ async fn a_server_whose_log_reader_went_away_still_serves_and_stops_on_sigterm()
 
     // Act: a request that logs (a refused claim is a warning), then SIGTERM, whose handler logs.
     let client = reqwest::Client::new();
-    let refused = client
-        .post(server.url(&format!("/api/v1/campaigns/{}/claims", campaign.id)))
-        .bearer_auth(API_KEY)
-        .json(&serde_json::json!({ "user_id": "" }))
-        .send()
-        .await
-        .expect("an answer");
-    let claimed = client
-        .post(server.url(&format!("/api/v1/campaigns/{}/claims", campaign.id)))
-        .bearer_auth(API_KEY)
-        .json(&serde_json::json!({ "user_id": "after-the-log-went" }))
-        .send()
-        .await
-        .expect("an answer");
+    let claims = server.url(&format!("/api/v1/campaigns/{}/claims", campaign.id));
+    let claim = |user_id: &str| {
+        client
+            .post(&claims)
+            .bearer_auth(API_KEY)
+            .json(&serde_json::json!({ "user_id": user_id }))
+            .send()
+    };
+    let refused = claim("").await.expect("an answer");
+    let claimed = claim("after-the-log-went").await.expect("an answer");
     let (status, took) = server.terminate(Duration::from_secs(10)).await;
 
     // Assert: losing the log cost neither a request nor the shutdown.
@@ -128,14 +124,27 @@ async fn while_redis_hangs_a_claim_hears_try_again_within_its_own_wait() {
         .await
         .expect("pause");
 
-    // Act: one claim goes out and hangs; ten more arrive while it is on its way, so they make
-    // the next round, which cannot go out before the first one gives up. (The pause between is
-    // only there to put them behind it.)
+    // Act: one claim goes out and hangs in Redis; ten more arrive while it is held there, so
+    // they make the next round, which cannot go out before the first one gives up.
     let ahead = tokio::spawn({
         let engine = engine.clone();
         async move { engine.claim(campaign.id, &member("ahead")).await }
     });
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    eventually(
+        "Redis to hold the first claim's call",
+        Duration::from_secs(2),
+        || async {
+            let info: String = redis::cmd("INFO")
+                .arg("clients")
+                .query_async(&mut admin.clone())
+                .await
+                .expect("info");
+            info.lines()
+                .filter_map(|line| line.trim().strip_prefix("blocked_clients:"))
+                .any(|blocked| blocked.parse::<u32>().is_ok_and(|n| n > 0))
+        },
+    )
+    .await;
     let behind: Vec<_> = (0..10)
         .map(|n| {
             let engine = engine.clone();
