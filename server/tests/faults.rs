@@ -65,7 +65,6 @@ async fn a_server_whose_log_reader_went_away_still_serves_and_stops_on_sigterm()
     // Arrange: the server logs into a pipe (as under a supervisor or `| tee`), and whoever read
     // it is gone, so every line it writes from now on fails with "broken pipe".
     let stack = Stack::start("deadlog").await;
-    let campaign = stack.campaign(10).await;
     let (reader, writer) = std::io::pipe().expect("a pipe");
     let output = (writer.try_clone().expect("pipe").into(), writer.into());
     let mut server = ServerProcess::start_writing_to(
@@ -77,22 +76,38 @@ async fn a_server_whose_log_reader_went_away_still_serves_and_stops_on_sigterm()
     .await;
     drop(reader);
 
-    // Act: a request that logs (a refused claim is a warning), then SIGTERM, whose handler logs.
+    // Act: a request that logs while it is served (creating a campaign is logged), a claim on
+    // it, then SIGTERM, whose handler logs too.
     let client = reqwest::Client::new();
-    let claims = server.url(&format!("/api/v1/campaigns/{}/claims", campaign.id));
-    let claim = |user_id: &str| {
-        client
-            .post(&claims)
-            .bearer_auth(API_KEY)
-            .json(&serde_json::json!({ "user_id": user_id }))
-            .send()
-    };
-    let refused = claim("").await.expect("an answer");
-    let claimed = claim("after-the-log-went").await.expect("an answer");
+    let now = chrono::Utc::now();
+    let created = client
+        .post(server.url("/api/v1/campaigns"))
+        .bearer_auth(API_KEY)
+        .json(&serde_json::json!({
+            "name": "logged into the void",
+            "discount_kind": "fixed_amount",
+            "discount_amount": 1000,
+            "quantity": 10,
+            "claim_starts_at": now.to_rfc3339(),
+            "claim_ends_at": (now + chrono::Duration::days(1)).to_rfc3339(),
+            "valid_days": 7
+        }))
+        .send()
+        .await
+        .expect("an answer to the create");
+    let created_status = created.status();
+    let campaign: serde_json::Value = created.json().await.expect("the campaign");
+    let claimed = client
+        .post(server.url(&format!("/api/v1/campaigns/{}/claims", campaign["id"])))
+        .bearer_auth(API_KEY)
+        .json(&serde_json::json!({ "user_id": "after-the-log-went" }))
+        .send()
+        .await
+        .expect("an answer to the claim");
     let (status, took) = server.terminate(Duration::from_secs(10)).await;
 
     // Assert: losing the log cost neither a request nor the shutdown.
-    assert_eq!(refused.status(), 422);
+    assert_eq!(created_status, 201);
     assert_eq!(claimed.status(), 201);
     assert!(status.success(), "exit status {status}");
     assert!(took < Duration::from_secs(5), "took {took:?} to stop");
