@@ -3,7 +3,7 @@
 //!
 //! Why: most of what a script call costs Redis is per call, not per claim (reading the
 //! campaign and the clock, running the script, the reply). Measured here with
-//! `redis-benchmark`: 30–50k calls/s with one claim each, 130–185k claims/s with sixteen a
+//! `redis-benchmark`: 30–50k calls/s with one claim each, 105–200k claims/s with sixteen a
 //! call. Under a rush the server therefore spends a fraction of a call per claim;
 //! a lone claim still goes out at once, as a call of one.
 //!
