@@ -62,10 +62,15 @@ impl Engine {
         let Some(recorded) = campaigns::find(self.db(), campaign).await? else {
             return Ok(None);
         };
-        let mut start = 0;
+        // From the tail, by negative index: the sync trims the head while we read, which moves
+        // every entry's positive index forward (walking from the head, a trim between two chunks
+        // skipped the entries it moved past), but not its distance from the tail. Claims
+        // appended meanwhile only make a chunk repeat entries. The tail is also where a member
+        // who just claimed is.
+        let mut newest = -1;
         loop {
             let entries: Vec<String> = redis
-                .lrange(&keys.queue, start, start + QUEUE_SCAN_CHUNK - 1)
+                .lrange(&keys.queue, newest - QUEUE_SCAN_CHUNK + 1, newest)
                 .await?;
             if let Some(found) = entries
                 .iter()
@@ -82,7 +87,7 @@ impl Engine {
             if entries.len() < QUEUE_SCAN_CHUNK as usize {
                 break;
             }
-            start += QUEUE_SCAN_CHUNK;
+            newest -= QUEUE_SCAN_CHUNK;
         }
         // It left the queue while we scanned: the sync has recorded it by now.
         Ok(coupons::find(self.db(), campaign, user.as_str())
