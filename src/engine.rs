@@ -1,9 +1,10 @@
 //! The [`Engine`] handle: connections and settings shared by every engine operation.
 
 use crate::claim::ClaimBatcher;
+use crate::code::CodeKey;
 use crate::error::EngineError;
 use crate::redis::Scripts;
-use crate::store::MIGRATOR;
+use crate::store::{MIGRATOR, code_key};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
@@ -107,11 +108,13 @@ struct Parts {
     db: PgPool,
     scripts: Scripts,
     settings: SyncSettings,
+    codes: CodeKey,
     claims: OnceLock<ClaimBatcher>,
 }
 
 impl Engine {
-    /// Connects to both stores and applies pending migrations.
+    /// Connects to both stores, applies pending migrations and reads the code key (made on the
+    /// first start).
     pub async fn connect(
         redis_url: &str,
         database_url: &str,
@@ -132,25 +135,38 @@ impl Engine {
             .connect(database_url)
             .await?;
         MIGRATOR.run(&db).await?;
-        Ok(Self::new(redis, db, settings))
+        let codes = code_key::load_or_create(&db).await?;
+        Ok(Self::new(redis, db, settings, codes))
     }
 
-    /// An engine over existing connections (migrations are the caller's business).
-    pub fn new(redis: ConnectionManager, db: PgPool, settings: SyncSettings) -> Self {
+    /// An engine over existing connections (migrations and the code key are the caller's
+    /// business).
+    pub fn new(
+        redis: ConnectionManager,
+        db: PgPool,
+        settings: SyncSettings,
+        codes: CodeKey,
+    ) -> Self {
         Self(Arc::new(Parts {
             redis,
             db,
             scripts: Scripts::new(),
             settings,
+            codes,
             claims: OnceLock::new(),
         }))
     }
 
     /// The claim batcher, started on first use.
     pub(crate) fn claims(&self) -> &ClaimBatcher {
-        self.0
-            .claims
-            .get_or_init(|| ClaimBatcher::start(self.redis(), self.scripts().clone()))
+        self.0.claims.get_or_init(|| {
+            ClaimBatcher::start(self.redis(), self.scripts().clone(), self.codes().clone())
+        })
+    }
+
+    /// The key coupon codes are made with.
+    pub fn codes(&self) -> &CodeKey {
+        &self.0.codes
     }
 
     /// The Lua scripts.

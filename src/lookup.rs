@@ -7,7 +7,7 @@ use crate::error::EngineError;
 use crate::redis::CampaignKeys;
 use crate::store::campaigns;
 use crate::store::coupons::{self, IssuedCoupon};
-use crate::sync::QueuedCoupon;
+use crate::sync::QueueOf;
 use crate::user::UserId;
 use chrono::{DateTime, Utc};
 use redis::AsyncCommands;
@@ -62,6 +62,11 @@ impl Engine {
         let Some(recorded) = campaigns::find(self.db(), campaign).await? else {
             return Ok(None);
         };
+        let queue = QueueOf {
+            campaign,
+            opened_at: recorded.claim_starts_at,
+            codes: self.codes(),
+        };
         // From the tail, by negative index: the sync trims the head while we read, which moves
         // every entry's positive index forward (walking from the head, a trim between two chunks
         // skipped the entries it moved past), but not its distance from the tail. Claims
@@ -74,8 +79,10 @@ impl Engine {
                 .await?;
             if let Some(found) = entries
                 .iter()
-                .filter_map(|entry| QueuedCoupon::parse(entry, recorded.claim_starts_at))
-                .find(|queued| queued.user_id == user.as_str())
+                // The user id is an entry's last field; only the member's own entry is read
+                // whole (reading makes the code, eight SipHash rounds).
+                .filter(|entry| entry.rsplit('\t').next() == Some(user.as_str()))
+                .find_map(|entry| queue.parse(entry))
             {
                 return Ok(Some(HeldCoupon {
                     code: found.code,

@@ -106,20 +106,20 @@ async fn a_crash_after_committing_and_before_removing_from_redis_duplicates_noth
 
 #[tokio::test]
 async fn a_failed_transaction_leaves_the_batch_queued_for_the_next_step() {
-    // Arrange: a statement that fails mid-batch (a clash on the unique code, as a broken
+    // Arrange: a statement that fails mid-batch (a clash on the unique sequence, as a broken
     // insert would), so PostgreSQL rolls the whole batch back.
     let engine = engine_with_short_lease().await;
     let campaign = open_campaign(&engine, 10).await;
     claim_n(&engine, campaign.id, 3).await;
     let drainer = Drainer::new(engine.clone());
     let mut batch = drainer.take_batch(campaign.id).await.unwrap().unwrap();
-    batch.coupons[2].code = batch.coupons[0].code.clone();
+    batch.coupons[2].sequence = batch.coupons[0].sequence;
 
     // Act
     let failed = drainer.commit(batch).await;
 
     // Assert
-    assert!(failed.is_err(), "duplicate code must fail the batch");
+    assert!(failed.is_err(), "a duplicate sequence must fail the batch");
     assert_eq!(
         rows(&engine, campaign.id).await,
         0,
@@ -247,7 +247,7 @@ fn queued(n: usize) -> QueuedCoupon {
     QueuedCoupon {
         sequence: i64::try_from(n).unwrap(),
         claimed_at: chrono::Utc::now(),
-        code: coupon::code::generate(),
+        code: format!("CODE-{n:04}"),
         user_id: user(n).to_string(),
     }
 }
@@ -281,28 +281,29 @@ async fn a_replayed_batch_written_in_several_statements_adds_only_the_rows_missi
 }
 
 #[tokio::test]
-async fn a_clash_on_the_code_in_a_later_statement_fails_the_batch_instead_of_skipping_rows() {
-    // Arrange: the last row's code belongs to another campaign's coupon, as only a bug could
-    // make it; the replay path must not absorb it.
+async fn a_clash_on_the_sequence_in_a_later_statement_fails_the_batch_instead_of_skipping_rows() {
+    // Arrange: the last row's sequence number is recorded for another member already, as only
+    // a bug could make it (two coupons numbered alike would also share a code); the replay
+    // path, which skips members already recorded, must not absorb it.
     let engine = engine().await;
     let campaign = open_campaign(&engine, 10).await;
-    let other = open_campaign(&engine, 10).await;
-    let mut batch: Vec<QueuedCoupon> = (1..=5).map(queued).collect();
+    let batch: Vec<QueuedCoupon> = (1..=5).map(queued).collect();
+    let mut taken = batch[4].clone();
+    taken.user_id = user(99).to_string();
     let mut tx = engine.db().begin().await.unwrap();
-    coupons::insert_batch(&mut tx, other.id, &batch[4..5], 2)
+    coupons::insert_batch(&mut tx, campaign.id, &[taken], 2)
         .await
         .unwrap();
     tx.commit().await.unwrap();
-    batch[4].user_id = user(99).to_string();
 
     // Act
     let mut tx = engine.db().begin().await.unwrap();
     let result = coupons::insert_batch(&mut tx, campaign.id, &batch, 2).await;
 
     // Assert
-    let error = result.expect_err("a clash on the code must fail the batch");
+    let error = result.expect_err("a clash on the sequence must fail the batch");
     let constraint = violated_constraint(&error);
-    assert_eq!(constraint, Some("issued_coupons_code_unique"));
+    assert_eq!(constraint, Some("issued_coupons_sequence_unique"));
 }
 
 #[tokio::test]

@@ -134,7 +134,7 @@ async fn claims_answer_with_an_outcome_and_distinct_statuses() {
 #[tokio::test]
 async fn bad_campaign_input_names_the_field_and_writes_nothing() {
     let server = spawn_server().await;
-    let marker = format!("refused {}", coupon::code::generate());
+    let marker = format!("refused {}", unique_marker());
     let cases = [
         (
             campaign_json(json!(0)),

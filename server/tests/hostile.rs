@@ -22,7 +22,7 @@ fn tight_limits(state: &mut server::AppState) {
 async fn every_bad_api_input_gets_a_specific_4xx_and_writes_nothing() {
     let server = spawn_server().await;
     let campaign = server.campaign(5).await;
-    let marker = format!("hostile {}", coupon::code::generate());
+    let marker = format!("hostile {}", unique_marker());
     let base = json!({
         "name": marker, "discount_kind": "fixed_amount", "discount_amount": 1000, "quantity": 10,
         "claim_starts_at": "2030-01-01T00:00:00Z", "claim_ends_at": "2030-01-02T00:00:00Z",

@@ -17,6 +17,7 @@
 use super::ClaimOutcome;
 use super::reply::{CallReply, read_call_reply};
 use crate::campaign::CampaignId;
+use crate::code::CodeKey;
 use crate::engine::REDIS_RESPONSE_TIMEOUT;
 use crate::error::EngineError;
 use crate::redis::{CampaignKeys, Scripts};
@@ -55,25 +56,24 @@ pub(crate) struct ClaimBatcher {
 struct Request {
     campaign: CampaignId,
     user: UserId,
-    code: String,
     answer: oneshot::Sender<Answer>,
 }
 
 impl ClaimBatcher {
-    /// Starts the rounds on the current tokio runtime.
-    pub(crate) fn start(redis: ConnectionManager, scripts: Scripts) -> Self {
+    /// Starts the rounds on the current tokio runtime; issued coupons get their codes from
+    /// `codes`.
+    pub(crate) fn start(redis: ConnectionManager, scripts: Scripts, codes: CodeKey) -> Self {
         let (requests, incoming) = mpsc::unbounded_channel();
-        tokio::spawn(run_rounds(incoming, redis, scripts));
+        tokio::spawn(run_rounds(incoming, redis, scripts, codes));
         Self { requests }
     }
 
-    /// Decides `user`'s claim of `campaign`, handing out `code` if it is issued.
-    pub(crate) async fn claim(&self, campaign: CampaignId, user: &UserId, code: String) -> Answer {
+    /// Decides `user`'s claim of `campaign`.
+    pub(crate) async fn claim(&self, campaign: CampaignId, user: &UserId) -> Answer {
         let (answer, answered) = oneshot::channel();
         let request = Request {
             campaign,
             user: user.clone(),
-            code,
             answer,
         };
         self.requests
@@ -96,13 +96,14 @@ async fn run_rounds(
     mut incoming: mpsc::UnboundedReceiver<Request>,
     redis: ConnectionManager,
     scripts: Scripts,
+    codes: CodeKey,
 ) {
     let mut round = Vec::with_capacity(MOST_CLAIMS_PER_ROUND);
     while incoming.recv_many(&mut round, MOST_CLAIMS_PER_ROUND).await > 0 {
         let calls = calls_of_round(round.drain(..));
         let sent = calls
             .into_iter()
-            .map(|(campaign, claims)| run_call(campaign, claims, redis.clone(), &scripts));
+            .map(|(campaign, claims)| run_call(campaign, claims, redis.clone(), &scripts, &codes));
         futures::future::join_all(sent).await;
     }
 }
@@ -133,6 +134,7 @@ async fn run_call(
     claims: Vec<Request>,
     mut redis: ConnectionManager,
     scripts: &Scripts,
+    codes: &CodeKey,
 ) {
     let keys = CampaignKeys::new(campaign);
     let mut call = scripts.claim.prepare_invoke();
@@ -141,14 +143,13 @@ async fn run_call(
         .key(&keys.issued)
         .key(&keys.queue);
     for claim in &claims {
-        call.arg(claim.user.as_str()).arg(&claim.code);
+        call.arg(claim.user.as_str());
     }
     crate::metrics::claim_call(claims.len());
     let reply: Result<Vec<i64>, RedisError> = call.invoke_async(&mut redis).await;
-    let codes: Vec<&str> = claims.iter().map(|claim| claim.code.as_str()).collect();
-    let read = reply
-        .map_err(CallFailure::Redis)
-        .and_then(|reply| read_call_reply(&reply, &codes).map_err(CallFailure::Corrupt));
+    let read = reply.map_err(CallFailure::Redis).and_then(|reply| {
+        read_call_reply(&reply, campaign, claims.len(), codes).map_err(CallFailure::Corrupt)
+    });
     let answers: Vec<Answer> = match read {
         Ok(CallReply::NotLoaded) => claims.iter().map(|_| Ok(None)).collect(),
         Ok(CallReply::Decided(decisions)) => decisions
@@ -198,7 +199,6 @@ mod tests {
         let request = Request {
             campaign: CampaignId(campaign),
             user: UserId::parse(&format!("member-{n}")).unwrap(),
-            code: format!("CODE{n}"),
             answer,
         };
         (request, answered)
@@ -243,9 +243,9 @@ mod tests {
         assert_eq!(sizes, [MOST_CLAIMS_PER_CALL, MOST_CLAIMS_PER_CALL, 1]);
         let order: Vec<&str> = calls
             .iter()
-            .flat_map(|(_, claims)| claims.iter().map(|claim| claim.code.as_str()))
+            .flat_map(|(_, claims)| claims.iter().map(|claim| claim.user.as_str()))
             .collect();
-        let arrival: Vec<String> = (0..order.len()).map(|n| format!("CODE{n}")).collect();
+        let arrival: Vec<String> = (0..order.len()).map(|n| format!("member-{n}")).collect();
         assert_eq!(order, arrival, "arrival order kept across calls");
     }
 

@@ -8,7 +8,6 @@ mod reply;
 pub(crate) use batcher::ClaimBatcher;
 
 use crate::campaign::CampaignId;
-use crate::code;
 use crate::engine::Engine;
 use crate::error::EngineError;
 use crate::user::UserId;
@@ -85,18 +84,14 @@ impl Engine {
         campaign: CampaignId,
         user: &UserId,
     ) -> Result<ClaimOutcome, EngineError> {
-        if let Some(outcome) = self
-            .claims()
-            .claim(campaign, user, code::generate_compact())
-            .await?
-        {
+        if let Some(outcome) = self.claims().claim(campaign, user).await? {
             return Ok(outcome);
         }
         if !self.load_campaign(campaign).await? {
             return Ok(ClaimOutcome::UnknownCampaign);
         }
         self.claims()
-            .claim(campaign, user, code::generate_compact())
+            .claim(campaign, user)
             .await?
             .ok_or(EngineError::NotLoaded(campaign))
     }

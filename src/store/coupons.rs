@@ -34,7 +34,7 @@ pub struct IssuedCoupon {
 /// crash between this commit and the queue trim), is the whole batch inserted again with
 /// `ON CONFLICT (campaign_id, user_id) DO NOTHING`, so the rows already recorded are skipped.
 /// That second attempt is the old conflict-absorbing insert: a clash it does not absorb (on the
-/// code, or on the sequence of a different user) means a real bug and fails loudly.
+/// sequence of a different user) means a real bug and fails loudly.
 ///
 /// Why several statements: one statement keeps a PostgreSQL backend busy for its whole length
 /// (about 6 µs a row, mostly unique-index upkeep). Where the database shares cores with the

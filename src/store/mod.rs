@@ -4,6 +4,7 @@
 //! the project never needs a running database.
 
 pub mod campaigns;
+pub mod code_key;
 pub mod coupons;
 
 /// The embedded migrations (`migrations/` at the project root).

@@ -1,6 +1,6 @@
 //! One instance's drain of the campaign queues.
 
-use super::queued_coupon::QueuedCoupon;
+use super::queued_coupon::{QueueOf, QueuedCoupon};
 use crate::campaign::CampaignId;
 use crate::engine::{Engine, random_token};
 use crate::error::EngineError;
@@ -184,14 +184,17 @@ impl Drainer {
         }
         let more_pending = entries.len() > size;
         entries.truncate(size);
+        let queue = QueueOf {
+            campaign,
+            opened_at: recorded.claim_starts_at,
+            codes: self.engine.codes(),
+        };
         let coupons = entries
             .iter()
             .map(|entry| {
-                QueuedCoupon::parse(entry, recorded.claim_starts_at).ok_or_else(|| {
-                    EngineError::CorruptState {
-                        campaign,
-                        detail: format!("queue entry {entry:?}"),
-                    }
+                queue.parse(entry).ok_or_else(|| EngineError::CorruptState {
+                    campaign,
+                    detail: format!("queue entry {entry:?}"),
                 })
             })
             .collect::<Result<_, _>>()?;

@@ -4,7 +4,7 @@
 //! insert is idempotent (`ON CONFLICT (campaign_id, user_id) DO NOTHING`), so every acknowledged
 //! claim ends up as exactly one row whatever crashes in between.
 //!
-//! - [`QueuedCoupon`]: one queue entry, as claim.lua writes it.
+//! - [`QueuedCoupon`]: one queue entry, as claim.lua writes it, read by [`QueueOf`].
 //! - [`Drainer`]: one instance's drain of one campaign, split into the steps a crash can fall
 //!   between (take a batch, commit it, acknowledge it), and [`Drainer::sync_once`] over every
 //!   campaign.
@@ -15,5 +15,5 @@ mod queued_coupon;
 mod worker;
 
 pub use drainer::{Batch, CommittedBatch, Drainer, StepOutcome, SyncReport};
-pub use queued_coupon::QueuedCoupon;
+pub use queued_coupon::{QueueOf, QueuedCoupon};
 pub use worker::run_sync_loop;

@@ -154,7 +154,7 @@ where
 }
 
 fn rand_suffix() -> String {
-    coupon::code::generate()
+    format!("{:016x}", rand::random::<u64>())
 }
 
 /// The constraint a database error names, if it names one.

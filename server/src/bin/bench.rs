@@ -19,7 +19,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 /// The raw line's campaign lives only in Redis, under an id PostgreSQL never hands out, so the
-/// sync never sees its queue (its codes are not unique: redis-benchmark repeats them).
+/// sync never sees its queue: it only ever holds redis-benchmark's throwaway claims.
 const RAW: CampaignId = CampaignId(0);
 
 type Failure = Box<dyn std::error::Error + Send + Sync>;

@@ -97,7 +97,7 @@ pub async fn spawn_server_with(adjust: impl FnOnce(&mut AppState)) -> TestServer
 
 pub fn draft(quantity: i64) -> CampaignDraft {
     CampaignDraft {
-        name: format!("server test {}", coupon::code::generate()),
+        name: format!("server test {}", unique_marker()),
         discount_kind: "percentage".into(),
         discount_amount: 15,
         quantity,
@@ -164,4 +164,9 @@ pub async fn admin_browser(server: &TestServer) -> reqwest::Client {
     assert_eq!(response.status(), 200);
     assert_eq!(response.text().await.unwrap(), "true");
     client
+}
+
+/// A random marker that keeps test data of one run apart from another's.
+pub fn unique_marker() -> String {
+    format!("{:016x}", rand::random::<u64>())
 }

@@ -6,12 +6,14 @@
 -- KEYS[1] meta    HASH   status, starts_ms, ends_ms, quantity, seq
 -- KEYS[2] counter STRING coupons still available
 -- KEYS[3] issued  SET    user ids that got a coupon
--- KEYS[4] queue   LIST   "seq<TAB>ms_since_open<TAB>code<TAB>user" entries waiting for the sync
--- ARGV    pairs, one per claim: user id (validated: no control characters), then the coupon code
---         to hand out if that claim succeeds, in its compact form (no dashes)
+-- KEYS[4] queue   LIST   "seq<TAB>ms_since_open<TAB>user" entries waiting for the sync
+-- ARGV    one user id per claim (validated: no control characters)
+--
+-- The coupon's code is not decided here: the server derives it from the campaign and the
+-- sequence number (src/code/), so nothing but the sequence has to be kept for it.
 --
 -- Returns {0} when the campaign is not loaded (meta or counter missing; the caller loads it from
--- PostgreSQL and asks again), otherwise three integers per claim, in the order of the pairs:
+-- PostgreSQL and asks again), otherwise three integers per claim, in the order of the users:
 --   1, remaining, seq    issued
 --   2, 0, 0              already claimed by this user (also the second pair of one user here)
 --   3, 0, 0              sold out
@@ -55,7 +57,7 @@ local function answer(outcome, first, second)
   reply[n + 1], reply[n + 2], reply[n + 3] = outcome, first, second
 end
 
-for i = 1, #ARGV, 2 do
+for i = 1, #ARGV do
   local user = ARGV[i]
   -- A user who has a coupon hears that first, whatever else changed since.
   if redis.call('SISMEMBER', KEYS[3], user) == 1 then
@@ -68,9 +70,8 @@ for i = 1, #ARGV, 2 do
     left = left - 1
     seq = seq + 1
     redis.call('SADD', KEYS[3], user)
-    -- The user id goes last so that the entry splits unambiguously into four fields.
-    entries[#entries + 1] =
-      string.format('%d', seq) .. '\t' .. since_open .. '\t' .. ARGV[i + 1] .. '\t' .. user
+    -- The user id goes last so that the entry splits unambiguously into three fields.
+    entries[#entries + 1] = string.format('%d', seq) .. '\t' .. since_open .. '\t' .. user
     answer(1, left, seq)
   end
 end
