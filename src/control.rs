@@ -11,6 +11,7 @@ use crate::engine::Engine;
 use crate::error::EngineError;
 use crate::redis::CampaignKeys;
 use crate::store::campaigns::{self, RowLock};
+use crate::store::sequences;
 use crate::validation::{FieldError, ValidationErrors};
 
 impl Engine {
@@ -67,6 +68,11 @@ impl Engine {
             return Err(refused("quantity", "the campaign has ended"));
         }
         self.load_locked(&mut tx, &campaign).await?;
+        // More coupons mean more sequence numbers Redis may hand out: reserve them first.
+        let raised_by = quantity.get() - campaign.quantity;
+        if raised_by > 0 {
+            sequences::extend(self.reservations(), id, raised_by).await?;
+        }
         let keys = CampaignKeys::new(id);
         let reply: Vec<i64> = self
             .scripts()

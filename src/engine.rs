@@ -106,6 +106,7 @@ pub struct Engine(Arc<Parts>);
 struct Parts {
     redis: ConnectionManager,
     db: PgPool,
+    reservations: PgPool,
     scripts: Scripts,
     settings: SyncSettings,
     codes: CodeKey,
@@ -135,21 +136,31 @@ impl Engine {
             .connect(database_url)
             .await?;
         MIGRATOR.run(&db).await?;
+        // Sequence numbers are reserved on connections of their own, committed while a loader
+        // holds the campaign's row on the main pool (see `store::sequences`). On the main pool
+        // they could wait forever: a rush of claims on a campaign Redis lost fills every main
+        // connection with loaders waiting for that row, behind the one loader that holds it.
+        let reservations = PgPoolOptions::new()
+            .max_connections(2)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect_lazy(database_url)?;
         let codes = code_key::load_or_create(&db).await?;
-        Ok(Self::new(redis, db, settings, codes))
+        Ok(Self::new(redis, db, reservations, settings, codes))
     }
 
     /// An engine over existing connections (migrations and the code key are the caller's
-    /// business).
+    /// business); `reservations` must not be `db` (see [`Engine::connect`]).
     pub fn new(
         redis: ConnectionManager,
         db: PgPool,
+        reservations: PgPool,
         settings: SyncSettings,
         codes: CodeKey,
     ) -> Self {
         Self(Arc::new(Parts {
             redis,
             db,
+            reservations,
             scripts: Scripts::new(),
             settings,
             codes,
@@ -177,6 +188,11 @@ impl Engine {
     /// The PostgreSQL pool, for callers that read the record directly.
     pub fn db(&self) -> &PgPool {
         &self.0.db
+    }
+
+    /// The pool sequence numbers are reserved on (see [`Engine::connect`]).
+    pub(crate) fn reservations(&self) -> &PgPool {
+        &self.0.reservations
     }
 
     /// A handle on the shared Redis connection.

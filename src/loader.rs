@@ -6,7 +6,7 @@ use crate::engine::{Engine, random_token};
 use crate::error::EngineError;
 use crate::redis::CampaignKeys;
 use crate::store::campaigns::{self, RowLock};
-use crate::store::coupons;
+use crate::store::{coupons, sequences};
 use redis::AsyncCommands;
 use sqlx::PgConnection;
 
@@ -46,6 +46,10 @@ impl Engine {
 
     /// Builds the Redis state of `campaign` from its recorded holders, atomically and only if
     /// missing (see load.lua). Safe to run from any number of instances at once.
+    ///
+    /// The rebuilt state numbers its claims from above the campaign's sequence ceiling, not
+    /// merely above the highest recorded: Redis may have lost claims it numbered and answered
+    /// but had not synced, and their numbers (and so their codes) must not go to anyone else.
     async fn write_state(
         &self,
         campaign: &Campaign,
@@ -53,9 +57,23 @@ impl Engine {
         max_sequence: i64,
     ) -> Result<(), EngineError> {
         let keys = CampaignKeys::new(campaign.id);
+        let mut redis = self.redis();
+        // Loaders of a campaign take turns (they hold its row), and only loaders create its
+        // state: if it is there now, there is nothing to load and nothing to reserve.
+        let (meta, counter): (bool, bool) = redis::pipe()
+            .exists(&keys.meta)
+            .exists(&keys.counter)
+            .query_async(&mut redis)
+            .await?;
+        if meta && counter {
+            return Ok(());
+        }
+        let recorded = i64::try_from(holders.len()).unwrap_or(i64::MAX);
+        let available = campaign.quantity.saturating_sub(recorded).max(0);
+        let continue_after =
+            sequences::reserve(self.reservations(), campaign.id, max_sequence, available).await?;
         // A private staging key per run: concurrent loaders never see each other's half-copies.
         let staging = CampaignKeys::loading(campaign.id, &random_token());
-        let mut redis = self.redis();
         for chunk in holders.chunks(CHUNK) {
             let _: () = redis.sadd(&staging, chunk).await?;
         }
@@ -73,7 +91,7 @@ impl Engine {
             .arg(campaign.claim_starts_at.timestamp_millis())
             .arg(campaign.claim_ends_at.timestamp_millis())
             .arg(campaign.quantity)
-            .arg(max_sequence)
+            .arg(continue_after)
             .invoke_async(&mut redis)
             .await?;
         if built == 1 {

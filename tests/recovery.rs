@@ -40,8 +40,9 @@ async fn a_claim_after_the_keys_were_deleted_reloads_the_campaign_from_postgres(
     assert_eq!(later.iter().filter(|o| issued(o)).count(), 2, "{later:?}");
     assert_eq!(later[2], ClaimOutcome::SoldOut);
 
-    // Sequence numbers continue after the recorded ones instead of clashing with them.
-    assert!(matches!(later[0], ClaimOutcome::Issued { sequence: 4, .. }));
+    // Numbering continues above all five numbers the lost state could have handed out (it
+    // cannot tell whether some were lost unsynced), not merely above the three recorded.
+    assert!(matches!(later[0], ClaimOutcome::Issued { sequence: 6, .. }));
     drain(&engine, campaign.id).await;
     assert_eq!(rows(&engine, campaign.id).await, 5);
 }
@@ -158,4 +159,74 @@ async fn a_rebuild_waits_for_a_batch_in_flight_and_counts_it() {
     assert_eq!(fresh, 2, "only the 2 coupons nobody holds");
     drain(&engine, campaign.id).await;
     assert_eq!(rows(&engine, campaign.id).await, 5);
+}
+
+/// What members were told: (member, sequence, code) of each issued claim.
+async fn claims(
+    engine: &coupon::Engine,
+    campaign: coupon::CampaignId,
+    members: std::ops::Range<usize>,
+) -> Vec<(usize, i64, String)> {
+    let mut told = Vec::new();
+    for n in members {
+        if let ClaimOutcome::Issued { sequence, code, .. } =
+            engine.claim(campaign, &user(n)).await.unwrap()
+        {
+            told.push((n, sequence, code));
+        }
+    }
+    told
+}
+
+/// The sequence numbers and codes of `later` that were already told to someone in `earlier`.
+fn told_twice(earlier: &[(usize, i64, String)], later: &[(usize, i64, String)]) -> Vec<i64> {
+    let sequences: HashSet<i64> = earlier.iter().map(|(_, sequence, _)| *sequence).collect();
+    let codes: HashSet<&String> = earlier.iter().map(|(_, _, code)| code).collect();
+    later
+        .iter()
+        .filter(|(_, sequence, code)| sequences.contains(sequence) || codes.contains(code))
+        .map(|(_, sequence, _)| *sequence)
+        .collect()
+}
+
+#[tokio::test]
+async fn claims_lost_with_redis_before_the_sync_never_have_their_codes_handed_out_again() {
+    // Arrange: 3 of 10 coupons claimed and synced, 3 more claimed and still queued when Redis
+    // loses the campaign. Those three members were told codes the record never sees.
+    let engine = engine().await;
+    let campaign = open_campaign(&engine, 10).await;
+    let mut earlier = claims(&engine, campaign.id, 0..3).await;
+    drain(&engine, campaign.id).await;
+    earlier.extend(claims(&engine, campaign.id, 3..6).await);
+    delete_keys(&engine, &CampaignKeys::new(campaign.id).all()).await;
+
+    // Act
+    let later = claims(&engine, campaign.id, 10..20).await;
+
+    // Assert: the 7 coupons PostgreSQL knows are left go out, under numbers and codes nobody
+    // was told before.
+    assert_eq!(later.len(), 7, "{later:?}");
+    assert_eq!(told_twice(&earlier, &later), Vec::<i64>::new());
+    drain(&engine, campaign.id).await;
+    assert_eq!(rows(&engine, campaign.id).await, 10);
+}
+
+#[tokio::test]
+async fn a_raised_quantity_reserves_the_numbers_its_extra_coupons_may_use() {
+    // Arrange: 4 coupons, all claimed; raised to 8, all claimed again; none synced when Redis
+    // loses the campaign.
+    let engine = engine().await;
+    let campaign = open_campaign(&engine, 4).await;
+    let mut earlier = claims(&engine, campaign.id, 0..4).await;
+    engine.set_quantity(campaign.id, 8).await.unwrap();
+    earlier.extend(claims(&engine, campaign.id, 4..8).await);
+    assert_eq!(earlier.len(), 8);
+    delete_keys(&engine, &CampaignKeys::new(campaign.id).all()).await;
+
+    // Act
+    let later = claims(&engine, campaign.id, 10..18).await;
+
+    // Assert: all 8 go out again (PostgreSQL recorded none), numbered above the 8 told.
+    assert_eq!(later.len(), 8, "{later:?}");
+    assert_eq!(told_twice(&earlier, &later), Vec::<i64>::new());
 }

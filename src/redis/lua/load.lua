@@ -5,7 +5,8 @@
 -- KEYS[3] issued   SET
 -- KEYS[4] staging  SET  the user ids found in PostgreSQL, added by the caller in chunks
 -- ARGV[1] status, ARGV[2] starts_ms, ARGV[3] ends_ms, ARGV[4] quantity,
--- ARGV[5] highest sequence number recorded in PostgreSQL
+-- ARGV[5] sequence number to continue after: above every number an earlier state of the
+--         campaign may have handed out (its sequence ceiling, src/store/sequences.rs)
 --
 -- Returns 1 if it (re)built the state, 0 if the campaign was already loaded.
 --
@@ -28,7 +29,8 @@ if available < 0 then
   available = 0
 end
 
--- Sequence numbers must never be reused, even if some were lost with Redis's data.
+-- Sequence numbers (and the codes made from them) must never be reused, even if some were
+-- lost with Redis's data; a surviving meta hash can only be below ARGV[5], but never go back.
 local seq = tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')
 if tonumber(ARGV[5]) > seq then
   seq = tonumber(ARGV[5])
