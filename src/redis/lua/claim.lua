@@ -1,5 +1,5 @@
 -- claim.lua: decide claims of one campaign and apply them, atomically and in the order given
--- (Redis runs a script without interleaving). A lone claim is a call with one pair of arguments;
+-- (Redis runs a script without interleaving). A lone claim is a call with one argument, its user;
 -- the server sends every claim of a campaign that arrived while its previous call was on its
 -- way in one call (see src/claim/batcher.rs), which costs Redis a fraction per claim.
 --
@@ -15,7 +15,7 @@
 -- Returns {0} when the campaign is not loaded (meta or counter missing; the caller loads it from
 -- PostgreSQL and asks again), otherwise three integers per claim, in the order of the users:
 --   1, remaining, seq    issued
---   2, 0, 0              already claimed by this user (also the second pair of one user here)
+--   2, 0, 0              already claimed by this user (also a repeat within one call)
 --   3, 0, 0              sold out
 --   4, starts_ms, 0      not open yet
 --   5, 0, 0              ended (by the marketer, or the window is over)
