@@ -9,6 +9,7 @@
 //!
 //! Layout:
 //! - [`campaign`], [`user`], [`validation`]: the domain model and its input rules.
+//! - [`code`]: coupon codes, made from (campaign, sequence) under the deployment's key.
 //! - [`Engine`]: the handle (Redis connection, PostgreSQL pool, settings) whose methods are the
 //!   engine's API: `create_campaign`, `claim`, `status`, `load_campaign`.
 //! - [`redis`](mod@crate::redis): key names and the Lua scripts (`src/redis/lua/*.lua`).
