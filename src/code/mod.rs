@@ -1,8 +1,8 @@
 //! Coupon codes: what the end user types or shows at checkout, such as `7K3M-Q9ZD-T2XH-B8NC`.
 //!
 //! A code is the campaign id and the claim's sequence number, encrypted under the deployment's
-//! secret [`CodeKey`] by a keyed 80-bit permutation ([`permutation`]) and written as sixteen
-//! Crockford base-32 symbols ([`symbols`]).
+//! secret [`CodeKey`] by a keyed 80-bit permutation (`permutation.rs`) and written as sixteen
+//! Crockford base-32 symbols (`symbols.rs`).
 //!
 //! Why not random codes: a random code has to be remembered next to the claim until the sync
 //! has recorded it (16 bytes of every queued coupon in Redis) and kept unique by a unique index
