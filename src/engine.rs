@@ -92,8 +92,9 @@ impl SyncSettings {
 }
 
 /// Cheap to clone: one reference count. Redis is one multiplexed connection (concurrent requests
-/// are pipelined on it) and PostgreSQL a pool. Claims go through one claim batcher (`src/claim/batcher.rs`) shared by
-/// every clone, started with the first claim (on that caller's tokio runtime).
+/// are pipelined on it) and PostgreSQL a pool. Claims go through one claim batcher
+/// (`src/claim/batcher.rs`) shared by every clone, started with the first claim (on that
+/// caller's tokio runtime).
 ///
 /// Why one `Arc` around everything: the web layer clones the engine a few times per request
 /// (axum's state, the handler's captured context, extractors) and drops each clone again. With a
