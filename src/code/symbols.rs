@@ -8,15 +8,10 @@ const GROUP: usize = 4;
 
 /// `value`'s low 80 bits as `XXXX-XXXX-XXXX-XXXX`.
 pub(super) fn encode(value: u128) -> String {
-    let mut code = String::with_capacity(SYMBOLS + SYMBOLS / GROUP - 1);
-    for i in 0..SYMBOLS {
-        if i > 0 && i % GROUP == 0 {
-            code.push('-');
-        }
+    group((0..SYMBOLS).map(|i| {
         let shift = 5 * (SYMBOLS - 1 - i);
-        code.push(char::from(ALPHABET[((value >> shift) & 0x1f) as usize]));
-    }
-    code
+        char::from(ALPHABET[((value >> shift) & 0x1f) as usize])
+    }))
 }
 
 /// The number a typed code stands for: dashes are skipped, case is ignored, and I, L (for 1)
@@ -42,8 +37,13 @@ pub(super) fn decode(code: &str) -> Option<u128> {
 
 /// A compact code (as queued by releases that stored random codes) in the grouped form.
 pub fn grouped(compact: &str) -> String {
-    let mut code = String::with_capacity(compact.len() + compact.len() / GROUP);
-    for (i, symbol) in compact.chars().enumerate() {
+    group(compact.chars())
+}
+
+/// `symbols` in groups of four joined by dashes.
+fn group(symbols: impl Iterator<Item = char>) -> String {
+    let mut code = String::with_capacity(SYMBOLS + SYMBOLS / GROUP);
+    for (i, symbol) in symbols.enumerate() {
         if i > 0 && i % GROUP == 0 {
             code.push('-');
         }
