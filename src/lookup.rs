@@ -62,11 +62,7 @@ impl Engine {
         let Some(recorded) = campaigns::find(self.db(), campaign).await? else {
             return Ok(None);
         };
-        let queue = QueueOf {
-            campaign,
-            opened_at: recorded.claim_starts_at,
-            codes: self.codes(),
-        };
+        let queue = QueueOf::of(&recorded, self.codes());
         // From the tail, by negative index: the sync trims the head while we read, which moves
         // every entry's positive index forward (walking from the head, a trim between two chunks
         // skipped the entries it moved past), but not its distance from the tail. Claims

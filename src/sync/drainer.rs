@@ -184,11 +184,7 @@ impl Drainer {
         }
         let more_pending = entries.len() > size;
         entries.truncate(size);
-        let queue = QueueOf {
-            campaign,
-            opened_at: recorded.claim_starts_at,
-            codes: self.engine.codes(),
-        };
+        let queue = QueueOf::of(&recorded, self.engine.codes());
         let coupons = entries
             .iter()
             .map(|entry| {

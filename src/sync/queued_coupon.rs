@@ -6,7 +6,7 @@
 //! `seq<TAB>ms_since_open<TAB>code<TAB>user`; those members were told that code, so it is kept.
 //! User ids have no control characters, so the number of tabs tells the two apart.
 
-use crate::campaign::CampaignId;
+use crate::campaign::{Campaign, CampaignId};
 use crate::code::{self, CodeKey};
 use chrono::{DateTime, Utc};
 
@@ -34,7 +34,16 @@ pub struct QueueOf<'a> {
     pub codes: &'a CodeKey,
 }
 
-impl QueueOf<'_> {
+impl<'a> QueueOf<'a> {
+    /// The queue of `campaign` as PostgreSQL records it, its codes made with `codes`.
+    pub fn of(campaign: &Campaign, codes: &'a CodeKey) -> Self {
+        Self {
+            campaign: campaign.id,
+            opened_at: campaign.claim_starts_at,
+            codes,
+        }
+    }
+
     /// Reads one entry; `None` if it is in neither of claim.lua's formats.
     pub fn parse(&self, entry: &str) -> Option<QueuedCoupon> {
         let mut fields = entry.split('\t');
