@@ -4,20 +4,9 @@ mod support;
 
 use coupon::redis::CampaignKeys;
 use coupon::store::coupons;
-use coupon::{ClaimOutcome, Engine, SyncSettings};
+use coupon::{Engine, SyncSettings};
 use redis::AsyncCommands;
 use support::*;
-
-/// What every member who claimed was told: (member, code, sequence).
-fn issued(outcomes: Vec<(usize, ClaimOutcome)>) -> Vec<(usize, String, i64)> {
-    outcomes
-        .into_iter()
-        .filter_map(|(n, outcome)| match outcome {
-            ClaimOutcome::Issued { code, sequence, .. } => Some((n, code, sequence)),
-            _ => None,
-        })
-        .collect()
-}
 
 #[tokio::test]
 async fn the_code_a_member_is_told_is_recorded_and_leads_back_to_their_row() {
@@ -26,7 +15,7 @@ async fn the_code_a_member_is_told_is_recorded_and_leads_back_to_their_row() {
     let campaign = open_campaign(&engine, 200).await;
 
     // Act
-    let told = issued(claim_at_once(&engine, campaign.id, 0..300).await);
+    let told = issued_coupons(claim_at_once(&engine, campaign.id, 0..300).await);
     drain(&engine, campaign.id).await;
 
     // Assert: each code is the one recorded for its member, and it alone finds the row again,
@@ -34,7 +23,7 @@ async fn the_code_a_member_is_told_is_recorded_and_leads_back_to_their_row() {
     assert_eq!(told.len(), 200);
     let recorded = coupons::all(engine.db(), campaign.id).await.unwrap();
     assert_eq!(recorded.len(), 200);
-    for (n, code, sequence) in &told {
+    for (n, sequence, code) in &told {
         let (located_campaign, located_sequence) = engine
             .codes()
             .locate(code)
@@ -62,9 +51,9 @@ async fn every_server_of_a_deployment_makes_the_same_codes() {
     let second = engine().await;
     let campaign = open_campaign(&first, 5).await;
 
-    let told = issued(claim_at_once(&first, campaign.id, 0..1).await);
+    let told = issued_coupons(claim_at_once(&first, campaign.id, 0..1).await);
 
-    let (_, code, sequence) = &told[0];
+    let (_, sequence, code) = &told[0];
     assert_eq!(
         second.codes().code_of(campaign.id, *sequence).as_ref(),
         Some(code)

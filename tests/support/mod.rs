@@ -124,6 +124,19 @@ pub async fn claim_at_once(
     outcomes
 }
 
+/// What the members who got a coupon were told: (member, sequence, code), in the given order.
+pub fn issued_coupons(
+    outcomes: impl IntoIterator<Item = (usize, ClaimOutcome)>,
+) -> Vec<(usize, i64, String)> {
+    outcomes
+        .into_iter()
+        .filter_map(|(n, outcome)| match outcome {
+            ClaimOutcome::Issued { code, sequence, .. } => Some((n, sequence, code)),
+            _ => None,
+        })
+        .collect()
+}
+
 /// Runs drain steps of one campaign until its queue is empty (bounded).
 pub async fn drain(engine: &Engine, id: CampaignId) {
     let drainer = Drainer::new(engine.clone());
