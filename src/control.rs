@@ -1,17 +1,26 @@
 //! The marketer's controls on a running campaign: pause, resume, end, and change the quantity.
 //!
-//! Each change holds the campaign's row `FOR UPDATE` (so it is ordered against Redis rebuilds
-//! and other changes), applies the change to Redis atomically with respect to claims, and only
-//! then commits the record. If Redis refuses, nothing is recorded; the marketer sees an error
-//! and can retry. Redis first is deliberate: the opposite order could leave PostgreSQL saying
-//! "paused" while Redis keeps issuing.
+//! PostgreSQL is the record and Redis follows it; the two are changed one after the other, so a
+//! failure in between (a reset connection, a failed commit, Redis gone) leaves them apart for a
+//! moment. The order makes that moment safe, and the sync closes it: every round it compares
+//! each campaign's status, window and quantity in Redis with the record and repairs what differs
+//! (src/sync/drainer.rs).
+//! - Changes that restrict issuing (pause, end, a lower quantity) go to Redis first: if the
+//!   record's commit then fails, Redis issued less than the record allows, never more, until the
+//!   sync puts it back.
+//! - Changes that allow more (resume, a higher quantity) go to the record first: if Redis then
+//!   fails, it lags behind the record until the sync catches it up.
+//!
+//! So Redis never issues more than the record's quantity, and a campaign the record says has
+//! ended never reopens. Each change holds the campaign's row `FOR UPDATE`, which orders it
+//! against rebuilds, sync batches and other changes.
 
 use crate::campaign::{Campaign, CampaignId, CampaignStatus, Quantity};
 use crate::engine::Engine;
 use crate::error::EngineError;
 use crate::redis::CampaignKeys;
 use crate::store::campaigns::{self, RowLock};
-use crate::store::sequences;
+use crate::store::{coupons, sequences};
 use crate::validation::{FieldError, ValidationErrors};
 
 impl Engine {
@@ -32,20 +41,16 @@ impl Engine {
                 "the campaign has ended and cannot be reopened",
             ));
         }
-        self.load_locked(&mut tx, &campaign).await?;
-        let keys = CampaignKeys::new(id);
-        let set: i64 = self
-            .scripts()
-            .set_status
-            .key(&keys.meta)
-            .arg(status.as_str())
-            .invoke_async(&mut self.redis())
-            .await?;
-        if set != 1 {
-            return Err(EngineError::NotLoaded(id));
+        self.verify_locked(&mut tx, &campaign).await?;
+        if status == CampaignStatus::Active {
+            campaigns::update_status(&mut tx, id, status).await?;
+            tx.commit().await?;
+            self.follow_in_redis(id, self.redis_set_status(id, status).await);
+        } else {
+            self.redis_set_status(id, status).await?;
+            campaigns::update_status(&mut tx, id, status).await?;
+            tx.commit().await?;
         }
-        campaigns::update_status(&mut tx, id, status).await?;
-        tx.commit().await?;
         tracing::info!(campaign = %id, status = status.as_str(), "campaign status changed");
         campaign.status = status;
         Ok(Some(campaign))
@@ -67,43 +72,79 @@ impl Engine {
         if campaign.status == CampaignStatus::Ended {
             return Err(refused("quantity", "the campaign has ended"));
         }
-        self.load_locked(&mut tx, &campaign).await?;
-        // More coupons mean more sequence numbers Redis may hand out: reserve them first.
+        self.verify_locked(&mut tx, &campaign).await?;
         let raised_by = quantity.get() - campaign.quantity;
         if raised_by > 0 {
-            sequences::extend(self.reservations(), id, raised_by).await?;
+            // More coupons mean more sequence numbers Redis may hand out: reserved first.
+            let recorded = coupons::highest_sequence(&mut tx, id).await?;
+            sequences::reserve(self.reservations(), id, recorded, raised_by).await?;
+            campaigns::update_quantity(&mut tx, id, quantity.get()).await?;
+            tx.commit().await?;
+            self.follow_in_redis(id, self.redis_set_quantity(id, quantity.get()).await);
+        } else {
+            self.redis_set_quantity(id, quantity.get()).await?;
+            campaigns::update_quantity(&mut tx, id, quantity.get()).await?;
+            tx.commit().await?;
         }
-        let keys = CampaignKeys::new(id);
-        let reply: Vec<i64> = self
-            .scripts()
-            .set_quantity
-            .key(&keys.meta)
-            .key(&keys.counter)
-            .key(&keys.issued)
-            .arg(quantity.get())
-            .invoke_async(&mut self.redis())
-            .await?;
-        match reply.as_slice() {
-            [1, _remaining] => {}
-            [2, claimed] => {
-                return Err(refused(
-                    "quantity",
-                    &format!("must be at least {claimed}, the coupons already claimed"),
-                ));
-            }
-            [0] => return Err(EngineError::NotLoaded(id)),
-            other => {
-                return Err(EngineError::CorruptState {
-                    campaign: id,
-                    detail: format!("set_quantity replied {other:?}"),
-                });
-            }
-        }
-        campaigns::update_quantity(&mut tx, id, quantity.get()).await?;
-        tx.commit().await?;
         tracing::info!(campaign = %id, quantity = quantity.get(), "campaign quantity changed");
         campaign.quantity = quantity.get();
         Ok(Some(campaign))
+    }
+
+    /// After the record changed: Redis failing to follow is logged, not returned (the change
+    /// is made; the sync brings Redis in line within a round).
+    fn follow_in_redis(&self, id: CampaignId, applied: Result<(), EngineError>) {
+        if let Err(error) = applied {
+            tracing::warn!(
+                campaign = %id,
+                %error,
+                "recorded, but Redis did not follow yet; the sync will bring it in line"
+            );
+        }
+    }
+
+    async fn redis_set_status(
+        &self,
+        id: CampaignId,
+        status: CampaignStatus,
+    ) -> Result<(), EngineError> {
+        let keys = CampaignKeys::new(id);
+        let set: i64 = self
+            .scripts()
+            .call(&self.scripts().set_status)
+            .key(&keys.meta)
+            .arg(status.as_str())
+            .invoke(&mut self.redis())
+            .await?;
+        if set != 1 {
+            return Err(EngineError::NotLoaded(id));
+        }
+        Ok(())
+    }
+
+    async fn redis_set_quantity(&self, id: CampaignId, quantity: i64) -> Result<(), EngineError> {
+        let keys = CampaignKeys::new(id);
+        let reply: Vec<i64> = self
+            .scripts()
+            .call(&self.scripts().set_quantity)
+            .key(&keys.meta)
+            .key(&keys.counter)
+            .key(&keys.issued)
+            .arg(quantity)
+            .invoke(&mut self.redis())
+            .await?;
+        match reply.as_slice() {
+            [1, _remaining] => Ok(()),
+            [2, claimed] => Err(refused(
+                "quantity",
+                &format!("must be at least {claimed}, the coupons already claimed"),
+            )),
+            [0] => Err(EngineError::NotLoaded(id)),
+            other => Err(EngineError::CorruptState {
+                campaign: id,
+                detail: format!("set_quantity replied {other:?}"),
+            }),
+        }
     }
 }
 

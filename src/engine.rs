@@ -3,6 +3,7 @@
 use crate::claim::ClaimBatcher;
 use crate::code::CodeKey;
 use crate::error::EngineError;
+use crate::loader::LoadTurns;
 use crate::redis::Scripts;
 use crate::store::{MIGRATOR, code_key};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
@@ -112,6 +113,7 @@ struct Parts {
     settings: SyncSettings,
     codes: CodeKey,
     claims: OnceLock<ClaimBatcher>,
+    load_turns: LoadTurns,
 }
 
 impl Engine {
@@ -166,6 +168,7 @@ impl Engine {
             settings,
             codes,
             claims: OnceLock::new(),
+            load_turns: LoadTurns::default(),
         }))
     }
 
@@ -174,6 +177,11 @@ impl Engine {
         self.0.claims.get_or_init(|| {
             ClaimBatcher::start(self.redis(), self.scripts().clone(), self.codes().clone())
         })
+    }
+
+    /// Whose turn it is to load each campaign on this instance.
+    pub(crate) fn load_turns(&self) -> &LoadTurns {
+        &self.0.load_turns
     }
 
     /// The key coupon codes are made with.

@@ -27,6 +27,14 @@ pub enum EngineError {
     /// claim was not decided. (A 503 for callers: try again.)
     #[error("the claim sender has stopped; the claim was not decided")]
     ClaimsStopped,
+    /// This instance's claim queue is full (Redis is slow or not answering), so the claim was
+    /// refused at once and not decided. (A 503 for callers: try again.)
+    #[error("too many claims are waiting for Redis; the claim was not decided")]
+    Busy,
+    /// The task loading a campaign's state stopped before it finished (the runtime is shutting
+    /// down). (A 503 for callers: try again.)
+    #[error("campaign {0}: loading its claim state was interrupted")]
+    LoadInterrupted(CampaignId),
     /// A Redis reply or queue entry did not have the shape our scripts produce.
     #[error("campaign {campaign}: unexpected data in Redis: {detail}")]
     CorruptState {

@@ -20,6 +20,17 @@ pub const SYNC_ERRORS: &str = "coupon_sync_errors_total";
 pub const SYNC_LAG: &str = "coupon_sync_lag_seconds";
 /// Gauge: entries waiting in a campaign's queue, as last seen by the sync.
 pub const QUEUE_DEPTH: &str = "coupon_queue_depth";
+/// Counter: times this instance found Redis changed (a new run id: a restart or a failover).
+pub const REDIS_CHANGES: &str = "coupon_redis_changes_total";
+/// Counter: campaign states in Redis loaded or repaired from PostgreSQL, labelled by what was
+/// found (`missing`, `behind`, `other_redis`, `out_of_step`).
+pub const STATE_REPAIRS: &str = "coupon_state_repairs_total";
+/// Counter: queued coupons the sync gave a new number because the record already held theirs
+/// for another member (claims answered from a Redis state that was behind the record).
+pub const RENUMBERED: &str = "coupon_renumbered_total";
+/// Counter: claims refused at once because this instance's claim queue was full (Redis slow or
+/// hanging).
+pub const CLAIMS_SHED: &str = "coupon_claims_shed_total";
 
 /// Every outcome name a claim can end with (see `ClaimOutcome::name`), plus `error`.
 const OUTCOMES: [&str; 8] = [
@@ -81,4 +92,20 @@ pub(crate) fn queue_seen(campaign: CampaignId, depth: usize, lag: Option<Duratio
     let label = campaign.to_string();
     metrics::gauge!(QUEUE_DEPTH, "campaign" => label.clone()).set(depth as f64);
     metrics::gauge!(SYNC_LAG, "campaign" => label).set(lag.map_or(0.0, |lag| lag.as_secs_f64()));
+}
+
+pub(crate) fn redis_changed() {
+    metrics::counter!(REDIS_CHANGES).increment(1);
+}
+
+pub(crate) fn state_repaired(found: &'static str) {
+    metrics::counter!(STATE_REPAIRS, "found" => found).increment(1);
+}
+
+pub(crate) fn renumbered(coupons: usize) {
+    metrics::counter!(RENUMBERED).increment(coupons as u64);
+}
+
+pub(crate) fn claim_shed() {
+    metrics::counter!(CLAIMS_SHED).increment(1);
 }

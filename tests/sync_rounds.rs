@@ -71,7 +71,7 @@ async fn sync_once_drains_pending_campaigns_and_retires_expired_empty_ones() {
         .await
         .unwrap()
         .into_iter()
-        .map(|w| w.id)
+        .map(|w| w.campaign.id)
         .collect();
     assert!(watched.contains(&open.id), "an open campaign stays watched");
     assert!(

@@ -36,6 +36,13 @@ const MOST_CLAIMS_PER_CALL: usize = 64;
 /// Most claims taken into one round; the rest wait for the next.
 const MOST_CLAIMS_PER_ROUND: usize = 1024;
 
+/// Most claims waiting for a round on one instance. Beyond it a claim is refused at once
+/// ([`EngineError::Busy`], "try again"): while Redis does not answer, claims would otherwise
+/// pile up in memory for as long as it hangs. At the rates Redis decides claims here (tens of
+/// thousands a second), a full queue is a fraction of a second of work; a few hundred bytes a
+/// claim, it is a few megabytes at most.
+pub(crate) const MOST_CLAIMS_WAITING: usize = 16 * MOST_CLAIMS_PER_ROUND;
+
 /// Longest a claim waits for its answer: Redis's response timeout (see [`Engine::connect`]) and
 /// a little more. Rounds run one after another, so while Redis does not answer, a claim that
 /// missed the round in flight would otherwise wait for that round to time out and then for its
@@ -44,12 +51,13 @@ const MOST_CLAIMS_PER_ROUND: usize = 1024;
 /// [`Engine::connect`]: crate::Engine::connect
 const LONGEST_WAIT: Duration = REDIS_RESPONSE_TIMEOUT.saturating_add(Duration::from_millis(500));
 
-/// What a claim hears back: its outcome, or `None` when the campaign is not loaded in Redis.
+/// What a claim hears back: its outcome, or `None` when the campaign is not ready in Redis
+/// (not loaded, or not verified since Redis changed).
 type Answer = Result<Option<ClaimOutcome>, EngineError>;
 
 /// The sending end; the rounds run in a task that ends when the last engine clone is dropped.
 pub(crate) struct ClaimBatcher {
-    requests: mpsc::UnboundedSender<Request>,
+    requests: mpsc::Sender<Request>,
 }
 
 /// One claim waiting for its round.
@@ -63,7 +71,7 @@ impl ClaimBatcher {
     /// Starts the rounds on the current tokio runtime; issued coupons get their codes from
     /// `codes`.
     pub(crate) fn start(redis: ConnectionManager, scripts: Scripts, codes: CodeKey) -> Self {
-        let (requests, incoming) = mpsc::unbounded_channel();
+        let (requests, incoming) = mpsc::channel(MOST_CLAIMS_WAITING);
         tokio::spawn(run_rounds(incoming, redis, scripts, codes));
         Self { requests }
     }
@@ -76,9 +84,13 @@ impl ClaimBatcher {
             user: user.clone(),
             answer,
         };
-        self.requests
-            .send(request)
-            .map_err(|_| EngineError::ClaimsStopped)?;
+        self.requests.try_send(request).map_err(|error| match error {
+            mpsc::error::TrySendError::Full(_) => {
+                crate::metrics::claim_shed();
+                EngineError::Busy
+            }
+            mpsc::error::TrySendError::Closed(_) => EngineError::ClaimsStopped,
+        })?;
         match tokio::time::timeout(LONGEST_WAIT, answered).await {
             Ok(answer) => answer.map_err(|_| EngineError::ClaimsStopped)?,
             // What the caller tells the user is "try again", as for any Redis failure. If the
@@ -93,7 +105,7 @@ impl ClaimBatcher {
 }
 
 async fn run_rounds(
-    mut incoming: mpsc::UnboundedReceiver<Request>,
+    mut incoming: mpsc::Receiver<Request>,
     redis: ConnectionManager,
     scripts: Scripts,
     codes: CodeKey,
@@ -137,16 +149,17 @@ async fn run_call(
     codes: &CodeKey,
 ) {
     let keys = CampaignKeys::new(campaign);
-    let mut call = scripts.claim.prepare_invoke();
+    let mut call = scripts.call(&scripts.claim);
     call.key(&keys.meta)
         .key(&keys.counter)
         .key(&keys.issued)
-        .key(&keys.queue);
+        .key(&keys.queue)
+        .identity_first();
     for claim in &claims {
         call.arg(claim.user.as_str());
     }
     crate::metrics::claim_call(claims.len());
-    let reply: Result<Vec<i64>, RedisError> = call.invoke_async(&mut redis).await;
+    let reply: Result<Vec<i64>, RedisError> = call.invoke(&mut redis).await;
     let read = reply.map_err(CallFailure::Redis).and_then(|reply| {
         read_call_reply(&reply, campaign, claims.len(), codes).map_err(CallFailure::Corrupt)
     });

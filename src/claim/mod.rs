@@ -64,9 +64,10 @@ impl Engine {
     ///
     /// The normal path is one Redis round trip, shared with the claims of the same campaign
     /// that arrived meanwhile, plus the wait for the call before it under load. If the
-    /// campaign's Redis state is missing (new instance, Redis flushed), it is rebuilt from
-    /// PostgreSQL and the claim retried once; the rebuild counts every coupon already recorded,
-    /// so it cannot cause over-issue.
+    /// campaign's Redis state is not ready (missing after a flush, or not verified since Redis
+    /// restarted or failed over, when it may be an older copy), it is verified against
+    /// PostgreSQL and rebuilt or repaired, and the claim retried once; the rebuild counts every
+    /// coupon already recorded, so it cannot cause over-issue or hand out a recorded code.
     pub async fn claim(
         &self,
         campaign: CampaignId,

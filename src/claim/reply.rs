@@ -8,7 +8,8 @@ use chrono::DateTime;
 /// What one call of the script said about each of its claims, in the order they were sent.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum CallReply {
-    /// The campaign is not loaded in Redis: none of the claims was decided.
+    /// The campaign is not ready in Redis (not loaded, or not verified against the record since
+    /// Redis changed): none of the claims was decided.
     NotLoaded,
     /// One decision per claim; a decision that could not be read is the reason why.
     Decided(Vec<Result<ClaimOutcome, String>>),

@@ -1,5 +1,6 @@
 //! Everything the engine keeps in Redis: key names and the Lua scripts that change them.
 
+mod identity;
 mod keys;
 mod scripts;
 

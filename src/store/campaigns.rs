@@ -107,29 +107,41 @@ pub async fn list(db: &PgPool) -> Result<Vec<Campaign>, sqlx::Error> {
     rows.into_iter().map(Campaign::try_from).collect()
 }
 
-/// A campaign the sync still watches, with the end of its claim window.
-#[derive(Debug, Clone, Copy)]
+/// A campaign the sync still watches, as recorded, with its highest recorded sequence number.
+#[derive(Debug, Clone)]
 pub struct Watched {
-    /// The campaign.
-    pub id: CampaignId,
-    /// After this (plus a grace period) and with an empty queue, it is fully drained.
-    pub claim_ends_at: DateTime<Utc>,
+    /// The campaign (after its window's end plus a grace period, and with an empty queue, it is
+    /// fully drained).
+    pub campaign: Campaign,
+    /// The highest sequence number recorded for it, 0 if none: a Redis state whose last number
+    /// is below it is behind the record.
+    pub highest_recorded: i64,
 }
 
-/// Campaigns whose queue may still hold coupons: all but those marked drained.
+#[derive(sqlx::FromRow)]
+struct WatchedRow {
+    #[sqlx(flatten)]
+    campaign: CampaignRow,
+    highest_recorded: i64,
+}
+
+/// Campaigns whose queue may still hold coupons: all but those marked drained. The highest
+/// recorded number is one descent of the `(campaign_id, sequence)` index each.
 pub async fn watched(db: &PgPool) -> Result<Vec<Watched>, sqlx::Error> {
-    let rows: Vec<(i64, DateTime<Utc>)> = sqlx::query_as(
-        "SELECT id, claim_ends_at FROM campaigns WHERE drained_at IS NULL ORDER BY id",
-    )
-    .fetch_all(db)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(id, claim_ends_at)| Watched {
-            id: CampaignId(id),
-            claim_ends_at,
+    let sql = format!(
+        "SELECT {COLUMNS}, (SELECT coalesce(max(i.sequence), 0) FROM issued_coupons i \
+         WHERE i.campaign_id = campaigns.id) AS highest_recorded \
+         FROM campaigns WHERE drained_at IS NULL ORDER BY id"
+    );
+    let rows: Vec<WatchedRow> = sqlx::query_as(&sql).fetch_all(db).await?;
+    rows.into_iter()
+        .map(|row| {
+            Ok(Watched {
+                campaign: row.campaign.try_into()?,
+                highest_recorded: row.highest_recorded,
+            })
         })
-        .collect())
+        .collect()
 }
 
 /// Records that a campaign's window is over and its queue empty, so the sync can skip it.

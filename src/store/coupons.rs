@@ -157,22 +157,52 @@ pub async fn count(db: &PgPool, campaign: CampaignId) -> Result<i64, sqlx::Error
         .await
 }
 
-/// Every user who holds a coupon of the campaign, and the highest sequence number used.
-pub async fn holders(
-    tx: &mut PgConnection,
-    campaign: CampaignId,
-) -> Result<(Vec<String>, i64), sqlx::Error> {
-    let users: Vec<String> =
-        sqlx::query_scalar("SELECT user_id FROM issued_coupons WHERE campaign_id = $1")
-            .bind(campaign.0)
-            .fetch_all(&mut *tx)
-            .await?;
-    let max_sequence: Option<i64> =
+/// The highest sequence number recorded for the campaign, 0 if none: one descent of the
+/// `(campaign_id, sequence)` index.
+pub async fn highest_sequence(db: &mut PgConnection, campaign: CampaignId) -> Result<i64, sqlx::Error> {
+    let highest: Option<i64> =
         sqlx::query_scalar("SELECT max(sequence) FROM issued_coupons WHERE campaign_id = $1")
             .bind(campaign.0)
-            .fetch_one(&mut *tx)
+            .fetch_one(db)
             .await?;
-    Ok((users, max_sequence.unwrap_or(0)))
+    Ok(highest.unwrap_or(0))
+}
+
+/// Up to `limit` holders of the campaign numbered after `after_sequence`, in claim order, with
+/// their sequence numbers: one page of a rebuild, read along the sequence index so that no page
+/// costs more than the first and no rebuild holds every holder in memory at once.
+pub async fn holders_after(
+    db: &mut PgConnection,
+    campaign: CampaignId,
+    after_sequence: i64,
+    limit: i64,
+) -> Result<Vec<(i64, String)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT sequence, user_id FROM issued_coupons WHERE campaign_id = $1 AND sequence > $2 \
+         ORDER BY sequence LIMIT $3",
+    )
+    .bind(campaign.0)
+    .bind(after_sequence)
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}
+
+/// Who holds each of these sequence numbers of the campaign, for those recorded.
+pub async fn holders_of_sequences(
+    db: &mut PgConnection,
+    campaign: CampaignId,
+    sequences: &[i64],
+) -> Result<HashMap<i64, String>, sqlx::Error> {
+    let rows: Vec<(i64, String)> = sqlx::query_as(
+        "SELECT sequence, user_id FROM issued_coupons \
+         WHERE campaign_id = $1 AND sequence = ANY($2)",
+    )
+    .bind(campaign.0)
+    .bind(sequences)
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().collect())
 }
 
 /// The columns of an [`IssuedCoupon`], in its field order.

@@ -10,14 +10,16 @@
 use crate::campaign::CampaignId;
 use sqlx::PgPool;
 
-/// Reserves the numbers a (re)built state of `campaign` may hand out: `available` of them,
-/// above both the highest recorded (`highest_recorded`) and everything reserved before.
-/// Returns the number to continue after.
+/// Reserves `count` more numbers for `campaign`, above both the highest recorded
+/// (`highest_recorded`) and everything reserved before, and returns the number to continue
+/// after: for a (re)built Redis state (as many as it may issue), a raised quantity (the raise),
+/// or coupons the sync renumbers. A campaign with no ceiling yet gets one (an upsert: never a
+/// silent no-op).
 pub async fn reserve(
     db: &PgPool,
     campaign: CampaignId,
     highest_recorded: i64,
-    available: i64,
+    count: i64,
 ) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(
         "INSERT INTO campaign_sequence_ceilings AS reserved (campaign_id, ceiling) \
@@ -28,19 +30,7 @@ pub async fn reserve(
     )
     .bind(campaign.0)
     .bind(highest_recorded)
-    .bind(available)
+    .bind(count)
     .fetch_one(db)
     .await
-}
-
-/// Reserves `more` numbers on top, for a quantity raised by that much.
-pub async fn extend(db: &PgPool, campaign: CampaignId, more: i64) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE campaign_sequence_ceilings SET ceiling = ceiling + $2 WHERE campaign_id = $1",
-    )
-    .bind(campaign.0)
-    .bind(more)
-    .execute(db)
-    .await?;
-    Ok(())
 }

@@ -7,7 +7,7 @@ use crate::error::EngineError;
 use crate::metrics;
 use crate::redis::CampaignKeys;
 use crate::store::campaigns::{self, RowLock, Watched};
-use crate::store::coupons;
+use crate::store::{coupons, sequences};
 use chrono::Utc;
 use redis::AsyncCommands;
 use sqlx::{Postgres, Transaction};
@@ -26,7 +26,19 @@ pub struct Batch {
     pub more_pending: bool,
     /// Entries the queue held when this batch was read.
     waiting: usize,
+    /// The first and last entries read, verbatim: removing the batch checks that they still
+    /// head the queue.
+    head: QueueHead,
+    /// Coupons given a new number because the record held theirs for another member.
+    renumbered: usize,
     tx: Transaction<'static, Postgres>,
+}
+
+/// The first and last entries of a batch as they were read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct QueueHead {
+    first: String,
+    last: String,
 }
 
 impl Batch {
@@ -38,7 +50,7 @@ impl Batch {
 }
 
 /// A batch PostgreSQL has committed, still to be removed from the queue.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CommittedBatch {
     /// Whose queue.
     pub campaign: CampaignId,
@@ -50,6 +62,10 @@ pub struct CommittedBatch {
     pub more_pending: bool,
     /// Entries the queue held when the batch was read.
     pub waiting: usize,
+    /// Coupons given a new number because the record held theirs for another member: proof
+    /// that Redis answered from a state behind the record.
+    pub renumbered: usize,
+    head: QueueHead,
 }
 
 impl CommittedBatch {
@@ -67,7 +83,7 @@ enum Taken {
 }
 
 /// What one drain step of one campaign did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StepOutcome {
     /// Another instance holds the drain lease.
     NotOwner,
@@ -98,8 +114,8 @@ pub struct SyncReport {
 /// expires if its holder dies, and removing entries is fenced by it (acknowledge.lua), so two
 /// instances never trim each other's batches.
 pub struct Drainer {
-    engine: Engine,
-    token: String,
+    pub(super) engine: Engine,
+    pub(super) token: String,
     /// The campaigns the last successful listing returned. While PostgreSQL is down the
     /// listing fails, but the drain steps still run for these, so each campaign records the
     /// failure where its status (and the admin page) shows it.
@@ -118,7 +134,7 @@ impl Drainer {
 
     /// The campaigns to visit this round: a fresh listing, or the last one while PostgreSQL
     /// cannot answer (then also the error, to report once the round is done).
-    async fn campaigns_to_visit(&self) -> (Vec<Watched>, Option<EngineError>) {
+    pub(super) async fn campaigns_to_visit(&self) -> (Vec<Watched>, Option<EngineError>) {
         match campaigns::watched(self.engine.db()).await {
             Ok(fresh) => {
                 *self.lock_watched() = fresh.clone();
@@ -149,14 +165,13 @@ impl Drainer {
         let mut redis = self.engine.redis();
         let lease_ms =
             u64::try_from(self.engine.sync_settings().lease_ttl.as_millis()).unwrap_or(u64::MAX);
-        let held: i64 = self
-            .engine
-            .scripts()
-            .acquire_lease
+        let scripts = self.engine.scripts();
+        let held: i64 = scripts
+            .call(&scripts.acquire_lease)
             .key(&keys.drain_lease)
             .arg(&self.token)
             .arg(lease_ms)
-            .invoke_async(&mut redis)
+            .invoke(&mut redis)
             .await?;
         if held != 1 {
             return Ok(Taken::NotOwner);
@@ -185,7 +200,7 @@ impl Drainer {
         let more_pending = entries.len() > size;
         entries.truncate(size);
         let queue = QueueOf::of(&recorded, self.engine.codes());
-        let coupons = entries
+        let mut coupons = entries
             .iter()
             .map(|entry| {
                 queue.parse(entry).ok_or_else(|| EngineError::CorruptState {
@@ -193,14 +208,77 @@ impl Drainer {
                     detail: format!("queue entry {entry:?}"),
                 })
             })
-            .collect::<Result<_, _>>()?;
+            .collect::<Result<Vec<_>, _>>()?;
+        let renumbered = self.renumber_clashes(&mut tx, campaign, &mut coupons).await?;
+        let head = QueueHead {
+            first: entries.first().cloned().unwrap_or_default(),
+            last: entries.last().cloned().unwrap_or_default(),
+        };
         Ok(Taken::Batch(Batch {
             campaign,
             coupons,
             more_pending,
             waiting,
+            head,
+            renumbered,
             tx,
         }))
+    }
+
+    /// Gives a new number (and so a new code) to each coupon of the batch whose number the
+    /// record already holds for another member; returns how many. Such coupons come from claims
+    /// Redis answered from a state behind the record (restored from an older copy before it was
+    /// detected): recording them as they are would clash on the unique sequence on every retry
+    /// and stop the campaign's sync for good. Their members keep their coupon (the lookup shows
+    /// the new code); the old number stays with the member the record gave it to.
+    ///
+    /// Costs nothing while the batch is new to the record (its first number is above the
+    /// highest recorded); a replay after a crash reads who holds its numbers once.
+    async fn renumber_clashes(
+        &self,
+        tx: &mut Transaction<'static, Postgres>,
+        campaign: CampaignId,
+        coupons: &mut [QueuedCoupon],
+    ) -> Result<usize, EngineError> {
+        let highest = coupons::highest_sequence(tx, campaign).await?;
+        if coupons.first().is_none_or(|first| first.sequence > highest) {
+            return Ok(0);
+        }
+        let numbers: Vec<i64> = coupons.iter().map(|c| c.sequence).collect();
+        let holders = coupons::holders_of_sequences(tx, campaign, &numbers).await?;
+        let clashing: Vec<usize> = (0..coupons.len())
+            .filter(|&i| {
+                holders
+                    .get(&coupons[i].sequence)
+                    .is_some_and(|holder| *holder != coupons[i].user_id)
+            })
+            .collect();
+        if clashing.is_empty() {
+            return Ok(0);
+        }
+        let count = i64::try_from(clashing.len()).unwrap_or(i64::MAX);
+        let after =
+            sequences::reserve(self.engine.reservations(), campaign, highest, count).await?;
+        for (offset, &i) in (1..).zip(&clashing) {
+            let coupon = &mut coupons[i];
+            let sequence = after + offset;
+            tracing::error!(
+                %campaign,
+                user = %coupon.user_id,
+                told = coupon.sequence,
+                now = sequence,
+                "a queued coupon's number is recorded for another member: renumbered"
+            );
+            coupon.sequence = sequence;
+            coupon.code = self.engine.codes().code_of(campaign, sequence).ok_or_else(|| {
+                EngineError::CorruptState {
+                    campaign,
+                    detail: format!("sequence {sequence} is beyond what a code can carry"),
+                }
+            })?;
+        }
+        metrics::renumbered(clashing.len());
+        Ok(clashing.len())
     }
 
     /// Step 2: writes the batch to PostgreSQL and commits. While the sync keeps up: in short
@@ -238,26 +316,36 @@ impl Drainer {
             inserted,
             more_pending: batch.more_pending,
             waiting: batch.waiting,
+            renumbered: batch.renumbered,
+            head: batch.head,
         })
     }
 
     /// Step 3: removes the committed entries from the queue, if this drainer still holds the
-    /// lease (otherwise the next holder re-reads and re-commits them harmlessly). Returns whether
-    /// they were removed.
+    /// lease and they still head the queue (otherwise the next round re-reads and re-commits
+    /// them harmlessly). Returns whether they were removed.
     pub async fn acknowledge(&self, batch: &CommittedBatch) -> Result<bool, EngineError> {
         let keys = CampaignKeys::new(batch.campaign);
-        let removed: i64 = self
-            .engine
-            .scripts()
-            .acknowledge
+        let scripts = self.engine.scripts();
+        let removed: i64 = scripts
+            .call(&scripts.acknowledge)
             .key(&keys.drain_lease)
             .key(&keys.queue)
             .key(&keys.sync_state)
             .arg(&self.token)
             .arg(batch.entries)
             .arg(Utc::now().timestamp_millis())
-            .invoke_async(&mut self.engine.redis())
+            .arg(&batch.head.first)
+            .arg(&batch.head.last)
+            .invoke(&mut self.engine.redis())
             .await?;
+        if removed == 2 {
+            tracing::warn!(
+                campaign = %batch.campaign,
+                "the queue's head changed under a committed batch (Redis came back older?); \
+                 nothing removed, the next round reads it again"
+            );
+        }
         Ok(removed == 1)
     }
 
@@ -284,10 +372,14 @@ impl Drainer {
         metrics::batch_committed(committed.inserted);
         self.acknowledge(&committed).await?;
         metrics::queue_seen(campaign, committed.waiting_after(), lag);
+        if committed.renumbered > 0 {
+            // Redis handed out numbers the record holds: its state is behind; repair it now.
+            self.engine.verify_campaign(campaign).await?;
+        }
         Ok(StepOutcome::Moved(committed))
     }
 
-    async fn record_error(&self, campaign: CampaignId, error: &EngineError) {
+    pub(super) async fn record_error(&self, campaign: CampaignId, error: &EngineError) {
         let keys = CampaignKeys::new(campaign);
         let now = Utc::now().timestamp_millis();
         let fields = [
@@ -303,106 +395,5 @@ impl Drainer {
             // Redis itself is the problem; the failure above is already logged.
             tracing::debug!(%campaign, %redis_error, "could not record the sync error");
         }
-    }
-
-    /// One round: one drain step for every campaign that may have pending coupons. Campaigns whose
-    /// window ended (plus a grace period) and whose queue is empty are marked drained and skipped
-    /// from then on. Fails only if the list of campaigns cannot be read.
-    ///
-    /// The round first reads every queue's length in one pipelined call, and only campaigns with
-    /// a queued coupon get a step (lease, read, commit). Most watched campaigns are idle at any
-    /// moment (not open yet, or already drained up to now), and a step each would cost the busy
-    /// ones two round trips per idle campaign on every round.
-    pub async fn sync_once(&self) -> Result<SyncReport, EngineError> {
-        let (watched, listing_failed) = self.campaigns_to_visit().await;
-        if watched.is_empty()
-            && let Some(error) = listing_failed
-        {
-            return Err(error);
-        }
-        let grace = chrono::Duration::from_std(self.engine.sync_settings().drained_grace)
-            .unwrap_or(chrono::Duration::MAX);
-        let mut report = SyncReport {
-            campaigns: watched.len(),
-            ..SyncReport::default()
-        };
-        let lengths: Vec<Option<usize>> = match self.queue_lengths(&watched).await {
-            Some(lengths) => lengths.into_iter().map(Some).collect(),
-            None => vec![None; watched.len()],
-        };
-        for (campaign, length) in watched.into_iter().zip(lengths) {
-            let step = match length {
-                Some(0) => {
-                    metrics::queue_seen(campaign.id, 0, None);
-                    Ok(StepOutcome::Empty)
-                }
-                // Something is queued, or the lengths could not be read: a full step (which
-                // records a failure in the campaign's sync state, where its status shows it).
-                _ => self.drain_step(campaign.id).await,
-            };
-            match step {
-                Ok(StepOutcome::Moved(batch)) => {
-                    report.entries += batch.entries;
-                    report.inserted += batch.inserted;
-                    report.more_pending |= batch.more_pending;
-                }
-                Ok(StepOutcome::Empty) => {
-                    let over = campaign.claim_ends_at.checked_add_signed(grace);
-                    let expired = over.is_some_and(|over| over < Utc::now());
-                    if expired
-                        && let Err(error) =
-                            campaigns::mark_drained(self.engine.db(), campaign.id).await
-                    {
-                        tracing::warn!(campaign = %campaign.id, %error, "could not mark drained");
-                        report.failed += 1;
-                    }
-                }
-                Ok(StepOutcome::NotOwner) => {}
-                Err(_) => report.failed += 1,
-            }
-        }
-        match listing_failed {
-            Some(error) => Err(error),
-            None => Ok(report),
-        }
-    }
-
-    /// The length of each campaign's queue, in the order given, from one pipelined call; `None`
-    /// if Redis did not answer.
-    async fn queue_lengths(&self, campaigns: &[Watched]) -> Option<Vec<usize>> {
-        if campaigns.is_empty() {
-            return Some(Vec::new());
-        }
-        let mut pipe = redis::pipe();
-        for campaign in campaigns {
-            pipe.llen(CampaignKeys::new(campaign.id).queue);
-        }
-        let lengths: Result<Vec<usize>, _> = pipe.query_async(&mut self.engine.redis()).await;
-        match lengths {
-            Ok(lengths) if lengths.len() == campaigns.len() => Some(lengths),
-            Ok(_) => None,
-            Err(error) => {
-                tracing::debug!(%error, "could not read the queue lengths; visiting every campaign");
-                None
-            }
-        }
-    }
-
-    /// Gives up every lease this drainer holds, so other instances take over without waiting.
-    pub async fn release_leases(&self) -> Result<(), EngineError> {
-        let watched = campaigns::watched(self.engine.db()).await?;
-        let mut redis = self.engine.redis();
-        for campaign in watched {
-            let keys = CampaignKeys::new(campaign.id);
-            let _: i64 = self
-                .engine
-                .scripts()
-                .release_lease
-                .key(&keys.drain_lease)
-                .arg(&self.token)
-                .invoke_async(&mut redis)
-                .await?;
-        }
-        Ok(())
     }
 }

@@ -6,12 +6,14 @@
 //!
 //! - [`QueuedCoupon`]: one queue entry, as claim.lua writes it, read by [`QueueOf`].
 //! - [`Drainer`]: one instance's drain of one campaign, split into the steps a crash can fall
-//!   between (take a batch, commit it, acknowledge it), and [`Drainer::sync_once`] over every
-//!   campaign.
+//!   between (take a batch, commit it, acknowledge it).
+//! - [`Drainer::sync_once`] (`round.rs`): one round over every campaign, which also verifies each
+//!   campaign's Redis state against the record and repairs it when it came back older.
 //! - [`run_sync_loop`]: the background task the server runs.
 
 mod drainer;
 mod queued_coupon;
+mod round;
 mod worker;
 
 pub use drainer::{Batch, CommittedBatch, Drainer, StepOutcome, SyncReport};

@@ -22,6 +22,9 @@ use std::time::Instant;
 /// sync never sees its queue: it only ever holds redis-benchmark's throwaway claims.
 const RAW: CampaignId = CampaignId(0);
 
+/// The raw line's stand-in for the run id (see claim.lua's ARGV[1]).
+const RAW_RUN: &str = "raw";
+
 type Failure = Box<dyn std::error::Error + Send + Sync>;
 
 #[tokio::main]
@@ -105,6 +108,8 @@ async fn raw_setup(engine: &Engine) -> Result<(), Failure> {
         ("ends_ms", (now + 86_400_000).to_string()),
         ("quantity", "1000000000".to_owned()),
         ("seq", "0".to_owned()),
+        // Stands for the run id the claim script checks; redis-benchmark passes the same.
+        ("run", RAW_RUN.to_owned()),
     ];
     let _: () = redis.hset_multiple(&keys.meta, &meta).await?;
     let _: () = redis.set(&keys.counter, 1_000_000_000_i64).await?;
@@ -114,6 +119,7 @@ async fn raw_setup(engine: &Engine) -> Result<(), Failure> {
         .query_async(&mut redis)
         .await?;
     println!("sha={sha}");
+    println!("run={RAW_RUN}");
     println!(
         "keys={} {} {} {}",
         keys.meta, keys.counter, keys.issued, keys.queue

@@ -3,17 +3,20 @@
 -- the server sends every claim of a campaign that arrived while its previous call was on its
 -- way in one call (see src/claim/batcher.rs), which costs Redis a fraction per claim.
 --
--- KEYS[1] meta    HASH   status, starts_ms, ends_ms, quantity, seq
+-- KEYS[1] meta    HASH   status, starts_ms, ends_ms, quantity, seq, run
 -- KEYS[2] counter STRING coupons still available
 -- KEYS[3] issued  SET    user ids that got a coupon
 -- KEYS[4] queue   LIST   "seq<TAB>ms_since_open<TAB>user" entries waiting for the sync
--- ARGV    one user id per claim (validated: no control characters)
+-- ARGV[1] the run id of the Redis the caller believes it is talking to (src/redis/identity.rs)
+-- ARGV[2..] one user id per claim (validated: no control characters)
 --
 -- The coupon's code is not decided here: the server derives it from the campaign and the
 -- sequence number (src/code/), so nothing but the sequence has to be kept for it.
 --
--- Returns {0} when the campaign is not loaded (meta or counter missing; the caller loads it from
--- PostgreSQL and asks again), otherwise three integers per claim, in the order of the users:
+-- Returns {0} when the campaign is not ready (meta or counter missing, or its state was last
+-- verified against PostgreSQL by another Redis: meta's run is not ARGV[1], so this state may be
+-- an older copy restored after a crash or a failover; the caller verifies or rebuilds it and
+-- asks again), otherwise three integers per claim, in the order of the users:
 --   1, remaining, seq    issued
 --   2, 0, 0              already claimed by this user (also a repeat within one call)
 --   3, 0, 0              sold out
@@ -22,9 +25,9 @@
 --   6, 0, 0              paused
 -- Integers rather than strings keep the reply cheap to parse on the hot path.
 
-local meta = redis.call('HMGET', KEYS[1], 'status', 'starts_ms', 'ends_ms', 'seq')
+local meta = redis.call('HMGET', KEYS[1], 'status', 'starts_ms', 'ends_ms', 'seq', 'run')
 local available = redis.call('GET', KEYS[2])
-if not meta[1] or not available then
+if not meta[1] or not available or meta[5] ~= ARGV[1] then
   return {0}
 end
 
@@ -57,7 +60,7 @@ local function answer(outcome, first, second)
   reply[n + 1], reply[n + 2], reply[n + 3] = outcome, first, second
 end
 
-for i = 1, #ARGV do
+for i = 2, #ARGV do
   local user = ARGV[i]
   -- A user who has a coupon hears that first, whatever else changed since.
   if redis.call('SISMEMBER', KEYS[3], user) == 1 then

@@ -1,0 +1,193 @@
+//! Making a campaign's claim state in Redis agree with what PostgreSQL recorded: loading it at
+//! creation, rebuilding it when Redis lost it, and repairing it when Redis came back *older*
+//! (a crash that lost the last second of writes, a failover to a replica that was behind).
+//!
+//! When is a state verified: its meta hash carries the run id of the Redis that last verified
+//! it (src/redis/identity.rs). A copy restored after a restart or a failover carries an earlier
+//! one, so claim.lua answers "not ready" for it, and the claim comes here before it is decided.
+//! The sync compares every round too (src/sync/drainer.rs): a state whose last sequence number
+//! is below the highest recorded is behind the record whatever its stamp.
+//!
+//! - [`view`]: reading the state and judging it against the record.
+//! - [`turns`]: one load per campaign per instance at a time.
+
+mod turns;
+mod view;
+
+pub(crate) use turns::LoadTurns;
+pub(crate) use view::{MetaView, Standing, StateView};
+
+use crate::campaign::{Campaign, CampaignId};
+use crate::engine::{Engine, random_token};
+use crate::error::EngineError;
+use crate::redis::CampaignKeys;
+use crate::store::campaigns::{self, RowLock};
+use crate::store::{coupons, sequences};
+use sqlx::PgConnection;
+
+/// Holders are read from PostgreSQL and copied into Redis in pages of this many, so that no
+/// command blocks Redis for long and no rebuild holds a million holders in memory.
+const PAGE: i64 = 10_000;
+/// A staging set left behind by a crashed loader disappears on its own after this; it is set
+/// with the first page, so a loader that dies mid-copy leaves nothing without a TTL.
+const STAGING_TTL_SECONDS: i64 = 600;
+
+impl Engine {
+    /// Makes sure campaign `id` can be claimed: its state is in Redis and verified against
+    /// PostgreSQL for the Redis answering now. Returns `false` if PostgreSQL has no such
+    /// campaign.
+    ///
+    /// One load per campaign per instance runs at a time, the other callers wait for it; it runs
+    /// in a task of its own, so it finishes even if the claim that started it gave up.
+    pub async fn load_campaign(&self, id: CampaignId) -> Result<bool, EngineError> {
+        self.in_own_task(id, false).await
+    }
+
+    /// Verifies campaign `id` against the record and repairs its Redis state if it disagrees,
+    /// even if the state says it was verified (the sync calls this when the state is behind or
+    /// out of step). Returns `false` if PostgreSQL has no such campaign.
+    pub async fn verify_campaign(&self, id: CampaignId) -> Result<bool, EngineError> {
+        self.in_own_task(id, true).await
+    }
+
+    async fn in_own_task(&self, id: CampaignId, always: bool) -> Result<bool, EngineError> {
+        let engine = self.clone();
+        tokio::spawn(async move { engine.load_in_turn(id, always).await })
+            .await
+            .map_err(|_| EngineError::LoadInterrupted(id))?
+    }
+
+    async fn load_in_turn(&self, id: CampaignId, always: bool) -> Result<bool, EngineError> {
+        let _turn = self.load_turns().take(id).await;
+        if !always && self.is_ready(id).await? {
+            return Ok(true);
+        }
+        // An unknown id (a typo, a bot) costs one indexed read, not a transaction.
+        if campaigns::find(self.db(), id).await?.is_none() {
+            return Ok(false);
+        }
+        let mut tx = self.db().begin().await?;
+        let Some(campaign) = campaigns::find_locked(&mut tx, id, RowLock::Update).await? else {
+            return Ok(false);
+        };
+        self.verify_locked(&mut tx, &campaign).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Whether the claim script would answer for the campaign now (present, stamped with the run
+    /// id of the Redis last seen): one Redis read, no PostgreSQL.
+    async fn is_ready(&self, id: CampaignId) -> Result<bool, EngineError> {
+        let keys = CampaignKeys::new(id);
+        let view = StateView::read(&mut self.redis(), &keys).await?;
+        let run = self.scripts().identity.current();
+        Ok(view.counter && view.meta.status.is_some() && view.meta.run.as_deref() == Some(&*run))
+    }
+
+    /// Verifies `campaign` against the record and repairs its Redis state if it disagrees, from
+    /// inside a transaction that holds its row `FOR UPDATE`.
+    ///
+    /// The lock orders this against sync batches (each holds the row `FOR SHARE` from before it
+    /// reads the queue until it commits, so the rows of a batch in flight are counted) and
+    /// against the marketer's controls.
+    pub(crate) async fn verify_locked(
+        &self,
+        tx: &mut PgConnection,
+        campaign: &Campaign,
+    ) -> Result<(), EngineError> {
+        let mut redis = self.redis();
+        // The stamp written must be the run id of the Redis that was read, so it is read first;
+        // a change after this leaves an old stamp behind, which claims refuse.
+        self.scripts().identity.refresh(&mut redis).await?;
+        let run = self.scripts().identity.current();
+        let keys = CampaignKeys::new(campaign.id);
+        let view = StateView::read(&mut redis, &keys).await?;
+        let recorded = coupons::highest_sequence(tx, campaign.id).await?;
+        let standing = view.against(campaign, recorded, &run);
+        let (staging, continue_after) = match standing {
+            Standing::Agrees => return Ok(()),
+            Standing::OutOfStep => (None, 0),
+            // Claims answered after the last write that reached this copy may be lost with
+            // their numbers: numbering goes on above every number ever reserved.
+            Standing::OtherRedis => {
+                let available = (campaign.quantity - view.issued).max(0);
+                let after = sequences::reserve(self.reservations(), campaign.id, recorded, available)
+                    .await?;
+                (None, after)
+            }
+            Standing::Missing | Standing::Behind { .. } => {
+                let staging = CampaignKeys::loading(campaign.id, &random_token());
+                let holders = self.stage_holders(tx, campaign.id, &staging).await?;
+                let available = (campaign.quantity - holders).max(0);
+                let after = sequences::reserve(self.reservations(), campaign.id, recorded, available)
+                    .await?;
+                (Some(staging), after)
+            }
+        };
+        // With nothing to add, a key of the campaign's slot that is never written.
+        let staging = staging.unwrap_or_else(|| CampaignKeys::loading(campaign.id, "none"));
+        let claimed: i64 = self
+            .scripts()
+            .call(&self.scripts().repair)
+            .key(&keys.meta)
+            .key(&keys.counter)
+            .key(&keys.issued)
+            .key(&staging)
+            .arg(campaign.status.as_str())
+            .arg(campaign.claim_starts_at.timestamp_millis())
+            .arg(campaign.claim_ends_at.timestamp_millis())
+            .arg(campaign.quantity)
+            .arg(continue_after)
+            .arg(&*run)
+            .invoke(&mut redis)
+            .await?;
+        crate::metrics::state_repaired(standing.name());
+        match standing {
+            Standing::Missing => tracing::info!(
+                campaign = %campaign.id,
+                claimed,
+                "claim state loaded into Redis from PostgreSQL"
+            ),
+            _ => tracing::warn!(
+                campaign = %campaign.id,
+                found = standing.name(),
+                ?standing,
+                claimed,
+                continue_after,
+                "claim state in Redis disagreed with PostgreSQL: repaired"
+            ),
+        }
+        Ok(())
+    }
+
+    /// Copies every recorded holder of `campaign` into the set `staging`, page by page (the set
+    /// expires from its first page on); returns how many there are.
+    async fn stage_holders(
+        &self,
+        tx: &mut PgConnection,
+        campaign: CampaignId,
+        staging: &str,
+    ) -> Result<i64, EngineError> {
+        let mut redis = self.redis();
+        let (mut after, mut holders) = (0, 0);
+        loop {
+            let page = coupons::holders_after(tx, campaign, after, PAGE).await?;
+            let Some((last, _)) = page.last() else {
+                return Ok(holders);
+            };
+            after = *last;
+            holders += page.len() as i64;
+            let users: Vec<&str> = page.iter().map(|(_, user)| user.as_str()).collect();
+            let _: () = redis::pipe()
+                .sadd(staging, users)
+                .ignore()
+                .expire(staging, STAGING_TTL_SECONDS)
+                .ignore()
+                .query_async(&mut redis)
+                .await?;
+            if page.len() < PAGE as usize {
+                return Ok(holders);
+            }
+        }
+    }
+}

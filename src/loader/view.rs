@@ -1,0 +1,130 @@
+//! What Redis holds of a campaign's claim state, and how it stands against the record.
+
+use crate::campaign::Campaign;
+use crate::redis::CampaignKeys;
+use redis::aio::ConnectionManager;
+use redis::{FromRedisValue, RedisResult};
+
+/// The meta hash's fields (`None` when the hash is missing), as claim.lua and repair.lua use them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MetaView {
+    /// `active`, `paused` or `ended`.
+    pub status: Option<String>,
+    /// The window, in milliseconds since the epoch.
+    pub starts_ms: Option<i64>,
+    /// The window's end, in milliseconds since the epoch.
+    pub ends_ms: Option<i64>,
+    /// The total quantity Redis issues against.
+    pub quantity: Option<i64>,
+    /// The last sequence number handed out (or reserved to continue after).
+    pub seq: Option<i64>,
+    /// The run id of the Redis that last verified this state against PostgreSQL.
+    pub run: Option<String>,
+}
+
+impl MetaView {
+    /// The fields, in the order [`MetaView::read`] asks for them.
+    pub const FIELDS: [&str; 6] = ["status", "starts_ms", "ends_ms", "quantity", "seq", "run"];
+
+    /// Adds the `HMGET` that reads these fields to `pipe`.
+    pub fn read(pipe: &mut redis::Pipeline, keys: &CampaignKeys) {
+        pipe.hmget(&keys.meta, &Self::FIELDS);
+    }
+
+    /// Whether the status, window and quantity are the record's.
+    pub fn agrees_with(&self, campaign: &Campaign) -> bool {
+        self.status.as_deref() == Some(campaign.status.as_str())
+            && self.starts_ms == Some(campaign.claim_starts_at.timestamp_millis())
+            && self.ends_ms == Some(campaign.claim_ends_at.timestamp_millis())
+            && self.quantity == Some(campaign.quantity)
+    }
+}
+
+impl FromRedisValue for MetaView {
+    fn from_redis_value(value: redis::Value) -> Result<Self, redis::ParsingError> {
+        let (status, starts_ms, ends_ms, quantity, seq, run) = FromRedisValue::from_redis_value(value)?;
+        Ok(Self {
+            status,
+            starts_ms,
+            ends_ms,
+            quantity,
+            seq,
+            run,
+        })
+    }
+}
+
+/// A campaign's whole claim state as a verification sees it.
+#[derive(Debug, Clone)]
+pub struct StateView {
+    pub meta: MetaView,
+    /// Whether the counter exists.
+    pub counter: bool,
+    /// Users in the issued set.
+    pub issued: i64,
+}
+
+impl StateView {
+    /// Reads it in one round trip.
+    pub async fn read(redis: &mut ConnectionManager, keys: &CampaignKeys) -> RedisResult<Self> {
+        let mut pipe = redis::pipe();
+        MetaView::read(&mut pipe, keys);
+        pipe.exists(&keys.counter).scard(&keys.issued);
+        let (meta, counter, issued) = pipe.query_async(redis).await?;
+        Ok(Self {
+            meta,
+            counter,
+            issued,
+        })
+    }
+
+    /// How the state stands against the record of `campaign`, whose highest recorded sequence
+    /// number is `recorded`, in the Redis whose run id is `run`.
+    pub fn against(&self, campaign: &Campaign, recorded: i64, run: &str) -> Standing {
+        let Some(seq) = self.meta.seq.filter(|_| self.counter && self.meta.status.is_some())
+        else {
+            return Standing::Missing;
+        };
+        if seq < recorded {
+            Standing::Behind { seq, recorded }
+        } else if self.meta.run.as_deref() != Some(run) {
+            Standing::OtherRedis
+        } else if !self.meta.agrees_with(campaign) {
+            Standing::OutOfStep
+        } else {
+            Standing::Agrees
+        }
+    }
+}
+
+/// What a verification found, from the worst case to the best.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Standing {
+    /// No state (never loaded here, or Redis lost it).
+    Missing,
+    /// An older copy of the state: the record holds numbers it has not handed out yet, so it
+    /// may lack members the record has. Restored from an older append-only file, or a replica
+    /// that was behind.
+    Behind { seq: i64, recorded: i64 },
+    /// Present and not behind the record, but last verified in another Redis (a restart or a
+    /// failover since): claims it handed out after its last write may have been lost.
+    OtherRedis,
+    /// Verified here, but its status, window or quantity is not the record's (a control whose
+    /// PostgreSQL commit failed after Redis applied it, or the other way round).
+    OutOfStep,
+    /// Nothing to do.
+    Agrees,
+}
+
+impl Standing {
+    /// The name used in logs and metrics.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Missing => "missing",
+            Self::Behind { .. } => "behind",
+            Self::OtherRedis => "other_redis",
+            Self::OutOfStep => "out_of_step",
+            Self::Agrees => "agrees",
+        }
+    }
+}

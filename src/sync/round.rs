@@ -1,0 +1,172 @@
+//! One sync round over every watched campaign: verify each one's Redis state against the record,
+//! drain the queues that hold coupons, and retire the campaigns that are over.
+
+use super::drainer::{Drainer, StepOutcome, SyncReport};
+use crate::error::EngineError;
+use crate::loader::MetaView;
+use crate::metrics;
+use crate::redis::CampaignKeys;
+use crate::store::campaigns::{self, Watched};
+use chrono::{DateTime, Utc};
+
+/// What one pipelined read found of a watched campaign's Redis state.
+struct Seen {
+    queued: usize,
+    meta: MetaView,
+}
+
+impl Drainer {
+    /// One round: for every watched campaign, a check of its Redis state against the record
+    /// (repaired if it is behind, was last verified by another Redis, or its status, window or
+    /// quantity is not the record's), then one drain step if its queue holds coupons. Campaigns
+    /// whose window ended by Redis's clock (plus a grace period) and whose queue is empty are
+    /// marked drained and skipped from then on. Fails only if the list of campaigns cannot be
+    /// read.
+    ///
+    /// The round first reads every campaign's queue length and meta in one pipelined call, and
+    /// only campaigns with a queued coupon get a step (lease, read, commit). Most watched
+    /// campaigns are idle at any moment, and a step each would cost the busy ones two round
+    /// trips per idle campaign on every round.
+    pub async fn sync_once(&self) -> Result<SyncReport, EngineError> {
+        let (watched, listing_failed) = self.campaigns_to_visit().await;
+        if watched.is_empty()
+            && let Some(error) = listing_failed
+        {
+            return Err(error);
+        }
+        let mut report = SyncReport {
+            campaigns: watched.len(),
+            ..SyncReport::default()
+        };
+        let (seen, redis_now): (Vec<Option<Seen>>, _) = match self.read_round(&watched).await {
+            Some((seen, now)) => (seen.into_iter().map(Some).collect(), Some(now)),
+            None => (watched.iter().map(|_| None).collect(), None),
+        };
+        for (watched, seen) in watched.into_iter().zip(seen) {
+            let id = watched.campaign.id;
+            if let Some(seen) = &seen
+                && self.disagrees(&watched, &seen.meta)
+                && let Err(error) = self.engine.verify_campaign(id).await
+            {
+                tracing::warn!(campaign = %id, %error, "could not repair the claim state");
+                self.record_error(id, &error).await;
+                report.failed += 1;
+                continue;
+            }
+            let step = match seen.as_ref().map(|seen| seen.queued) {
+                Some(0) => {
+                    metrics::queue_seen(id, 0, None);
+                    Ok(StepOutcome::Empty)
+                }
+                // Something is queued, or Redis could not be read: a full step (which records
+                // a failure in the campaign's sync state, where its status shows it).
+                _ => self.drain_step(id).await,
+            };
+            match step {
+                Ok(StepOutcome::Moved(batch)) => {
+                    report.entries += batch.entries;
+                    report.inserted += batch.inserted;
+                    report.more_pending |= batch.more_pending;
+                }
+                Ok(StepOutcome::Empty) => {
+                    if self.is_over(&watched, redis_now)
+                        && let Err(error) = campaigns::mark_drained(self.engine.db(), id).await
+                    {
+                        tracing::warn!(campaign = %id, %error, "could not mark drained");
+                        report.failed += 1;
+                    }
+                }
+                Ok(StepOutcome::NotOwner) => {}
+                Err(_) => report.failed += 1,
+            }
+        }
+        match listing_failed {
+            Some(error) => Err(error),
+            None => Ok(report),
+        }
+    }
+
+    /// Whether the campaign's Redis state (loaded: a state not loaded is loaded by its next
+    /// claim) may disagree with the record: its last number is below the highest recorded, it
+    /// was last verified by another Redis than the one this instance talks to, or its status,
+    /// window or quantity differ. Read outside the row lock, so the repair looks again under it.
+    fn disagrees(&self, watched: &Watched, meta: &MetaView) -> bool {
+        if meta.status.is_none() {
+            return false;
+        }
+        let run = self.engine.scripts().identity.current();
+        let behind = meta.seq.unwrap_or(0) < watched.highest_recorded;
+        // An instance that has not called a script yet does not know the run id; its claims
+        // learn it before they are decided.
+        let other_redis = !run.is_empty() && meta.run.as_deref() != Some(&*run);
+        behind || other_redis || !meta.agrees_with(&watched.campaign)
+    }
+
+    /// Whether the campaign's window is over, with the grace period, by Redis's clock (the one
+    /// the claim script judges windows by); `false` when Redis's time is unknown.
+    fn is_over(&self, watched: &Watched, redis_now: Option<DateTime<Utc>>) -> bool {
+        let grace = chrono::Duration::from_std(self.engine.sync_settings().drained_grace)
+            .unwrap_or(chrono::Duration::MAX);
+        let over = watched.campaign.claim_ends_at.checked_add_signed(grace);
+        matches!((over, redis_now), (Some(over), Some(now)) if over < now)
+    }
+
+    /// Each campaign's queue length and meta, in the order given, and Redis's clock, from one
+    /// pipelined call; `None` if Redis did not answer.
+    async fn read_round(&self, watched: &[Watched]) -> Option<(Vec<Seen>, DateTime<Utc>)> {
+        let mut pipe = redis::pipe();
+        for campaign in watched {
+            let keys = CampaignKeys::new(campaign.campaign.id);
+            pipe.llen(&keys.queue);
+            MetaView::read(&mut pipe, &keys);
+        }
+        pipe.cmd("TIME");
+        let replies: Result<Vec<redis::Value>, _> =
+            pipe.query_async(&mut self.engine.redis()).await;
+        match replies.map(|replies| read_replies(replies, watched.len())) {
+            Ok(Some(read)) => Some(read),
+            Ok(None) => None,
+            Err(error) => {
+                tracing::debug!(%error, "could not read the round's state; visiting every campaign");
+                None
+            }
+        }
+    }
+
+    /// Gives up every lease this drainer holds, so other instances take over without waiting.
+    pub async fn release_leases(&self) -> Result<(), EngineError> {
+        let watched = campaigns::watched(self.engine.db()).await?;
+        let mut redis = self.engine.redis();
+        let scripts = self.engine.scripts();
+        for watched in watched {
+            let keys = CampaignKeys::new(watched.campaign.id);
+            let _: i64 = scripts
+                .call(&scripts.release_lease)
+                .key(&keys.drain_lease)
+                .arg(&self.token)
+                .invoke(&mut redis)
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+/// Two replies per campaign (queue length, meta), then `TIME`.
+fn read_replies(
+    replies: Vec<redis::Value>,
+    campaigns: usize,
+) -> Option<(Vec<Seen>, DateTime<Utc>)> {
+    if replies.len() != 2 * campaigns + 1 {
+        return None;
+    }
+    let mut replies = replies.into_iter();
+    let mut seen = Vec::with_capacity(campaigns);
+    for _ in 0..campaigns {
+        let queued = redis::from_redis_value(replies.next()?).ok()?;
+        let meta = redis::from_redis_value(replies.next()?).ok()?;
+        seen.push(Seen { queued, meta });
+    }
+    let (seconds, micros): (i64, i64) = redis::from_redis_value(replies.next()?).ok()?;
+    let now = DateTime::from_timestamp(seconds, u32::try_from(micros * 1000).ok()?)?;
+    Some((seen, now))
+}
