@@ -178,7 +178,8 @@ async fn one_script_call_decides_its_claims_in_order_as_separate_calls_would() {
     call.key(&keys.meta)
         .key(&keys.counter)
         .key(&keys.issued)
-        .key(&keys.queue);
+        .key(&keys.queue)
+        .arg(redis_run_id(&engine).await);
     for member in &members {
         call.arg(member.as_str());
     }

@@ -84,13 +84,15 @@ impl ClaimBatcher {
             user: user.clone(),
             answer,
         };
-        self.requests.try_send(request).map_err(|error| match error {
-            mpsc::error::TrySendError::Full(_) => {
-                crate::metrics::claim_shed();
-                EngineError::Busy
-            }
-            mpsc::error::TrySendError::Closed(_) => EngineError::ClaimsStopped,
-        })?;
+        self.requests
+            .try_send(request)
+            .map_err(|error| match error {
+                mpsc::error::TrySendError::Full(_) => {
+                    crate::metrics::claim_shed();
+                    EngineError::Busy
+                }
+                mpsc::error::TrySendError::Closed(_) => EngineError::ClaimsStopped,
+            })?;
         match tokio::time::timeout(LONGEST_WAIT, answered).await {
             Ok(answer) => answer.map_err(|_| EngineError::ClaimsStopped)?,
             // What the caller tells the user is "try again", as for any Redis failure. If the

@@ -111,16 +111,18 @@ impl Engine {
             // their numbers: numbering goes on above every number ever reserved.
             Standing::OtherRedis => {
                 let available = (campaign.quantity - view.issued).max(0);
-                let after = sequences::reserve(self.reservations(), campaign.id, recorded, available)
-                    .await?;
+                let after =
+                    sequences::reserve(self.reservations(), campaign.id, recorded, available)
+                        .await?;
                 (None, after)
             }
             Standing::Missing | Standing::Behind { .. } => {
                 let staging = CampaignKeys::loading(campaign.id, &random_token());
                 let holders = self.stage_holders(tx, campaign.id, &staging).await?;
                 let available = (campaign.quantity - holders).max(0);
-                let after = sequences::reserve(self.reservations(), campaign.id, recorded, available)
-                    .await?;
+                let after =
+                    sequences::reserve(self.reservations(), campaign.id, recorded, available)
+                        .await?;
                 (Some(staging), after)
             }
         };

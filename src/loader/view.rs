@@ -42,7 +42,8 @@ impl MetaView {
 
 impl FromRedisValue for MetaView {
     fn from_redis_value(value: redis::Value) -> Result<Self, redis::ParsingError> {
-        let (status, starts_ms, ends_ms, quantity, seq, run) = FromRedisValue::from_redis_value(value)?;
+        let (status, starts_ms, ends_ms, quantity, seq, run) =
+            FromRedisValue::from_redis_value(value)?;
         Ok(Self {
             status,
             starts_ms,
@@ -81,7 +82,10 @@ impl StateView {
     /// How the state stands against the record of `campaign`, whose highest recorded sequence
     /// number is `recorded`, in the Redis whose run id is `run`.
     pub fn against(&self, campaign: &Campaign, recorded: i64, run: &str) -> Standing {
-        let Some(seq) = self.meta.seq.filter(|_| self.counter && self.meta.status.is_some())
+        let Some(seq) = self
+            .meta
+            .seq
+            .filter(|_| self.counter && self.meta.status.is_some())
         else {
             return Standing::Missing;
         };

@@ -32,9 +32,8 @@ impl RedisIdentity {
     /// Reads the run id from Redis again; logs and counts it when it changed.
     pub async fn refresh(&self, redis: &mut ConnectionManager) -> RedisResult<()> {
         let info: String = redis::cmd("INFO").arg("server").query_async(redis).await?;
-        let run_id = run_id_in(&info).ok_or_else(|| {
-            RedisError::from(std::io::Error::other("INFO server has no run_id"))
-        })?;
+        let run_id = run_id_in(&info)
+            .ok_or_else(|| RedisError::from(std::io::Error::other("INFO server has no run_id")))?;
         let mut known = self
             .0
             .write()

@@ -159,7 +159,10 @@ pub async fn count(db: &PgPool, campaign: CampaignId) -> Result<i64, sqlx::Error
 
 /// The highest sequence number recorded for the campaign, 0 if none: one descent of the
 /// `(campaign_id, sequence)` index.
-pub async fn highest_sequence(db: &mut PgConnection, campaign: CampaignId) -> Result<i64, sqlx::Error> {
+pub async fn highest_sequence(
+    db: &mut PgConnection,
+    campaign: CampaignId,
+) -> Result<i64, sqlx::Error> {
     let highest: Option<i64> =
         sqlx::query_scalar("SELECT max(sequence) FROM issued_coupons WHERE campaign_id = $1")
             .bind(campaign.0)

@@ -209,7 +209,9 @@ impl Drainer {
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let renumbered = self.renumber_clashes(&mut tx, campaign, &mut coupons).await?;
+        let renumbered = self
+            .renumber_clashes(&mut tx, campaign, &mut coupons)
+            .await?;
         let head = QueueHead {
             first: entries.first().cloned().unwrap_or_default(),
             last: entries.last().cloned().unwrap_or_default(),
@@ -270,12 +272,14 @@ impl Drainer {
                 "a queued coupon's number is recorded for another member: renumbered"
             );
             coupon.sequence = sequence;
-            coupon.code = self.engine.codes().code_of(campaign, sequence).ok_or_else(|| {
-                EngineError::CorruptState {
+            coupon.code = self
+                .engine
+                .codes()
+                .code_of(campaign, sequence)
+                .ok_or_else(|| EngineError::CorruptState {
                     campaign,
                     detail: format!("sequence {sequence} is beyond what a code can carry"),
-                }
-            })?;
+                })?;
         }
         metrics::renumbered(clashing.len());
         Ok(clashing.len())

@@ -93,6 +93,19 @@ pub async fn rows(engine: &Engine, id: CampaignId) -> i64 {
         .expect("count rows")
 }
 
+/// The run id of the Redis the engine talks to (claim.lua's first argument).
+pub async fn redis_run_id(engine: &Engine) -> String {
+    let info: String = redis::cmd("INFO")
+        .arg("server")
+        .query_async(&mut engine.redis())
+        .await
+        .expect("INFO server");
+    info.lines()
+        .find_map(|line| line.trim().strip_prefix("run_id:"))
+        .expect("a run id")
+        .to_owned()
+}
+
 /// Deletes Redis keys, as a Redis that lost its data would have.
 pub async fn delete_keys(engine: &Engine, keys: &[&str]) {
     use redis::AsyncCommands;
