@@ -6,7 +6,9 @@ mod support;
 use coupon::ClaimOutcome;
 use coupon::redis::CampaignKeys;
 use coupon::sync::Drainer;
+use redis::AsyncCommands;
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use support::*;
 
 fn issued(outcome: &ClaimOutcome) -> bool {
@@ -225,4 +227,39 @@ async fn a_raised_quantity_reserves_the_numbers_its_extra_coupons_may_use() {
     // Assert: all 8 go out again (PostgreSQL recorded none), numbered above the 8 told.
     assert_eq!(later.len(), 8, "{later:?}");
     assert_eq!(told_twice(&earlier, &later), Vec::<i64>::new());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_load_whose_claim_gave_up_still_finishes() {
+    // Arrange
+    let engine = engine().await;
+    let campaign = open_campaign(&engine, HOLDERS + 10).await;
+    recorded_holders_and_lost_state(&engine, campaign.id).await;
+    let keys = CampaignKeys::new(campaign.id);
+    let pattern = format!("coupon:loading:{{{}}}:*", campaign.id.0);
+
+    // Act: a claim starts the load and is dropped (its client went away) while the holders
+    // are being copied.
+    let claim = tokio::spawn({
+        let engine = engine.clone();
+        async move { engine.claim(campaign.id, &user(1)).await }
+    });
+    let copying = AtomicUsize::new(0);
+    eventually("the load to start copying holders", || async {
+        let staged: Vec<String> = engine.redis().keys(&pattern).await.unwrap();
+        copying.store(staged.len(), Ordering::SeqCst);
+        !staged.is_empty() || claim.is_finished()
+    })
+    .await;
+    claim.abort();
+
+    // Assert: with no other claim, the state is built to the end and the staging set is gone.
+    eventually("the load to finish", || async {
+        let counter: Option<i64> = engine.redis().get(&keys.counter).await.unwrap();
+        let staged: Vec<String> = engine.redis().keys(&pattern).await.unwrap();
+        counter == Some(10) && staged.is_empty()
+    })
+    .await;
+    let issued: i64 = engine.redis().scard(&keys.issued).await.unwrap();
+    assert_eq!(issued, HOLDERS);
 }

@@ -112,6 +112,25 @@ pub async fn delete_keys(engine: &Engine, keys: &[&str]) {
     let _: () = engine.redis().del(keys).await.expect("delete keys");
 }
 
+/// Holders recorded for the large-campaign rebuild tests.
+pub const HOLDERS: i64 = 100_000;
+
+/// Records `HOLDERS` members of the campaign straight into PostgreSQL, numbered 1 and up, then
+/// deletes its Redis state: a large campaign whose Redis lost everything.
+pub async fn recorded_holders_and_lost_state(engine: &Engine, id: CampaignId) {
+    sqlx::query(
+        "INSERT INTO issued_coupons (campaign_id, user_id, code, sequence, claimed_at) \
+         SELECT $1, 'holder-' || n, 'HOLDER-' || $1 || '-' || n, n, now() \
+         FROM generate_series(1, $2) AS n",
+    )
+    .bind(id.0)
+    .bind(HOLDERS)
+    .execute(engine.db())
+    .await
+    .expect("record the holders");
+    delete_keys(engine, &coupon::redis::CampaignKeys::new(id).all()).await;
+}
+
 /// Members `members` claim a coupon of `id` at the same moment (one task each, released
 /// together); their outcomes, in member order.
 pub async fn claim_at_once(
