@@ -35,7 +35,7 @@ pub mod user;
 pub mod validation;
 
 pub use campaign::{Campaign, CampaignDraft, CampaignId, CampaignStatus};
-pub use claim::ClaimOutcome;
+pub use claim::{ClaimOutcome, MOST_CLAIMS_WAITING};
 pub use engine::{Engine, SyncSettings};
 pub use error::EngineError;
 pub use health::Readiness;

@@ -41,7 +41,7 @@ const MOST_CLAIMS_PER_ROUND: usize = 1024;
 /// pile up in memory for as long as it hangs. At the rates Redis decides claims here (tens of
 /// thousands a second), a full queue is a fraction of a second of work; a few hundred bytes a
 /// claim, it is a few megabytes at most.
-pub(crate) const MOST_CLAIMS_WAITING: usize = 16 * MOST_CLAIMS_PER_ROUND;
+pub const MOST_CLAIMS_WAITING: usize = 16 * MOST_CLAIMS_PER_ROUND;
 
 /// Longest a claim waits for its answer: Redis's response timeout (see [`Engine::connect`]) and
 /// a little more. Rounds run one after another, so while Redis does not answer, a claim that

@@ -6,6 +6,7 @@ mod batcher;
 mod reply;
 
 pub(crate) use batcher::ClaimBatcher;
+pub use batcher::MOST_CLAIMS_WAITING;
 
 use crate::campaign::CampaignId;
 use crate::engine::Engine;

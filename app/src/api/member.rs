@@ -83,8 +83,8 @@ pub async fn claim(campaign_id: i64) -> Result<ClaimView, ServerFnError> {
     let campaign = coupon::CampaignId(campaign_id);
     let outcome = match engine.claim(campaign, &member).await {
         Ok(outcome) => outcome,
-        Err(EngineError::Redis(error)) => {
-            tracing::warn!(%error, "claim refused: Redis unavailable");
+        Err(error @ (EngineError::Redis(_) | EngineError::Busy)) => {
+            tracing::warn!(%error, "claim refused: Redis unavailable or too slow");
             crate::backend::set_status(503);
             return Ok(ClaimView::Unavailable);
         }

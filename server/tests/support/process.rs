@@ -131,7 +131,7 @@ pub struct RedisProcess {
     child: Option<Child>,
 }
 
-mod tempdir {
+pub mod tempdir {
     /// A directory removed when dropped.
     pub struct Dir(pub std::path::PathBuf);
 
@@ -205,6 +205,36 @@ impl RedisProcess {
 
     /// Starts it again on the same port and data directory.
     pub async fn restart(&mut self) {
+        self.run().await;
+    }
+
+    /// A copy of the data directory as it is now (the append-only file included), to come
+    /// back to with [`RedisProcess::restart_from`].
+    pub fn copy_data(&self) -> tempdir::Dir {
+        let copy = self.dir.0.with_extension("older");
+        let _ = std::fs::remove_dir_all(&copy);
+        let copied = Command::new("cp")
+            .arg("-a")
+            .arg(&self.dir.0)
+            .arg(&copy)
+            .status()
+            .expect("run cp");
+        assert!(copied.success(), "could not copy Redis's data directory");
+        tempdir::Dir(copy)
+    }
+
+    /// Stops Redis and starts it again from `older`: what a crash that lost the last writes, or
+    /// a failover to a replica that was behind, leaves.
+    pub async fn restart_from(&mut self, older: &tempdir::Dir) {
+        self.stop().await;
+        std::fs::remove_dir_all(&self.dir.0).expect("remove the data directory");
+        let copied = Command::new("cp")
+            .arg("-a")
+            .arg(&older.0)
+            .arg(&self.dir.0)
+            .status()
+            .expect("run cp");
+        assert!(copied.success(), "could not put the older data back");
         self.run().await;
     }
 

@@ -41,6 +41,18 @@ impl Storm {
         repeat: usize,
         tasks: usize,
     ) -> Self {
+        Self::start_from(0, urls, campaign, users, repeat, tasks)
+    }
+
+    /// The same for users `user-{first}`, `user-{first + 1}`, ….
+    pub fn start_from(
+        first: usize,
+        urls: Vec<String>,
+        campaign: CampaignId,
+        users: usize,
+        repeat: usize,
+        tasks: usize,
+    ) -> Self {
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(5))
             .build()
@@ -65,7 +77,7 @@ impl Storm {
                     if n >= users * repeat {
                         return;
                     }
-                    let user = format!("user-{}", n % users);
+                    let user = format!("user-{}", first + n % users);
                     let base = &urls[n % urls.len()];
                     let url = format!("{base}/api/v1/campaigns/{campaign}/claims");
                     let started = Instant::now();
@@ -131,6 +143,25 @@ impl Storm {
             joined.expect("a storm client panicked");
         }
         std::mem::take(&mut *self.seen.lock().await)
+    }
+}
+
+impl Seen {
+    /// What this storm and a later one saw together (a user told "issued" in both counts as
+    /// told twice).
+    pub fn and_then(mut self, later: Seen) -> Seen {
+        self.attempted.extend(later.attempted);
+        for (status, n) in later.statuses {
+            *self.statuses.entry(status).or_default() += n;
+        }
+        self.slowest = self.slowest.max(later.slowest);
+        self.told_twice.extend(later.told_twice);
+        for (user, code) in later.issued {
+            if self.issued.insert(user.clone(), code).is_some() {
+                self.told_twice.push(user);
+            }
+        }
+        self
     }
 }
 
