@@ -1,12 +1,13 @@
 //! The [`Engine`] handle: connections and settings shared by every engine operation.
 
+use crate::claim::ClaimAck;
 use crate::claim::ClaimBatcher;
 use crate::code::CodeKey;
 use crate::error::EngineError;
 use crate::loader::LoadTurns;
 use crate::redis::Scripts;
+use crate::redis::{RedisLink, RedisTarget};
 use crate::store::{MIGRATOR, code_key};
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 use std::sync::{Arc, OnceLock};
@@ -106,7 +107,11 @@ impl SyncSettings {
 pub struct Engine(Arc<Parts>);
 
 struct Parts {
-    redis: ConnectionManager,
+    redis: RedisLink,
+    /// The claim rounds' own connection when their `WAIT` must not hold up everything else
+    /// (replicated acknowledgments); otherwise the shared one.
+    claims_redis: RedisLink,
+    ack: ClaimAck,
     db: PgPool,
     reservations: PgPool,
     scripts: Scripts,
@@ -116,23 +121,41 @@ struct Parts {
     load_turns: LoadTurns,
 }
 
+/// How the engine reaches Redis, and what "issued" means.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RedisSettings {
+    /// A fixed address or the primary the sentinels name.
+    pub target: RedisTarget,
+    /// Acknowledged on the primary, or on the primary and replicas.
+    pub ack: ClaimAck,
+}
+
 impl Engine {
-    /// Connects to both stores, applies pending migrations and reads the code key (made on the
-    /// first start).
+    /// Connects to both stores (Redis at a fixed address, claims acknowledged by the primary),
+    /// applies pending migrations and reads the code key (made on the first start).
     pub async fn connect(
         redis_url: &str,
         database_url: &str,
         settings: SyncSettings,
     ) -> Result<Self, EngineError> {
-        let client = redis::Client::open(redis_url)?;
-        // Bounded waits: while Redis is down or restarting, a claim fails within about a second
-        // with a "try again" answer instead of hanging; the manager keeps reconnecting behind.
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(Duration::from_secs(1)))
-            .set_response_timeout(Some(REDIS_RESPONSE_TIMEOUT))
-            .set_number_of_retries(2)
-            .set_max_delay(Duration::from_millis(500));
-        let redis = ConnectionManager::new_with_config(client, config).await?;
+        let redis = RedisSettings {
+            target: RedisTarget::Url(redis_url.to_owned()),
+            ack: ClaimAck::Primary,
+        };
+        Self::connect_to(&redis, database_url, settings).await
+    }
+
+    /// The same, with Redis reached and acknowledging as `redis` says.
+    pub async fn connect_to(
+        redis: &RedisSettings,
+        database_url: &str,
+        settings: SyncSettings,
+    ) -> Result<Self, EngineError> {
+        let shared = RedisLink::connect(&redis.target).await?;
+        let claims_redis = match redis.ack {
+            ClaimAck::Primary => shared.clone(),
+            ClaimAck::Replicated { .. } => RedisLink::connect(&redis.target).await?,
+        };
         let db = PgPoolOptions::new()
             .max_connections(10)
             .acquire_timeout(Duration::from_secs(5))
@@ -148,20 +171,10 @@ impl Engine {
             .acquire_timeout(Duration::from_secs(5))
             .connect_lazy(database_url)?;
         let codes = code_key::load_or_create(&db).await?;
-        Ok(Self::new(redis, db, reservations, settings, codes))
-    }
-
-    /// An engine over existing connections (migrations and the code key are the caller's
-    /// business); `reservations` must not be `db` (see [`Engine::connect`]).
-    pub fn new(
-        redis: ConnectionManager,
-        db: PgPool,
-        reservations: PgPool,
-        settings: SyncSettings,
-        codes: CodeKey,
-    ) -> Self {
-        Self(Arc::new(Parts {
-            redis,
+        Ok(Self(Arc::new(Parts {
+            redis: shared,
+            claims_redis,
+            ack: redis.ack,
             db,
             reservations,
             scripts: Scripts::new(),
@@ -169,13 +182,23 @@ impl Engine {
             codes,
             claims: OnceLock::new(),
             load_turns: LoadTurns::default(),
-        }))
+        })))
+    }
+
+    /// What "issued" means for this engine.
+    pub fn claim_ack(&self) -> ClaimAck {
+        self.0.ack
     }
 
     /// The claim batcher, started on first use.
     pub(crate) fn claims(&self) -> &ClaimBatcher {
         self.0.claims.get_or_init(|| {
-            ClaimBatcher::start(self.redis(), self.scripts().clone(), self.codes().clone())
+            ClaimBatcher::start(
+                self.0.claims_redis.clone(),
+                self.scripts().clone(),
+                self.codes().clone(),
+                self.0.ack,
+            )
         })
     }
 
@@ -205,7 +228,7 @@ impl Engine {
     }
 
     /// A handle on the shared Redis connection.
-    pub fn redis(&self) -> ConnectionManager {
+    pub fn redis(&self) -> RedisLink {
         self.0.redis.clone()
     }
 

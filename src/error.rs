@@ -31,6 +31,16 @@ pub enum EngineError {
     /// refused at once and not decided. (A 503 for callers: try again.)
     #[error("too many claims are waiting for Redis; the claim was not decided")]
     Busy,
+    /// Replicated acknowledgments are on and fewer replicas than needed have the claim (or are
+    /// connected), so it is not acknowledged. If it was issued in Redis, the member hears
+    /// "already claimed" on the next try. (A 503 for callers: try again.)
+    #[error("only {connected} of {wanted} Redis replicas confirmed; the claim is not acknowledged")]
+    NotReplicated {
+        /// Replicas that confirmed (or are connected).
+        connected: i64,
+        /// Replicas the setting needs.
+        wanted: u32,
+    },
     /// The task loading a campaign's state stopped before it finished (the runtime is shutting
     /// down). (A 503 for callers: try again.)
     #[error("campaign {0}: loading its claim state was interrupted")]

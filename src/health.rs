@@ -1,5 +1,6 @@
 //! Readiness: can this instance serve claims and record them?
 
+use crate::claim::{ClaimAck, connected_replicas};
 use crate::engine::Engine;
 use crate::store::MIGRATOR;
 use serde::Serialize;
@@ -15,6 +16,12 @@ pub struct Readiness {
     pub postgres: String,
     /// `ok`, or which migrations are missing.
     pub migrations: String,
+    /// With replicated acknowledgments: `ok`, or how many of the replicas needed are connected
+    /// (every claim is answered "try again" meanwhile); `not required` otherwise.
+    pub replicas: String,
+    /// With Redis Sentinel: the primary it names now (`host:port`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redis_primary: Option<String>,
 }
 
 impl Engine {
@@ -37,11 +44,34 @@ impl Engine {
             Ok(n) => ("ok".to_owned(), format!("{n} of {known} applied")),
             Err(error) => (error.to_string(), "unknown".to_owned()),
         };
+        let replicas = self.replica_readiness().await;
         Readiness {
-            ready: redis == "ok" && postgres == "ok" && migrations == "ok",
+            ready: redis == "ok"
+                && postgres == "ok"
+                && migrations == "ok"
+                && replicas_ok(&replicas),
             redis,
             postgres,
             migrations,
+            replicas,
+            redis_primary: self.redis().primary(),
         }
     }
+
+    async fn replica_readiness(&self) -> String {
+        let ClaimAck::Replicated { replicas, .. } = self.claim_ack() else {
+            return NOT_REQUIRED.to_owned();
+        };
+        match connected_replicas(&mut self.redis()).await {
+            Ok(connected) if connected >= i64::from(replicas) => "ok".to_owned(),
+            Ok(connected) => format!("{connected} of {replicas} replicas connected"),
+            Err(error) => error.to_string(),
+        }
+    }
+}
+
+const NOT_REQUIRED: &str = "not required";
+
+fn replicas_ok(replicas: &str) -> bool {
+    replicas == "ok" || replicas == NOT_REQUIRED
 }

@@ -35,8 +35,8 @@ pub mod user;
 pub mod validation;
 
 pub use campaign::{Campaign, CampaignDraft, CampaignId, CampaignStatus};
-pub use claim::{ClaimOutcome, MOST_CLAIMS_WAITING};
-pub use engine::{Engine, SyncSettings};
+pub use claim::{ClaimAck, ClaimOutcome, MOST_CLAIMS_WAITING};
+pub use engine::{Engine, RedisSettings, SyncSettings};
 pub use error::EngineError;
 pub use health::Readiness;
 pub use lookup::HeldCoupon;

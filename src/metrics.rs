@@ -28,6 +28,9 @@ pub const STATE_REPAIRS: &str = "coupon_state_repairs_total";
 /// Counter: queued coupons the sync gave a new number because the record already held theirs
 /// for another member (claims answered from a Redis state that was behind the record).
 pub const RENUMBERED: &str = "coupon_renumbered_total";
+/// Counter: claim rounds whose writes did not reach the replicas `CLAIM_ACK=replicated` needs
+/// in time (their issued claims were answered "try again").
+pub const ROUNDS_UNREPLICATED: &str = "coupon_claim_rounds_unreplicated_total";
 /// Counter: claims refused at once because this instance's claim queue was full (Redis slow or
 /// hanging).
 pub const CLAIMS_SHED: &str = "coupon_claims_shed_total";
@@ -108,4 +111,8 @@ pub(crate) fn renumbered(coupons: usize) {
 
 pub(crate) fn claim_shed() {
     metrics::counter!(CLAIMS_SHED).increment(1);
+}
+
+pub(crate) fn claims_unreplicated() {
+    metrics::counter!(ROUNDS_UNREPLICATED).increment(1);
 }

@@ -1,15 +1,18 @@
 //! Configuration from environment variables (documented in the README).
 
 use app::backend::limits::LimitSettings;
-use coupon::SyncSettings;
+use coupon::redis::RedisTarget;
+use coupon::{ClaimAck, RedisSettings, SyncSettings};
 use std::time::Duration;
 
 /// Everything the server reads from its environment, besides Leptos's own `LEPTOS_*` variables
 /// (the listen address is `LEPTOS_SITE_ADDR`).
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// `REDIS_URL`, e.g. `redis://127.0.0.1:6379`.
-    pub redis_url: String,
+    /// Where Redis is and what "issued" means: `REDIS_URL` (e.g. `redis://127.0.0.1:6379`), or
+    /// `REDIS_SENTINELS` (`host:port,…`) with `REDIS_SENTINEL_MASTER`; `CLAIM_ACK` (`primary`
+    /// or `replicated`) with `CLAIM_ACK_REPLICAS` and `CLAIM_ACK_TIMEOUT_MS`.
+    pub redis: RedisSettings,
     /// `DATABASE_URL`, e.g. `postgres://postgres@127.0.0.1:5432/coupon`.
     pub database_url: String,
     /// `SYNC_BATCH_SIZE`, `SYNC_ROWS_PER_STATEMENT`, `SYNC_IDLE_MS`, `SYNC_LEASE_MS`: the
@@ -124,8 +127,44 @@ impl Config {
             )?,
         };
         let live_tick = Duration::from_millis(number("LIVE_TICK_MS", 1000)?.max(50));
+        let target = match optional("REDIS_SENTINELS") {
+            Some(list) => {
+                let sentinels: Vec<String> = list
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+                    .collect();
+                if sentinels.iter().any(|s| !s.contains(':')) {
+                    return Err(ConfigError(format!(
+                        "REDIS_SENTINELS must be host:port entries separated by commas, got {list:?}"
+                    )));
+                }
+                let master = optional("REDIS_SENTINEL_MASTER").ok_or_else(|| {
+                    ConfigError("REDIS_SENTINEL_MASTER must be set with REDIS_SENTINELS".into())
+                })?;
+                RedisTarget::Sentinel { sentinels, master }
+            }
+            None => RedisTarget::Url(required("REDIS_URL")?),
+        };
+        let ack = match optional("CLAIM_ACK").as_deref() {
+            None | Some("primary") => ClaimAck::Primary,
+            Some("replicated") => ClaimAck::Replicated {
+                replicas: match number("CLAIM_ACK_REPLICAS", 1)? {
+                    0 => return Err(ConfigError("CLAIM_ACK_REPLICAS must be at least 1".into())),
+                    n => u32::try_from(n)
+                        .map_err(|_| ConfigError("CLAIM_ACK_REPLICAS is too large".into()))?,
+                },
+                timeout: Duration::from_millis(number("CLAIM_ACK_TIMEOUT_MS", 250)?.max(1)),
+            },
+            Some(other) => {
+                return Err(ConfigError(format!(
+                    "CLAIM_ACK must be primary or replicated, got {other:?}"
+                )));
+            }
+        };
         Ok(Self {
-            redis_url: required("REDIS_URL")?,
+            redis: RedisSettings { target, ack },
             database_url: required("DATABASE_URL")?,
             sync,
             api_key: optional("API_KEY"),
@@ -149,6 +188,52 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         move |name| map.get(name).cloned()
+    }
+
+    #[test]
+    fn sentinels_replace_the_redis_url_and_need_the_master_name() {
+        let base = [
+            ("DATABASE_URL", "postgres://y"),
+            ("REDIS_SENTINELS", "10.0.0.1:26379, 10.0.0.2:26379"),
+        ];
+        let err = Config::from_lookup(lookup(&base)).unwrap_err();
+        assert_eq!(
+            err.0,
+            "REDIS_SENTINEL_MASTER must be set with REDIS_SENTINELS"
+        );
+        let mut named = base.to_vec();
+        named.push(("REDIS_SENTINEL_MASTER", "coupon"));
+        let config = Config::from_lookup(lookup(&named)).unwrap();
+        assert_eq!(
+            config.redis.target,
+            RedisTarget::Sentinel {
+                sentinels: vec!["10.0.0.1:26379".into(), "10.0.0.2:26379".into()],
+                master: "coupon".into(),
+            }
+        );
+    }
+
+    #[test]
+    fn replicated_acknowledgments_are_read_and_checked_by_name() {
+        let base = [("REDIS_URL", "redis://x"), ("DATABASE_URL", "postgres://y")];
+        assert_eq!(
+            Config::from_lookup(lookup(&base)).unwrap().redis.ack,
+            ClaimAck::Primary
+        );
+        let mut replicated = base.to_vec();
+        replicated.push(("CLAIM_ACK", "replicated"));
+        replicated.push(("CLAIM_ACK_REPLICAS", "2"));
+        assert_eq!(
+            Config::from_lookup(lookup(&replicated)).unwrap().redis.ack,
+            ClaimAck::Replicated {
+                replicas: 2,
+                timeout: Duration::from_millis(250)
+            }
+        );
+        let mut wrong = base.to_vec();
+        wrong.push(("CLAIM_ACK", "all"));
+        let err = Config::from_lookup(lookup(&wrong)).unwrap_err();
+        assert!(err.0.contains("CLAIM_ACK"), "{}", err.0);
     }
 
     #[test]

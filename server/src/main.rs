@@ -29,7 +29,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     server::telemetry::metrics_handle();
     let config = Config::from_env()?;
     let leptos_options = get_configuration(None)?.leptos_options;
-    let engine = Engine::connect(&config.redis_url, &config.database_url, config.sync).await?;
+    let engine = Engine::connect_to(&config.redis, &config.database_url, config.sync).await?;
     if let Some((email, password)) = &config.first_admin
         && app::backend::accounts::ensure_first_admin(engine.db(), email, password).await?
     {

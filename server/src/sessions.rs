@@ -2,15 +2,15 @@
 //! claim path never touches PostgreSQL (a claim reads its session with one `GET`).
 
 use async_trait::async_trait;
+use coupon::redis::RedisLink;
 use redis::AsyncCommands;
-use redis::aio::ConnectionManager;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, SessionStore};
 
 /// Stores each session as JSON under `session:<id>`, expiring with the session.
 #[derive(Clone)]
 pub struct RedisSessionStore {
-    redis: ConnectionManager,
+    redis: RedisLink,
 }
 
 impl std::fmt::Debug for RedisSessionStore {
@@ -21,7 +21,7 @@ impl std::fmt::Debug for RedisSessionStore {
 
 impl RedisSessionStore {
     /// A store on the shared Redis connection.
-    pub fn new(redis: ConnectionManager) -> Self {
+    pub fn new(redis: RedisLink) -> Self {
         Self { redis }
     }
 

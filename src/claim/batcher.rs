@@ -15,15 +15,15 @@
 //! went out is left out of the call and is not issued a coupon.
 
 use super::ClaimOutcome;
+use super::ack::{Acknowledger, ClaimAck};
 use super::reply::{CallReply, read_call_reply};
 use crate::campaign::CampaignId;
 use crate::code::CodeKey;
 use crate::engine::REDIS_RESPONSE_TIMEOUT;
 use crate::error::EngineError;
-use crate::redis::{CampaignKeys, Scripts};
+use crate::redis::{CampaignKeys, RedisLink, Scripts};
 use crate::user::UserId;
 use redis::RedisError;
-use redis::aio::ConnectionManager;
 use std::collections::HashMap;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
@@ -70,9 +70,9 @@ struct Request {
 impl ClaimBatcher {
     /// Starts the rounds on the current tokio runtime; issued coupons get their codes from
     /// `codes`.
-    pub(crate) fn start(redis: ConnectionManager, scripts: Scripts, codes: CodeKey) -> Self {
+    pub(crate) fn start(redis: RedisLink, scripts: Scripts, codes: CodeKey, ack: ClaimAck) -> Self {
         let (requests, incoming) = mpsc::channel(MOST_CLAIMS_WAITING);
-        tokio::spawn(run_rounds(incoming, redis, scripts, codes));
+        tokio::spawn(run_rounds(incoming, redis, scripts, codes, ack));
         Self { requests }
     }
 
@@ -108,18 +108,48 @@ impl ClaimBatcher {
 
 async fn run_rounds(
     mut incoming: mpsc::Receiver<Request>,
-    redis: ConnectionManager,
+    mut redis: RedisLink,
     scripts: Scripts,
     codes: CodeKey,
+    ack: ClaimAck,
 ) {
+    let mut acknowledger = Acknowledger::new(ack);
     let mut round = Vec::with_capacity(MOST_CLAIMS_PER_ROUND);
     while incoming.recv_many(&mut round, MOST_CLAIMS_PER_ROUND).await > 0 {
         let calls = calls_of_round(round.drain(..));
+        if let Err(refused) = acknowledger.before_round(&mut redis).await {
+            for claim in calls.into_iter().flat_map(|(_, claims)| claims) {
+                let _ = claim.answer.send(Err(refused.to_error()));
+            }
+            continue;
+        }
         let sent = calls
             .into_iter()
             .map(|(campaign, claims)| run_call(campaign, claims, redis.clone(), &scripts, &codes));
-        futures::future::join_all(sent).await;
+        let decided: Vec<(Request, Answer)> = futures::future::join_all(sent)
+            .await
+            .into_iter()
+            .flatten()
+            .collect();
+        let issued_any = decided.iter().any(|(_, answer)| is_issued(answer));
+        let confirmed = if issued_any {
+            acknowledger.after_round(&mut redis).await
+        } else {
+            Ok(())
+        };
+        for (claim, answer) in decided {
+            let answer = match &confirmed {
+                Err(unconfirmed) if is_issued(&answer) => Err(unconfirmed.to_error()),
+                _ => answer,
+            };
+            // A caller that stopped waiting has nobody to tell; its claim stands as decided.
+            let _ = claim.answer.send(answer);
+        }
     }
+}
+
+fn is_issued(answer: &Answer) -> bool {
+    matches!(answer, Ok(Some(ClaimOutcome::Issued { .. })))
 }
 
 /// Splits a round into script calls: one campaign's claims per call, in arrival order, at most
@@ -142,14 +172,15 @@ fn calls_of_round(round: impl Iterator<Item = Request>) -> Vec<(CampaignId, Vec<
     calls
 }
 
-/// One call of claim.lua for `claims` of `campaign`; answers each of them.
+/// One call of claim.lua for `claims` of `campaign`; each claim with its answer (sent once the
+/// round is confirmed).
 async fn run_call(
     campaign: CampaignId,
     claims: Vec<Request>,
-    mut redis: ConnectionManager,
+    mut redis: RedisLink,
     scripts: &Scripts,
     codes: &CodeKey,
-) {
+) -> Vec<(Request, Answer)> {
     let keys = CampaignKeys::new(campaign);
     let mut call = scripts.call(&scripts.claim);
     call.key(&keys.meta)
@@ -180,10 +211,7 @@ async fn run_call(
             .map(|_| Err(failure.to_error(campaign)))
             .collect(),
     };
-    for (claim, answer) in claims.into_iter().zip(answers) {
-        // A caller that stopped waiting has nobody to tell; its claim stands as decided.
-        let _ = claim.answer.send(answer);
-    }
+    claims.into_iter().zip(answers).collect()
 }
 
 /// Why a whole call went unanswered; every claim in it hears the same.

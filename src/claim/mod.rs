@@ -2,9 +2,12 @@
 //! its campaign that arrived while the previous call was on its way ([`batcher`]). PostgreSQL is
 //! never touched unless the campaign's Redis state is missing and must be loaded first.
 
+mod ack;
 mod batcher;
 mod reply;
 
+pub use ack::ClaimAck;
+pub(crate) use ack::connected_replicas;
 pub(crate) use batcher::ClaimBatcher;
 pub use batcher::MOST_CLAIMS_WAITING;
 

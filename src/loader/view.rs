@@ -1,8 +1,7 @@
 //! What Redis holds of a campaign's claim state, and how it stands against the record.
 
 use crate::campaign::Campaign;
-use crate::redis::CampaignKeys;
-use redis::aio::ConnectionManager;
+use crate::redis::{CampaignKeys, RedisLink};
 use redis::{FromRedisValue, RedisResult};
 
 /// The meta hash's fields (`None` when the hash is missing), as claim.lua and repair.lua use them.
@@ -67,7 +66,7 @@ pub struct StateView {
 
 impl StateView {
     /// Reads it in one round trip.
-    pub async fn read(redis: &mut ConnectionManager, keys: &CampaignKeys) -> RedisResult<Self> {
+    pub async fn read(redis: &mut RedisLink, keys: &CampaignKeys) -> RedisResult<Self> {
         let mut pipe = redis::pipe();
         MetaView::read(&mut pipe, keys);
         pipe.exists(&keys.counter).scard(&keys.issued);

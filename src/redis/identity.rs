@@ -11,7 +11,7 @@
 //! or promoted Redis therefore answers this instance's next script call with `NOSCRIPT`, and the
 //! instance reads the run id again before it loads the script and retries.
 
-use redis::aio::ConnectionManager;
+use super::RedisLink;
 use redis::{RedisError, RedisResult};
 use std::sync::{Arc, RwLock};
 
@@ -30,7 +30,7 @@ impl RedisIdentity {
     }
 
     /// Reads the run id from Redis again; logs and counts it when it changed.
-    pub async fn refresh(&self, redis: &mut ConnectionManager) -> RedisResult<()> {
+    pub async fn refresh(&self, redis: &mut RedisLink) -> RedisResult<()> {
         let info: String = redis::cmd("INFO").arg("server").query_async(redis).await?;
         let run_id = run_id_in(&info)
             .ok_or_else(|| RedisError::from(std::io::Error::other("INFO server has no run_id")))?;

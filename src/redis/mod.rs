@@ -2,8 +2,10 @@
 
 mod identity;
 mod keys;
+mod link;
 mod scripts;
 
 pub use keys::CampaignKeys;
+pub use link::{RedisLink, RedisTarget};
 pub use scripts::CLAIM_SCRIPT;
 pub(crate) use scripts::Scripts;

@@ -5,9 +5,9 @@
 //! whoever else has loaded their copy meanwhile. That answer is how the instance learns that
 //! Redis changed ([`RedisIdentity`]); it then reads the run id, loads the script and retries.
 
+use super::RedisLink;
 use super::identity::RedisIdentity;
 use crate::engine::random_token;
-use redis::aio::ConnectionManager;
 use redis::{ErrorKind, FromRedisValue, RedisResult, Script, ServerErrorKind, ToRedisArgs};
 use std::sync::Arc;
 
@@ -98,7 +98,7 @@ impl Call<'_> {
 
     /// Runs the script. On `NOSCRIPT` (Redis restarted, or a failover swapped it, or this
     /// process is new to it), reads Redis's run id again, loads the script and retries once.
-    pub async fn invoke<T: FromRedisValue>(&self, redis: &mut ConnectionManager) -> RedisResult<T> {
+    pub async fn invoke<T: FromRedisValue>(&self, redis: &mut RedisLink) -> RedisResult<T> {
         match self.evalsha().query_async(redis).await {
             Err(error) if is_unknown_script(&error) => {
                 self.set.identity.refresh(redis).await?;

@@ -83,7 +83,9 @@ pub async fn claim(campaign_id: i64) -> Result<ClaimView, ServerFnError> {
     let campaign = coupon::CampaignId(campaign_id);
     let outcome = match engine.claim(campaign, &member).await {
         Ok(outcome) => outcome,
-        Err(error @ (EngineError::Redis(_) | EngineError::Busy)) => {
+        Err(
+            error @ (EngineError::Redis(_) | EngineError::Busy | EngineError::NotReplicated { .. }),
+        ) => {
             tracing::warn!(%error, "claim refused: Redis unavailable or too slow");
             crate::backend::set_status(503);
             return Ok(ClaimView::Unavailable);

@@ -103,8 +103,9 @@ impl From<EngineError> for ApiError {
     fn from(error: EngineError) -> Self {
         match error {
             EngineError::Invalid(errors) => Self::Invalid(errors.0),
-            // Shedding load on purpose (counted in /metrics): not worth a log line a claim.
-            EngineError::Busy => Self::Unavailable,
+            // Shedding load or waiting for replicas, on purpose and counted in /metrics: not
+            // worth a log line a claim.
+            EngineError::Busy | EngineError::NotReplicated { .. } => Self::Unavailable,
             other => {
                 // Logged once here; the client gets no internals.
                 tracing::error!(error = %other, "API request failed");

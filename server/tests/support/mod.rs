@@ -3,6 +3,7 @@
 #![allow(dead_code)] // each test binary uses its own subset
 
 pub mod process;
+pub mod sentinel;
 pub mod stack;
 pub mod storm;
 

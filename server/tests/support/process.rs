@@ -47,12 +47,35 @@ impl ServerProcess {
         Self::start_writing_to(output, port, redis_url, database_url).await
     }
 
+    /// The same, with more environment variables (they win over the defaults).
+    pub async fn start_with(
+        name: &str,
+        port: u16,
+        redis_url: &str,
+        database_url: &str,
+        env: &[(&str, String)],
+    ) -> Self {
+        let log = log_file(name);
+        let output = (log.try_clone().expect("log").into(), log.into());
+        Self::spawn(output, port, redis_url, database_url, env).await
+    }
+
     /// The same, with the server's standard output and error going where the caller says.
     pub async fn start_writing_to(
+        output: (Stdio, Stdio),
+        port: u16,
+        redis_url: &str,
+        database_url: &str,
+    ) -> Self {
+        Self::spawn(output, port, redis_url, database_url, &[]).await
+    }
+
+    async fn spawn(
         (stdout, stderr): (Stdio, Stdio),
         port: u16,
         redis_url: &str,
         database_url: &str,
+        env: &[(&str, String)],
     ) -> Self {
         let child = Command::new(env!("CARGO_BIN_EXE_server"))
             .current_dir(workspace_root())
@@ -65,6 +88,7 @@ impl ServerProcess {
             .env("SYNC_LEASE_MS", "1000")
             .env("SYNC_IDLE_MS", "20")
             .env("RUST_LOG", "warn,server=info,coupon=info")
+            .envs(env.iter().map(|(name, value)| (*name, value.as_str())))
             .stdin(Stdio::null())
             .stdout(stdout)
             .stderr(stderr)
@@ -129,6 +153,7 @@ pub struct RedisProcess {
     pub port: u16,
     dir: tempdir::Dir,
     child: Option<Child>,
+    extra: Vec<String>,
 }
 
 pub mod tempdir {
@@ -144,6 +169,15 @@ pub mod tempdir {
 
 impl RedisProcess {
     pub async fn start() -> Self {
+        Self::start_with(&[]).await
+    }
+
+    /// A replica of the Redis on `primary`'s port (append-only file on as well).
+    pub async fn replica_of(primary: u16) -> Self {
+        Self::start_with(&["--replicaof", "127.0.0.1", &primary.to_string()]).await
+    }
+
+    async fn start_with(extra: &[&str]) -> Self {
         let port = free_port();
         let dir = workspace_root().join(format!("target/fault-redis-{port}"));
         std::fs::create_dir_all(&dir).expect("redis dir");
@@ -151,6 +185,7 @@ impl RedisProcess {
             port,
             dir: tempdir::Dir(dir),
             child: None,
+            extra: extra.iter().map(|arg| arg.to_string()).collect(),
         };
         redis.run().await;
         redis
@@ -172,6 +207,7 @@ impl RedisProcess {
                 "--save",
                 "",
             ])
+            .args(&self.extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -190,6 +226,19 @@ impl RedisProcess {
                 .await
                 .is_ok(),
             Err(_) => false,
+        }
+    }
+
+    /// The server's process id.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// SIGKILL: the host died.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
         }
     }
 

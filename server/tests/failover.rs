@@ -1,0 +1,170 @@
+//! A Redis primary lost mid-storm (SIGKILL) and a replica promoted by Sentinel, with real
+//! processes: the server follows the new primary without a restart. With replicated
+//! acknowledgments no acknowledged claim is lost; without them every other invariant holds and
+//! the loss is counted.
+
+mod support;
+
+use coupon::redis::RedisTarget;
+use coupon::{ClaimAck, RedisSettings};
+use std::collections::HashSet;
+use support::process::{ServerProcess, free_port};
+use support::sentinel::{MASTER, Replicated};
+use support::stack::{Database, test_engine};
+use support::storm::{Seen, Storm, until_drained};
+
+/// Kills the primary once the storm has had `before` answers, lets the storm run out, and
+/// returns what it saw, with the stores left after the drain: (rows, Redis's issued set).
+struct Failover {
+    seen: Seen,
+    rows: Vec<coupon::store::coupons::IssuedCoupon>,
+    in_redis: HashSet<String>,
+    remaining: Option<i64>,
+}
+
+async fn storm_through_a_failover(name: &str, ack: &[(&str, String)], quantity: i64) -> Failover {
+    let mut redis = Replicated::start().await;
+    let database = Database::create(name, redis.sentinel_port).await;
+    let settings = RedisSettings {
+        target: RedisTarget::Sentinel {
+            sentinels: vec![redis.sentinels()],
+            master: MASTER.into(),
+        },
+        ack: ClaimAck::Primary,
+    };
+    let engine = test_engine(&settings, &database.url).await;
+    let campaign = engine
+        .create_campaign(&support::draft(quantity))
+        .await
+        .expect("create campaign");
+    let mut env = vec![
+        ("REDIS_SENTINELS", redis.sentinels()),
+        ("REDIS_SENTINEL_MASTER", MASTER.to_owned()),
+    ];
+    env.extend(ack.iter().cloned());
+    let server = ServerProcess::start_with(name, free_port(), "", &database.url, &env).await;
+
+    let storm = Storm::start(
+        vec![server.url("")],
+        campaign.id,
+        3 * quantity as usize,
+        1,
+        20,
+    );
+    storm.until_answered(quantity as usize / 3).await;
+    redis.primary.kill();
+    redis.until_replica_promoted().await;
+    let seen = storm.run_out().await;
+    until_drained(&engine, campaign.id).await;
+
+    let rows = engine.recorded_coupons(campaign.id).await.expect("rows");
+    let keys = coupon::redis::CampaignKeys::new(campaign.id);
+    let in_redis: HashSet<String> =
+        redis::AsyncCommands::smembers(&mut engine.redis(), &keys.issued)
+            .await
+            .expect("SMEMBERS");
+    let remaining = engine.status(campaign.id).await.unwrap().unwrap().remaining;
+    drop(server);
+    engine.db().close().await;
+    database.remove().await;
+    Failover {
+        seen,
+        rows,
+        in_redis,
+        remaining,
+    }
+}
+
+/// Every invariant but "never lose an acknowledged claim": nobody twice, no code twice, never
+/// beyond the quantity, no row without a claim, Redis and the record agree.
+fn assert_all_but_loss(failover: &Failover, quantity: i64) {
+    let members: HashSet<&str> = failover.rows.iter().map(|r| r.user_id.as_str()).collect();
+    let codes: HashSet<&str> = failover.rows.iter().map(|r| r.code.as_str()).collect();
+    assert_eq!(
+        members.len(),
+        failover.rows.len(),
+        "a member recorded twice"
+    );
+    assert_eq!(codes.len(), failover.rows.len(), "a code recorded twice");
+    assert!(failover.rows.len() as i64 <= quantity, "over-issued");
+    for row in &failover.rows {
+        assert!(
+            failover.seen.attempted.contains(&row.user_id),
+            "{} never claimed",
+            row.user_id
+        );
+    }
+    let recorded: HashSet<String> = members.iter().map(|m| m.to_string()).collect();
+    assert_eq!(
+        failover.in_redis, recorded,
+        "Redis's issued set and the record disagree"
+    );
+    assert_eq!(
+        failover.remaining,
+        Some(quantity - failover.rows.len() as i64)
+    );
+    assert!(
+        !failover.seen.statuses.contains_key(&500),
+        "{:?}",
+        failover.seen.statuses
+    );
+}
+
+/// Members told "issued" whose coupon the record does not have.
+fn lost(failover: &Failover) -> Vec<&String> {
+    let recorded: HashSet<(&str, &str)> = failover
+        .rows
+        .iter()
+        .map(|r| (r.user_id.as_str(), r.code.as_str()))
+        .collect();
+    failover
+        .seen
+        .issued
+        .iter()
+        .filter(|(user, code)| !recorded.contains(&(user.as_str(), code.as_str())))
+        .map(|(user, _)| user)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_replicated_acknowledgments_a_primary_killed_mid_storm_loses_no_acknowledged_claim() {
+    let ack = [
+        ("CLAIM_ACK", "replicated".to_owned()),
+        ("CLAIM_ACK_REPLICAS", "1".to_owned()),
+    ];
+    let failover = storm_through_a_failover("replicated", &ack, 400).await;
+
+    assert!(
+        !failover.seen.issued.is_empty(),
+        "claims were acknowledged before the kill"
+    );
+    assert_eq!(
+        lost(&failover),
+        Vec::<&String>::new(),
+        "acknowledged claims lost"
+    );
+    assert_all_but_loss(&failover, 400);
+    // The promoted replica has no replica of its own: from then on every claim is "try again".
+    assert!(failover.seen.statuses.get(&503).copied().unwrap_or(0) > 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_replicated_acknowledgments_a_failover_keeps_every_other_invariant_and_counts_the_loss()
+ {
+    let failover = storm_through_a_failover("primaryack", &[], 400).await;
+
+    let lost = lost(&failover);
+    println!(
+        "acknowledged claims lost in the failover: {} of {} (statuses {:?})",
+        lost.len(),
+        failover.seen.issued.len(),
+        failover.seen.statuses
+    );
+    assert_all_but_loss(&failover, 400);
+    // Claims go on on the promoted replica.
+    assert!(
+        failover.seen.issued.len() > 400 / 3,
+        "issued after the failover too: {:?}",
+        failover.seen.statuses
+    );
+}

@@ -1,0 +1,217 @@
+//! The connection to Redis every part of the engine shares: one multiplexed connection (redis-rs's
+//! `ConnectionManager`, which pipelines concurrent requests and reconnects on its own), either
+//! to a fixed address or to whichever node Redis Sentinel names as the primary.
+//!
+//! Following a failover: a task asks the sentinels for the primary's address a few times a
+//! second and, when it moved, opens a connection to the new primary and swaps it in. Commands
+//! sent meanwhile fail ("try again"). The new primary is a Redis this instance has not talked to,
+//! so its first script call answers `NOSCRIPT` and every campaign is verified against the record
+//! before it answers a claim (see `identity.rs`).
+
+use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
+use redis::{Cmd, Pipeline, RedisError, RedisFuture, RedisResult, Value};
+use std::sync::{Arc, RwLock, Weak};
+use std::time::Duration;
+
+/// Where the engine finds Redis.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RedisTarget {
+    /// One address (`REDIS_URL`).
+    Url(String),
+    /// The primary the sentinels name (`REDIS_SENTINELS`, `REDIS_SENTINEL_MASTER`).
+    Sentinel {
+        /// `host:port` of each sentinel.
+        sentinels: Vec<String>,
+        /// The name the sentinels monitor the primary under.
+        master: String,
+    },
+}
+
+/// How often the sentinels are asked where the primary is.
+const FOLLOW_EVERY: Duration = Duration::from_millis(250);
+
+/// A handle on the shared connection; cheap to clone.
+#[derive(Clone)]
+pub enum RedisLink {
+    /// A fixed address.
+    Fixed(ConnectionManager),
+    /// The primary named by the sentinels, swapped when it moves.
+    Followed(Arc<Followed>),
+}
+
+/// The connection to the current primary, and where it points.
+pub struct Followed {
+    current: RwLock<(String, ConnectionManager)>,
+    sentinels: Vec<String>,
+    master: String,
+}
+
+impl RedisLink {
+    /// Connects to `target` (for a sentinel target, to the primary the sentinels name now, and
+    /// starts following it on the current tokio runtime).
+    pub async fn connect(target: &RedisTarget) -> RedisResult<Self> {
+        match target {
+            RedisTarget::Url(url) => Ok(Self::Fixed(manager(url).await?)),
+            RedisTarget::Sentinel { sentinels, master } => {
+                let address = primary_address(sentinels, master).await?;
+                let connection = manager(&format!("redis://{address}")).await?;
+                let followed = Arc::new(Followed {
+                    current: RwLock::new((address, connection)),
+                    sentinels: sentinels.clone(),
+                    master: master.clone(),
+                });
+                tokio::spawn(follow(Arc::downgrade(&followed)));
+                Ok(Self::Followed(followed))
+            }
+        }
+    }
+
+    /// The primary the sentinels named last (`host:port`); `None` for a fixed address.
+    pub fn primary(&self) -> Option<String> {
+        match self {
+            Self::Fixed(_) => None,
+            Self::Followed(followed) => Some(followed.connection().0),
+        }
+    }
+
+    fn connection(&self) -> ConnectionManager {
+        match self {
+            Self::Fixed(connection) => connection.clone(),
+            Self::Followed(followed) => followed.connection().1,
+        }
+    }
+}
+
+impl Followed {
+    fn connection(&self) -> (String, ConnectionManager) {
+        // Only ever replaced whole, so a poisoned lock still holds a usable connection.
+        self.current
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+}
+
+impl ConnectionLike for RedisLink {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        match self {
+            Self::Fixed(connection) => connection.req_packed_command(cmd),
+            Self::Followed(_) => {
+                let mut connection = self.connection();
+                Box::pin(async move { connection.req_packed_command(cmd).await })
+            }
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        match self {
+            Self::Fixed(connection) => connection.req_packed_commands(pipeline, offset, count),
+            Self::Followed(_) => {
+                let mut connection = self.connection();
+                Box::pin(async move {
+                    connection
+                        .req_packed_commands(pipeline, offset, count)
+                        .await
+                })
+            }
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Self::Fixed(connection) => connection.get_db(),
+            Self::Followed(followed) => followed.connection().1.get_db(),
+        }
+    }
+}
+
+/// A connection with bounded waits: while Redis is down or restarting, a command fails within
+/// about a second with a "try again" answer instead of hanging; the manager keeps reconnecting.
+async fn manager(url: &str) -> RedisResult<ConnectionManager> {
+    let client = redis::Client::open(url)?;
+    let config = ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(Duration::from_secs(1)))
+        .set_response_timeout(Some(crate::engine::REDIS_RESPONSE_TIMEOUT))
+        .set_number_of_retries(2)
+        .set_max_delay(Duration::from_millis(500));
+    ConnectionManager::new_with_config(client, config).await
+}
+
+/// Swaps in a connection to the new primary whenever the sentinels name another one; ends when
+/// the link is dropped.
+async fn follow(link: Weak<Followed>) {
+    let mut ticks = tokio::time::interval(FOLLOW_EVERY);
+    loop {
+        ticks.tick().await;
+        let Some(followed) = link.upgrade() else {
+            return;
+        };
+        let address = match primary_address(&followed.sentinels, &followed.master).await {
+            Ok(address) => address,
+            Err(error) => {
+                tracing::warn!(%error, "no sentinel named the Redis primary");
+                continue;
+            }
+        };
+        if address == followed.connection().0 {
+            continue;
+        }
+        match manager(&format!("redis://{address}")).await {
+            Ok(connection) => {
+                tracing::warn!(primary = %address, "Redis primary moved (failover): following it");
+                *followed
+                    .current
+                    .write()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner) = (address, connection);
+            }
+            Err(error) => {
+                tracing::warn!(%error, primary = %address, "cannot reach the new Redis primary yet")
+            }
+        }
+    }
+}
+
+/// `host:port` of the primary named `master`, from the first sentinel that answers.
+async fn primary_address(sentinels: &[String], master: &str) -> RedisResult<String> {
+    let mut last_error = None;
+    for sentinel in sentinels {
+        match ask_sentinel(sentinel, master).await {
+            Ok(address) => return Ok(address),
+            Err(error) => last_error = Some(error),
+        }
+    }
+    Err(last_error
+        .unwrap_or_else(|| RedisError::from(std::io::Error::other("no sentinel is configured"))))
+}
+
+async fn ask_sentinel(sentinel: &str, master: &str) -> RedisResult<String> {
+    let client = redis::Client::open(format!("redis://{sentinel}"))?;
+    let ask = async {
+        let mut connection = client.get_multiplexed_async_connection().await?;
+        let reply: Option<(String, String)> = redis::cmd("SENTINEL")
+            .arg("get-master-addr-by-name")
+            .arg(master)
+            .query_async(&mut connection)
+            .await?;
+        reply
+            .map(|(host, port)| format!("{host}:{port}"))
+            .ok_or_else(|| {
+                RedisError::from(std::io::Error::other(format!(
+                    "sentinel {sentinel} does not monitor {master:?}"
+                )))
+            })
+    };
+    tokio::time::timeout(Duration::from_secs(1), ask)
+        .await
+        .unwrap_or_else(|_| {
+            Err(RedisError::from(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!("sentinel {sentinel} did not answer"),
+            )))
+        })
+}
