@@ -40,6 +40,6 @@ pub use engine::{Engine, RedisSettings, SyncSettings};
 pub use error::EngineError;
 pub use health::Readiness;
 pub use lookup::HeldCoupon;
-pub use status::StatusReport;
+pub use status::{PublicStatus, StatusReport};
 pub use user::UserId;
 pub use validation::{FieldError, ValidationErrors};

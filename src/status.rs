@@ -34,6 +34,16 @@ pub struct StatusReport {
     pub last_sync_error_at: Option<DateTime<Utc>>,
 }
 
+/// What an end user's page shows of a campaign: the record's campaign and the coupons Redis
+/// still has. Without a count of the recorded rows, which would be a `count(*)` per page view.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PublicStatus {
+    /// The campaign as recorded.
+    pub campaign: Campaign,
+    /// Coupons still available in Redis; `None` while the campaign is not loaded there.
+    pub remaining: Option<i64>,
+}
+
 /// Counter, issued count, queue length, oldest queue entry, and the sync state's
 /// (last_ok_ms, last_error, last_error_ms), as one pipeline returns them.
 type RedisNumbers = (
@@ -53,6 +63,20 @@ impl Engine {
         let synced = coupons::count(self.db(), id).await?;
         let mut reports = self.reports(vec![(campaign, synced)]).await?;
         Ok(reports.pop())
+    }
+
+    /// What an end user's page shows of campaign `id` (one read by primary key, one `GET`), or
+    /// `None` if there is no such campaign.
+    pub async fn public_status(&self, id: CampaignId) -> Result<Option<PublicStatus>, EngineError> {
+        let Some(campaign) = campaigns::find(self.db(), id).await? else {
+            return Ok(None);
+        };
+        let remaining: Option<i64> =
+            redis::AsyncCommands::get(&mut self.redis(), CampaignKeys::new(id).counter).await?;
+        Ok(Some(PublicStatus {
+            campaign,
+            remaining,
+        }))
     }
 
     /// The live numbers of every campaign, newest first: two PostgreSQL queries and one Redis

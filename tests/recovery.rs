@@ -8,7 +8,6 @@ use coupon::redis::CampaignKeys;
 use coupon::sync::Drainer;
 use redis::AsyncCommands;
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use support::*;
 
 fn issued(outcome: &ClaimOutcome) -> bool {
@@ -229,6 +228,33 @@ async fn a_raised_quantity_reserves_the_numbers_its_extra_coupons_may_use() {
     assert_eq!(told_twice(&earlier, &later), Vec::<i64>::new());
 }
 
+#[tokio::test]
+async fn a_raise_on_a_campaign_without_a_ceiling_reserves_above_everything_recorded() {
+    // Arrange: 3 of 4 claimed and recorded, and the campaign's ceiling row is gone (as for a
+    // campaign no load ever reserved numbers for).
+    let engine = engine().await;
+    let campaign = open_campaign(&engine, 4).await;
+    claims(&engine, campaign.id, 0..3).await;
+    drain(&engine, campaign.id).await;
+    sqlx::query("DELETE FROM campaign_sequence_ceilings WHERE campaign_id = $1")
+        .bind(campaign.id.0)
+        .execute(engine.db())
+        .await
+        .unwrap();
+
+    // Act
+    engine.set_quantity(campaign.id, 10).await.unwrap();
+
+    // Assert: a ceiling exists again, above the highest recorded number plus the raise.
+    let ceiling: i64 =
+        sqlx::query_scalar("SELECT ceiling FROM campaign_sequence_ceilings WHERE campaign_id = $1")
+            .bind(campaign.id.0)
+            .fetch_one(engine.db())
+            .await
+            .expect("a ceiling row");
+    assert!(ceiling >= 3 + 6, "ceiling {ceiling}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_load_whose_claim_gave_up_still_finishes() {
     // Arrange
@@ -244,10 +270,8 @@ async fn a_load_whose_claim_gave_up_still_finishes() {
         let engine = engine.clone();
         async move { engine.claim(campaign.id, &user(1)).await }
     });
-    let copying = AtomicUsize::new(0);
     eventually("the load to start copying holders", || async {
         let staged: Vec<String> = engine.redis().keys(&pattern).await.unwrap();
-        copying.store(staged.len(), Ordering::SeqCst);
         !staged.is_empty() || claim.is_finished()
     })
     .await;

@@ -2,7 +2,7 @@
 
 use super::types::{CampaignView, ClaimPageData, ClaimView, FormResult};
 #[cfg(feature = "ssr")]
-use super::types::{CouponView, FieldProblem};
+use super::types::{CouponView, FieldProblem, PublicNumbers};
 use leptos::prelude::*;
 
 /// Campaigns an end user can see on the home page: not ended, window not over.
@@ -24,7 +24,7 @@ pub async fn claim_page(id: i64) -> Result<Option<ClaimPageData>, ServerFnError>
     use crate::backend::{engine, session, unavailable};
     let engine = engine()?;
     let Some(report) = engine
-        .status(coupon::CampaignId(id))
+        .public_status(coupon::CampaignId(id))
         .await
         .map_err(unavailable)?
     else {
@@ -35,7 +35,11 @@ pub async fn claim_page(id: i64) -> Result<Option<ClaimPageData>, ServerFnError>
         None => None,
         Some(member) => Some(member_state(&engine, &report, member).await?),
     };
-    let numbers = super::LiveNumbers::from_report(&report, chrono::Utc::now()).public();
+    let numbers = PublicNumbers {
+        status: report.campaign.status.as_str().to_owned(),
+        quantity: report.campaign.quantity,
+        remaining: report.remaining,
+    };
     Ok(Some(ClaimPageData {
         campaign: CampaignView::from(&report.campaign),
         numbers,
@@ -122,7 +126,7 @@ pub async fn claim(campaign_id: i64) -> Result<ClaimView, ServerFnError> {
 #[cfg(feature = "ssr")]
 async fn member_state(
     engine: &coupon::Engine,
-    report: &coupon::StatusReport,
+    report: &coupon::PublicStatus,
     member: &str,
 ) -> Result<ClaimView, ServerFnError> {
     use coupon::CampaignStatus;
