@@ -58,6 +58,11 @@ impl Engine {
         }
     }
 
+    /// With replicated acknowledgments, while too few replicas are connected: how many are.
+    pub(crate) async fn replicas_missing(&self) -> Option<String> {
+        Some(self.replica_readiness().await).filter(|replicas| !replicas_ok(replicas))
+    }
+
     async fn replica_readiness(&self) -> String {
         let ClaimAck::Replicated { replicas, .. } = self.claim_ack() else {
             return NOT_REQUIRED.to_owned();

@@ -32,6 +32,9 @@ pub struct StatusReport {
     pub last_sync_error: Option<String>,
     /// When that failure happened.
     pub last_sync_error_at: Option<DateTime<Utc>>,
+    /// With replicated acknowledgments, while fewer replicas are connected than needed (every
+    /// claim is answered "try again"): how many are, e.g. `0 of 1 replicas connected`.
+    pub replicas_missing: Option<String>,
 }
 
 /// What an end user's page shows of a campaign: the record's campaign and the coupons Redis
@@ -111,6 +114,7 @@ impl Engine {
                     &["last_ok_ms", "last_error", "last_error_ms"],
                 );
         }
+        let replicas_missing = self.replicas_missing().await;
         let numbers: Vec<RedisNumbers> = if campaigns.is_empty() {
             Vec::new()
         } else {
@@ -124,7 +128,11 @@ impl Engine {
         Ok(campaigns
             .into_iter()
             .zip(numbers)
-            .map(|((campaign, synced), numbers)| report(campaign, synced, numbers))
+            .map(|((campaign, synced), numbers)| {
+                let mut report = report(campaign, synced, numbers);
+                report.replicas_missing = replicas_missing.clone();
+                report
+            })
             .collect())
     }
 }
@@ -145,5 +153,6 @@ fn report(campaign: Campaign, synced: i64, numbers: RedisNumbers) -> StatusRepor
         last_synced_at: last_ok_ms.and_then(DateTime::from_timestamp_millis),
         last_sync_error: last_error,
         last_sync_error_at: last_error_ms.and_then(DateTime::from_timestamp_millis),
+        replicas_missing: None,
     }
 }

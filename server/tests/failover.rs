@@ -20,6 +20,8 @@ struct Failover {
     rows: Vec<coupon::store::coupons::IssuedCoupon>,
     in_redis: HashSet<String>,
     remaining: Option<i64>,
+    /// The server's `/readyz` answer after the failover: status and body.
+    ready: (u16, serde_json::Value),
 }
 
 async fn storm_through_a_failover(name: &str, ack: &[(&str, String)], quantity: i64) -> Failover {
@@ -64,6 +66,8 @@ async fn storm_through_a_failover(name: &str, ack: &[(&str, String)], quantity: 
             .await
             .expect("SMEMBERS");
     let remaining = engine.status(campaign.id).await.unwrap().unwrap().remaining;
+    let readyz = reqwest::get(server.url("/readyz")).await.expect("/readyz");
+    let ready = (readyz.status().as_u16(), readyz.json().await.expect("JSON"));
     drop(server);
     engine.db().close().await;
     database.remove().await;
@@ -72,6 +76,7 @@ async fn storm_through_a_failover(name: &str, ack: &[(&str, String)], quantity: 
         rows,
         in_redis,
         remaining,
+        ready,
     }
 }
 
@@ -144,8 +149,12 @@ async fn with_replicated_acknowledgments_a_primary_killed_mid_storm_loses_no_ack
         "acknowledged claims lost"
     );
     assert_all_but_loss(&failover, 400);
-    // The promoted replica has no replica of its own: from then on every claim is "try again".
+    // The promoted replica has no replica of its own: from then on every claim is "try again",
+    // and the server says why.
     assert!(failover.seen.statuses.get(&503).copied().unwrap_or(0) > 0);
+    let (status, body) = &failover.ready;
+    assert_eq!(*status, 503, "{body}");
+    assert_eq!(body["replicas"], "0 of 1 replicas connected", "{body}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -161,6 +170,7 @@ async fn without_replicated_acknowledgments_a_failover_keeps_every_other_invaria
         failover.seen.statuses
     );
     assert_all_but_loss(&failover, 400);
+    assert_eq!(failover.ready.0, 200, "{}", failover.ready.1);
     // Claims go on on the promoted replica.
     assert!(
         failover.seen.issued.len() > 400 / 3,

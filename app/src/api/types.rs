@@ -40,6 +40,10 @@ pub struct LiveNumbers {
     #[serde(with = "chrono::serde::ts_milliseconds_option")]
     pub last_synced_at: Option<DateTime<Utc>>,
     pub last_sync_error: Option<String>,
+    /// With replicated acknowledgments, while too few replicas are connected (every claim is
+    /// answered "try again"): how many are.
+    #[serde(default)]
+    pub replicas_missing: Option<String>,
     /// Claims per second, oldest first, one entry per second (at most 300).
     pub per_second: Vec<u32>,
 }

@@ -80,6 +80,7 @@ impl LiveNumbers {
             synced: report.synced,
             last_synced_at: report.last_synced_at,
             last_sync_error: report.last_sync_error.clone(),
+            replicas_missing: report.replicas_missing.clone(),
             per_second: Vec::new(),
         }
     }

@@ -128,6 +128,11 @@ fn LiveCampaign(
                     <span class="bad" role="alert">" · " {t.sync_error} ": " {error}</span>
                 })}
             </p>
+            {move || live.get().replicas_missing.map(|connected| view! {
+                <p class="bad" role="alert" data-testid="replicas-missing">
+                    {t.replicas_missing} " (" {connected} ")"
+                </p>
+            })}
             <ClaimsChart per_second label=t.claims_per_second/>
         </section>
         <Controls id quantity=campaign.quantity status=Signal::derive(status) on_change/>
