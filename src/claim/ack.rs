@@ -13,9 +13,10 @@ use crate::redis::RedisLink;
 use std::time::Duration;
 
 /// When a claim counts as issued.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ClaimAck {
     /// Once the primary has applied it (and its append-only file policy has run).
+    #[default]
     Primary,
     /// Once the primary and `replicas` replicas have it, waiting at most `timeout` for them.
     Replicated {
@@ -24,12 +25,6 @@ pub enum ClaimAck {
         /// Longest wait for them (`WAIT`'s timeout).
         timeout: Duration,
     },
-}
-
-impl Default for ClaimAck {
-    fn default() -> Self {
-        Self::Primary
-    }
 }
 
 /// The claim rounds' view of the replicas.
