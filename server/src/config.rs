@@ -155,7 +155,15 @@ impl Config {
                     n => u32::try_from(n)
                         .map_err(|_| ConfigError("CLAIM_ACK_REPLICAS is too large".into()))?,
                 },
-                timeout: Duration::from_millis(number("CLAIM_ACK_TIMEOUT_MS", 250)?.max(1)),
+                // Below the 2.5 s a claim waits for its answer at most, with room for the round.
+                timeout: match number("CLAIM_ACK_TIMEOUT_MS", 250)? {
+                    ms @ 1..=2000 => Duration::from_millis(ms),
+                    _ => {
+                        return Err(ConfigError(
+                            "CLAIM_ACK_TIMEOUT_MS must be between 1 and 2000".into(),
+                        ));
+                    }
+                },
             },
             Some(other) => {
                 return Err(ConfigError(format!(
