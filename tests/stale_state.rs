@@ -50,6 +50,27 @@ async fn roll_back(engine: &Engine, id: CampaignId, saved: &[(String, Vec<u8>)])
     }
 }
 
+/// Members `before` claim and are recorded, the state is copied, members `after` claim and are
+/// recorded; returns the copy.
+async fn copied_between(
+    engine: &Engine,
+    drainer: &Drainer,
+    id: CampaignId,
+    before: std::ops::Range<usize>,
+    after: std::ops::Range<usize>,
+) -> Vec<(String, Vec<u8>)> {
+    for n in before {
+        claim(engine, id, n).await;
+    }
+    drain_with(drainer, id).await;
+    let older = snapshot(engine, id).await;
+    for n in after {
+        claim(engine, id, n).await;
+    }
+    drain_with(drainer, id).await;
+    older
+}
+
 /// Stamps the campaign's state as verified by another Redis: what a state restored from an
 /// append-only file looks like to a Redis restarted with a new run id.
 async fn stamp_by_an_earlier_redis(engine: &Engine, id: CampaignId) {
@@ -111,15 +132,7 @@ async fn an_older_copy_from_a_restarted_redis_is_repaired_before_the_next_claim_
     let engine = engine().await;
     let campaign = open_campaign(&engine, 10).await;
     let drainer = Drainer::new(engine.clone());
-    for n in 0..3 {
-        claim(&engine, campaign.id, n).await;
-    }
-    drain_with(&drainer, campaign.id).await;
-    let older = snapshot(&engine, campaign.id).await;
-    for n in 3..6 {
-        claim(&engine, campaign.id, n).await;
-    }
-    drain_with(&drainer, campaign.id).await;
+    let older = copied_between(&engine, &drainer, campaign.id, 0..3, 3..6).await;
     let before: HashMap<String, i64> = recorded(&engine, campaign.id)
         .await
         .into_iter()
@@ -172,15 +185,7 @@ async fn the_sync_finds_a_state_behind_the_record_and_repairs_it_though_its_stam
     let engine = engine().await;
     let campaign = open_campaign(&engine, 8).await;
     let drainer = Drainer::new(engine.clone());
-    for n in 0..2 {
-        claim(&engine, campaign.id, n).await;
-    }
-    drain_with(&drainer, campaign.id).await;
-    let older = snapshot(&engine, campaign.id).await;
-    for n in 2..5 {
-        claim(&engine, campaign.id, n).await;
-    }
-    drain_with(&drainer, campaign.id).await;
+    let older = copied_between(&engine, &drainer, campaign.id, 0..2, 2..5).await;
     roll_back(&engine, campaign.id, &older).await;
 
     // Act: one sync round, then everyone claims (the recorded ones again).
