@@ -133,7 +133,8 @@ pub async fn watched(db: &PgPool) -> Result<Vec<Watched>, sqlx::Error> {
          WHERE i.campaign_id = campaigns.id) AS highest_recorded \
          FROM campaigns WHERE drained_at IS NULL ORDER BY id"
     );
-    let rows: Vec<WatchedRow> = sqlx::query_as(&sql).fetch_all(db).await?;
+    // Planned each round, for the same reason as `coupons::highest_sequence`.
+    let rows: Vec<WatchedRow> = sqlx::query_as(&sql).persistent(false).fetch_all(db).await?;
     rows.into_iter()
         .map(|row| {
             Ok(Watched {
