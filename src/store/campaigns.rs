@@ -107,39 +107,22 @@ pub async fn list(db: &PgPool) -> Result<Vec<Campaign>, sqlx::Error> {
     rows.into_iter().map(Campaign::try_from).collect()
 }
 
-/// A campaign the sync still watches, as recorded, with its highest recorded sequence number.
+/// A campaign the sync still watches, as recorded (after its window's end plus a grace period,
+/// and with an empty queue, it is fully drained).
 #[derive(Debug, Clone)]
 pub struct Watched {
-    /// The campaign (after its window's end plus a grace period, and with an empty queue, it is
-    /// fully drained).
+    /// The campaign.
     pub campaign: Campaign,
-    /// The highest sequence number recorded for it, 0 if none: a Redis state whose last number
-    /// is below it is behind the record.
-    pub highest_recorded: i64,
 }
 
-#[derive(sqlx::FromRow)]
-struct WatchedRow {
-    #[sqlx(flatten)]
-    campaign: CampaignRow,
-    highest_recorded: i64,
-}
-
-/// Campaigns whose queue may still hold coupons: all but those marked drained. The highest
-/// recorded number is one descent of the `(campaign_id, sequence)` index each.
+/// Campaigns whose queue may still hold coupons: all but those marked drained.
 pub async fn watched(db: &PgPool) -> Result<Vec<Watched>, sqlx::Error> {
-    let sql = format!(
-        "SELECT {COLUMNS}, (SELECT coalesce(max(i.sequence), 0) FROM issued_coupons i \
-         WHERE i.campaign_id = campaigns.id) AS highest_recorded \
-         FROM campaigns WHERE drained_at IS NULL ORDER BY id"
-    );
-    // Planned each round, for the same reason as `coupons::highest_sequence`.
-    let rows: Vec<WatchedRow> = sqlx::query_as(&sql).persistent(false).fetch_all(db).await?;
+    let sql = format!("SELECT {COLUMNS} FROM campaigns WHERE drained_at IS NULL ORDER BY id");
+    let rows: Vec<CampaignRow> = sqlx::query_as(&sql).fetch_all(db).await?;
     rows.into_iter()
         .map(|row| {
             Ok(Watched {
-                campaign: row.campaign.try_into()?,
-                highest_recorded: row.highest_recorded,
+                campaign: row.try_into()?,
             })
         })
         .collect()

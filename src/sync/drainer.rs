@@ -11,6 +11,7 @@ use crate::store::{coupons, sequences};
 use chrono::Utc;
 use redis::AsyncCommands;
 use sqlx::{Postgres, Transaction};
+use std::collections::HashMap;
 
 /// Entries read from the head of a campaign's queue, not yet removed from it.
 ///
@@ -65,6 +66,8 @@ pub struct CommittedBatch {
     /// Coupons given a new number because the record held theirs for another member: proof
     /// that Redis answered from a state behind the record.
     pub renumbered: usize,
+    /// The highest sequence number the batch recorded.
+    pub highest_sequence: i64,
     head: QueueHead,
 }
 
@@ -120,6 +123,10 @@ pub struct Drainer {
     /// listing fails, but the drain steps still run for these, so each campaign records the
     /// failure where its status (and the admin page) shows it.
     last_watched: std::sync::Mutex<Vec<Watched>>,
+    /// The highest sequence number known recorded for each campaign this drainer committed
+    /// batches of (read from PostgreSQL once, then kept up by its own commits; forgotten when a
+    /// commit fails). A lower bound of the record's: exact while this instance holds the lease.
+    recorded_through: std::sync::Mutex<HashMap<CampaignId, i64>>,
 }
 
 impl Drainer {
@@ -129,7 +136,30 @@ impl Drainer {
             engine,
             token: random_token(),
             last_watched: std::sync::Mutex::new(Vec::new()),
+            recorded_through: std::sync::Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The highest sequence number this drainer knows recorded for `campaign`.
+    pub(super) fn known_recorded(&self, campaign: CampaignId) -> Option<i64> {
+        self.lock_recorded().get(&campaign).copied()
+    }
+
+    fn note_recorded(&self, campaign: CampaignId, sequence: i64) {
+        let mut known = self.lock_recorded();
+        let entry = known.entry(campaign).or_insert(sequence);
+        *entry = (*entry).max(sequence);
+    }
+
+    fn forget_recorded(&self, campaign: CampaignId) {
+        self.lock_recorded().remove(&campaign);
+    }
+
+    fn lock_recorded(&self) -> std::sync::MutexGuard<'_, HashMap<CampaignId, i64>> {
+        // Entries are only inserted, raised and removed whole: a poisoned map is consistent.
+        self.recorded_through
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// The campaigns to visit this round: a fresh listing, or the last one while PostgreSQL
@@ -209,8 +239,16 @@ impl Drainer {
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let highest = match self.known_recorded(campaign) {
+            Some(highest) => highest,
+            None => {
+                let highest = coupons::highest_sequence(&mut tx, campaign).await?;
+                self.note_recorded(campaign, highest);
+                highest
+            }
+        };
         let renumbered = self
-            .renumber_clashes(&mut tx, campaign, &mut coupons)
+            .renumber_clashes(&mut tx, campaign, highest, &mut coupons)
             .await?;
         let head = QueueHead {
             first: entries.first().cloned().unwrap_or_default(),
@@ -234,15 +272,17 @@ impl Drainer {
     /// and stop the campaign's sync for good. Their members keep their coupon (the lookup shows
     /// the new code); the old number stays with the member the record gave it to.
     ///
-    /// Costs nothing while the batch is new to the record (its first number is above the
-    /// highest recorded); a replay after a crash reads who holds its numbers once.
+    /// Costs nothing while the batch is new to the record (its first number is above
+    /// `highest`, the highest known recorded); a replay after a crash reads who holds its
+    /// numbers once. If `highest` was behind the record (another instance recorded meanwhile),
+    /// a clash fails the commit, which makes this drainer read the record's highest again.
     async fn renumber_clashes(
         &self,
         tx: &mut Transaction<'static, Postgres>,
         campaign: CampaignId,
+        highest: i64,
         coupons: &mut [QueuedCoupon],
     ) -> Result<usize, EngineError> {
-        let highest = coupons::highest_sequence(tx, campaign).await?;
         if coupons.first().is_none_or(|first| first.sequence > highest) {
             return Ok(0);
         }
@@ -314,7 +354,9 @@ impl Drainer {
             batch.tx.commit().await?;
             in_first + in_second
         };
+        let highest_sequence = batch.coupons.iter().map(|c| c.sequence).max().unwrap_or(0);
         Ok(CommittedBatch {
+            highest_sequence,
             campaign: batch.campaign,
             entries: batch.coupons.len(),
             inserted,
@@ -372,7 +414,14 @@ impl Drainer {
             Taken::Batch(batch) => batch,
         };
         let lag = batch.lag();
-        let committed = self.commit(batch).await?;
+        let committed = match self.commit(batch).await {
+            Ok(committed) => committed,
+            Err(error) => {
+                self.forget_recorded(campaign);
+                return Err(error);
+            }
+        };
+        self.note_recorded(campaign, committed.highest_sequence);
         metrics::batch_committed(committed.inserted);
         self.acknowledge(&committed).await?;
         metrics::queue_seen(campaign, committed.waiting_after(), lag);

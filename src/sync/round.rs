@@ -87,7 +87,8 @@ impl Drainer {
     }
 
     /// Whether the campaign's Redis state (loaded: a state not loaded is loaded by its next
-    /// claim) may disagree with the record: its last number is below the highest recorded, it
+    /// claim) may disagree with the record: its last number is below the highest this drainer
+    /// knows recorded (it drains the campaign, so it knows the record's highest), it
     /// was last verified by another Redis than the one this instance talks to, or its status,
     /// window or quantity differ. Read outside the row lock, so the repair looks again under it.
     fn disagrees(&self, watched: &Watched, meta: &MetaView) -> bool {
@@ -95,7 +96,7 @@ impl Drainer {
             return false;
         }
         let run = self.engine.scripts().identity.current();
-        let behind = meta.seq.unwrap_or(0) < watched.highest_recorded;
+        let behind = meta.seq.unwrap_or(0) < self.known_recorded(watched.campaign.id).unwrap_or(0);
         // An instance that has not called a script yet does not know the run id; its claims
         // learn it before they are decided.
         let other_redis = !run.is_empty() && meta.run.as_deref() != Some(&*run);
