@@ -41,8 +41,7 @@ async fn a_server_killed_mid_storm_loses_no_acknowledged_claim() {
 async fn sigterm_finishes_in_flight_work_and_exits_within_seconds() {
     let stack = Stack::start("term").await;
     let campaign = stack.campaign(500).await;
-    let mut server =
-        ServerProcess::start("term", free_port(), &stack.redis.url(), &stack.database_url).await;
+    let mut server = stack.server("term").await;
     let storm = Storm::start(vec![server.url("")], campaign.id, 2000, 1, 20);
 
     storm.until_answered(200).await;
@@ -300,13 +299,7 @@ async fn wait_for_sync_error(stack: &Stack, id: coupon::CampaignId) {
 async fn a_redis_restart_fails_claims_fast_and_they_resume_on_their_own() {
     let mut stack = Stack::start("redisrestart").await;
     let campaign = stack.campaign(2000).await;
-    let server = ServerProcess::start(
-        "redis-restart",
-        free_port(),
-        &stack.redis.url(),
-        &stack.database_url,
-    )
-    .await;
+    let server = stack.server("redis-restart").await;
     let storm = Storm::start(vec![server.url("")], campaign.id, 3000, 1, 20);
 
     storm.until_answered(300).await;
@@ -344,13 +337,7 @@ async fn redis_losing_everything_is_rebuilt_from_postgres_without_over_issue() {
     use redis::AsyncCommands;
     let stack = Stack::start("flush").await;
     let campaign = stack.campaign(200).await;
-    let server = ServerProcess::start(
-        "flush",
-        free_port(),
-        &stack.redis.url(),
-        &stack.database_url,
-    )
-    .await;
+    let server = stack.server("flush").await;
     let storm = Storm::start(vec![server.url("")], campaign.id, 400, 2, 20);
 
     storm.until_answered(150).await;

@@ -8,7 +8,6 @@ mod support;
 use coupon::{ClaimOutcome, EngineError, MOST_CLAIMS_WAITING, UserId};
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
-use support::process::{ServerProcess, free_port};
 use support::stack::Stack;
 use support::storm::{Storm, assert_invariants, until_drained};
 
@@ -18,13 +17,7 @@ async fn redis_restarted_from_an_older_append_only_file_reissues_no_recorded_mem
     // claim and are recorded. The server stays up and connected throughout.
     let mut stack = Stack::start("older").await;
     let campaign = stack.campaign(300).await;
-    let server = ServerProcess::start(
-        "older",
-        free_port(),
-        &stack.redis.url(),
-        &stack.database_url,
-    )
-    .await;
+    let server = stack.server("older").await;
     let urls = vec![server.url("")];
     let first = Storm::start_from(0, urls.clone(), campaign.id, 100, 1, 10)
         .run_out()

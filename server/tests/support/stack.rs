@@ -1,7 +1,7 @@
 //! A private stack per fault test: its own Redis process and its own PostgreSQL database, so a
 //! test can restart, flush or cut them off without touching any other test.
 
-use super::process::RedisProcess;
+use super::process::{RedisProcess, ServerProcess, free_port};
 use coupon::{Campaign, Engine, RedisSettings, SyncSettings};
 use std::time::Duration;
 
@@ -39,6 +39,12 @@ impl Stack {
             .create_campaign(&super::draft(quantity))
             .await
             .expect("create campaign")
+    }
+
+    /// A server process on a free port against this stack; its log is
+    /// `target/fault-logs/<name>.log`.
+    pub async fn server(&self, name: &str) -> ServerProcess {
+        ServerProcess::start(name, free_port(), &self.redis.url(), &self.database_url).await
     }
 
     /// Drops the test's database (called at the end of a passing test).
