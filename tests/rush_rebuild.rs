@@ -44,7 +44,9 @@ fn watch_staging(
     let pattern = format!("coupon:loading:{{{}}}:*", id.0);
     tokio::spawn(async move {
         let (mut seen, mut without_ttl) = (0, 0);
+        let mut ticks = tokio::time::interval(Duration::from_millis(2));
         while !stop.load(Ordering::SeqCst) {
+            ticks.tick().await;
             let keys: Vec<String> = redis.keys(&pattern).await.expect("KEYS");
             for key in keys {
                 seen += 1;
@@ -53,7 +55,6 @@ fn watch_staging(
                     without_ttl += 1;
                 }
             }
-            tokio::time::sleep(Duration::from_millis(2)).await;
         }
         (seen, without_ttl)
     })

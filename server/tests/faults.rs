@@ -125,18 +125,8 @@ async fn while_redis_hangs_a_claim_hears_try_again_within_its_own_wait() {
         .claim(campaign.id, &member("before-the-hang"))
         .await
         .expect("a claim while Redis answers");
-    let mut admin = redis::Client::open(stack.redis.url())
-        .expect("client")
-        .get_multiplexed_async_connection()
-        .await
-        .expect("connect");
-    let _: () = redis::cmd("CLIENT")
-        .arg("PAUSE")
-        .arg(8000)
-        .arg("WRITE")
-        .query_async(&mut admin)
-        .await
-        .expect("pause");
+    let admin = stack.redis.admin().await;
+    stack.redis.pause_writes(8000).await;
 
     // Act: one claim goes out and hangs in Redis; ten more arrive while it is held there, so
     // they make the next round, which cannot go out before the first one gives up.
@@ -176,11 +166,7 @@ async fn while_redis_hangs_a_claim_hears_try_again_within_its_own_wait() {
     for claim in behind {
         behind_answers.push(claim.await.expect("join"));
     }
-    let _: () = redis::cmd("CLIENT")
-        .arg("UNPAUSE")
-        .query_async(&mut admin)
-        .await
-        .expect("unpause");
+    stack.redis.unpause().await;
 
     // Assert: everyone hears "Redis failed" (a 503, try again). Those behind hear it after their
     // own wait (2.5 s), not after the round ahead timed out and then theirs (about 3.9 s).

@@ -77,18 +77,7 @@ async fn while_redis_is_paused_claims_beyond_the_queue_bound_are_refused_at_once
         .claim(campaign.id, &member(0))
         .await
         .expect("a claim");
-    let mut admin = redis::Client::open(stack.redis.url())
-        .expect("client")
-        .get_multiplexed_async_connection()
-        .await
-        .expect("connect");
-    let _: () = redis::cmd("CLIENT")
-        .arg("PAUSE")
-        .arg(6000)
-        .arg("WRITE")
-        .query_async(&mut admin)
-        .await
-        .expect("pause");
+    stack.redis.pause_writes(6000).await;
 
     // Act: far more claims than the queue holds arrive at once.
     const EXTRA: usize = 3000;
@@ -107,11 +96,7 @@ async fn while_redis_is_paused_claims_beyond_the_queue_bound_are_refused_at_once
     for claim in claims {
         answers.push(claim.await.expect("join"));
     }
-    let _: () = redis::cmd("CLIENT")
-        .arg("UNPAUSE")
-        .query_async(&mut admin)
-        .await
-        .expect("unpause");
+    stack.redis.unpause().await;
 
     // Assert: those beyond the bound (less the round in flight) heard "busy" at once; all the
     // others heard "Redis failed" within their own wait; nothing was issued; claims resume.

@@ -287,6 +287,36 @@ impl RedisProcess {
         self.run().await;
     }
 
+    /// A connection of the test's own, beside the server's.
+    pub async fn admin(&self) -> redis::aio::MultiplexedConnection {
+        redis::Client::open(self.url())
+            .expect("client")
+            .get_multiplexed_async_connection()
+            .await
+            .expect("connect")
+    }
+
+    /// Holds back every client's writes for `ms` milliseconds (the claim script writes, so
+    /// claims hang): a Redis that stops answering.
+    pub async fn pause_writes(&self, ms: u64) {
+        let _: () = redis::cmd("CLIENT")
+            .arg("PAUSE")
+            .arg(ms)
+            .arg("WRITE")
+            .query_async(&mut self.admin().await)
+            .await
+            .expect("pause");
+    }
+
+    /// Ends [`RedisProcess::pause_writes`] early.
+    pub async fn unpause(&self) {
+        let _: () = redis::cmd("CLIENT")
+            .arg("UNPAUSE")
+            .query_async(&mut self.admin().await)
+            .await
+            .expect("unpause");
+    }
+
     /// Redis loses everything.
     pub async fn flushall(&self) {
         let client = redis::Client::open(self.url()).expect("client");
