@@ -44,12 +44,14 @@ impl Engine {
             Ok(n) => ("ok".to_owned(), format!("{n} of {known} applied")),
             Err(error) => (error.to_string(), "unknown".to_owned()),
         };
-        let replicas = self.replica_readiness().await;
+        let missing = self.replicas_missing().await;
+        let replicas = match (&missing, self.claim_ack()) {
+            (Some(why), _) => why.clone(),
+            (None, ClaimAck::Replicated { .. }) => "ok".to_owned(),
+            (None, ClaimAck::Primary) => "not required".to_owned(),
+        };
         Readiness {
-            ready: redis == "ok"
-                && postgres == "ok"
-                && migrations == "ok"
-                && replicas_ok(&replicas),
+            ready: redis == "ok" && postgres == "ok" && migrations == "ok" && missing.is_none(),
             redis,
             postgres,
             migrations,
@@ -58,25 +60,16 @@ impl Engine {
         }
     }
 
-    /// With replicated acknowledgments, while too few replicas are connected: how many are.
+    /// With replicated acknowledgments, while fewer replicas are connected than needed (every
+    /// claim is answered "try again"): how many are, or why that is unknown. `None` otherwise.
     pub(crate) async fn replicas_missing(&self) -> Option<String> {
-        Some(self.replica_readiness().await).filter(|replicas| !replicas_ok(replicas))
-    }
-
-    async fn replica_readiness(&self) -> String {
         let ClaimAck::Replicated { replicas, .. } = self.claim_ack() else {
-            return NOT_REQUIRED.to_owned();
+            return None;
         };
         match connected_replicas(&mut self.redis()).await {
-            Ok(connected) if connected >= i64::from(replicas) => "ok".to_owned(),
-            Ok(connected) => format!("{connected} of {replicas} replicas connected"),
-            Err(error) => error.to_string(),
+            Ok(connected) if connected >= i64::from(replicas) => None,
+            Ok(connected) => Some(format!("{connected} of {replicas} replicas connected")),
+            Err(error) => Some(error.to_string()),
         }
     }
-}
-
-const NOT_REQUIRED: &str = "not required";
-
-fn replicas_ok(replicas: &str) -> bool {
-    replicas == "ok" || replicas == NOT_REQUIRED
 }

@@ -81,7 +81,7 @@ impl Engine {
         let keys = CampaignKeys::new(id);
         let view = StateView::read(&mut self.redis(), &keys).await?;
         let run = self.scripts().identity.current();
-        Ok(view.counter && view.meta.status.is_some() && view.meta.run.as_deref() == Some(&*run))
+        Ok(view.is_ready_in(&run))
     }
 
     /// Verifies `campaign` against the record and repairs its Redis state if it disagrees, from

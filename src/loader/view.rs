@@ -78,14 +78,20 @@ impl StateView {
         })
     }
 
+    /// Whether the claim script would answer from this state in the Redis whose run id is
+    /// `run`: present, and stamped by that Redis.
+    pub fn is_ready_in(&self, run: &str) -> bool {
+        self.is_present() && self.meta.run.as_deref() == Some(run)
+    }
+
+    fn is_present(&self) -> bool {
+        self.counter && self.meta.status.is_some()
+    }
+
     /// How the state stands against the record of `campaign`, whose highest recorded sequence
     /// number is `recorded`, in the Redis whose run id is `run`.
     pub fn against(&self, campaign: &Campaign, recorded: i64, run: &str) -> Standing {
-        let Some(seq) = self
-            .meta
-            .seq
-            .filter(|_| self.counter && self.meta.status.is_some())
-        else {
+        let Some(seq) = self.meta.seq.filter(|_| self.is_present()) else {
             return Standing::Missing;
         };
         if seq < recorded {
