@@ -10,11 +10,7 @@ use crate::store::coupons::{self, IssuedCoupon};
 use crate::sync::QueueOf;
 use crate::user::UserId;
 use chrono::{DateTime, Utc};
-use redis::AsyncCommands;
 use serde::{Deserialize, Serialize};
-
-/// How many queue entries one `LRANGE` reads while looking for a not-yet-synced coupon.
-const QUEUE_SCAN_CHUNK: isize = 1000;
 
 /// A coupon a user holds, whether or not the sync has recorded it yet.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,11 +36,20 @@ impl From<IssuedCoupon> for HeldCoupon {
     }
 }
 
+/// Where Redis says a user's coupon is (lookup.lua's reply).
+enum Located {
+    Nowhere,
+    Recorded,
+    Queued(String),
+    OldFormat,
+}
+
 impl Engine {
     /// The coupon `user` holds in `campaign`, if any.
     ///
     /// PostgreSQL answers for synced coupons; a claim still waiting for the sync is found in the
-    /// Redis queue (which the sync keeps short), so a member who just claimed sees the code.
+    /// Redis queue from the sequence number the issued hash keeps for its member, in a few
+    /// commands however long the backlog, so a member who just claimed sees the code.
     pub async fn coupon_of(
         &self,
         campaign: CampaignId,
@@ -53,49 +58,63 @@ impl Engine {
         if let Some(row) = coupons::find(self.db(), campaign, user.as_str()).await? {
             return Ok(Some(row.into()));
         }
-        let keys = CampaignKeys::new(campaign);
-        let mut redis = self.redis();
-        if !redis.sismember(&keys.issued, user.as_str()).await? {
-            return Ok(None);
+        let mut located = self.locate(campaign, user).await?;
+        if matches!(located, Located::OldFormat) {
+            // Left by an older release: converted by the load, then asked again.
+            self.load_campaign(campaign).await?;
+            located = self.locate(campaign, user).await?;
         }
+        let entry = match located {
+            Located::Queued(entry) => entry,
+            Located::Nowhere => return Ok(None),
+            // It left the queue meanwhile: the sync has recorded it by now.
+            Located::Recorded | Located::OldFormat => {
+                return Ok(coupons::find(self.db(), campaign, user.as_str())
+                    .await?
+                    .map(HeldCoupon::from));
+            }
+        };
         // Queue entries count their claim time from the campaign's opening.
         let Some(recorded) = campaigns::find(self.db(), campaign).await? else {
             return Ok(None);
         };
-        let queue = QueueOf::of(&recorded, self.codes());
-        // From the tail, by negative index: the sync trims the head while we read, which moves
-        // every entry's positive index forward (walking from the head, a trim between two chunks
-        // skipped the entries it moved past), but not its distance from the tail. Claims
-        // appended meanwhile only make a chunk repeat entries. The tail is also where a member
-        // who just claimed is.
-        let mut newest = -1;
-        loop {
-            let entries: Vec<String> = redis
-                .lrange(&keys.queue, newest - QUEUE_SCAN_CHUNK + 1, newest)
-                .await?;
-            if let Some(found) = entries
-                .iter()
-                // The user id is an entry's last field; only the member's own entry is read
-                // whole (reading makes the code, eight SipHash rounds).
-                .filter(|entry| entry.rsplit('\t').next() == Some(user.as_str()))
-                .find_map(|entry| queue.parse(entry))
-            {
-                return Ok(Some(HeldCoupon {
-                    code: found.code,
-                    sequence: found.sequence,
-                    claimed_at: found.claimed_at,
-                    synced: false,
-                }));
+        let found = QueueOf::of(&recorded, self.codes())
+            .parse(&entry)
+            .ok_or_else(|| EngineError::CorruptState {
+                campaign,
+                detail: format!("queue entry {entry:?}"),
+            })?;
+        Ok(Some(HeldCoupon {
+            code: found.code,
+            sequence: found.sequence,
+            claimed_at: found.claimed_at,
+            synced: false,
+        }))
+    }
+
+    async fn locate(&self, campaign: CampaignId, user: &UserId) -> Result<Located, EngineError> {
+        let keys = CampaignKeys::new(campaign);
+        let (outcome, entry): (i64, String) = self
+            .scripts()
+            .call(&self.scripts().lookup)
+            .key(&keys.issued)
+            .key(&keys.queue)
+            .key(&keys.meta)
+            .arg(user.as_str())
+            .invoke(&mut self.redis())
+            .await?;
+        Ok(match outcome {
+            0 => Located::Nowhere,
+            1 => Located::Recorded,
+            2 => Located::Queued(entry),
+            3 => Located::OldFormat,
+            other => {
+                return Err(EngineError::CorruptState {
+                    campaign,
+                    detail: format!("lookup replied {other}"),
+                });
             }
-            if entries.len() < QUEUE_SCAN_CHUNK as usize {
-                break;
-            }
-            newest -= QUEUE_SCAN_CHUNK;
-        }
-        // It left the queue while we scanned: the sync has recorded it by now.
-        Ok(coupons::find(self.db(), campaign, user.as_str())
-            .await?
-            .map(HeldCoupon::from))
+        })
     }
 
     /// Every coupon of `campaign` PostgreSQL has recorded, in claim order (for checks after a

@@ -3,7 +3,8 @@
 use crate::campaign::{Campaign, CampaignId};
 use crate::engine::Engine;
 use crate::error::EngineError;
-use crate::redis::CampaignKeys;
+use crate::loader::count_issued;
+use crate::redis::{CampaignKeys, RedisLink};
 use crate::store::{campaigns, coupons};
 use crate::sync::QueuedCoupon;
 use chrono::{DateTime, Utc};
@@ -102,17 +103,16 @@ impl Engine {
         &self,
         campaigns: Vec<(Campaign, i64)>,
     ) -> Result<Vec<StatusReport>, EngineError> {
+        let kinds = issued_kinds(&mut self.redis(), &campaigns).await?;
         let mut pipe = redis::pipe();
-        for (campaign, _) in &campaigns {
+        for ((campaign, _), kind) in campaigns.iter().zip(kinds) {
             let keys = CampaignKeys::new(campaign.id);
-            pipe.get(&keys.counter)
-                .scard(&keys.issued)
-                .llen(&keys.queue)
-                .lindex(&keys.queue, 0)
-                .hmget(
-                    &keys.sync_state,
-                    &["last_ok_ms", "last_error", "last_error_ms"],
-                );
+            pipe.get(&keys.counter);
+            count_issued(&mut pipe, &keys, kind);
+            pipe.llen(&keys.queue).lindex(&keys.queue, 0).hmget(
+                &keys.sync_state,
+                &["last_ok_ms", "last_error", "last_error_ms"],
+            );
         }
         let replicas_missing = self.replicas_missing().await;
         let numbers: Vec<RedisNumbers> = if campaigns.is_empty() {
@@ -135,6 +135,22 @@ impl Engine {
             })
             .collect())
     }
+}
+
+/// The type of each campaign's issued key: a hash, or a set where an older release left it and
+/// no claim or sync round has converted it yet.
+async fn issued_kinds(
+    redis: &mut RedisLink,
+    campaigns: &[(Campaign, i64)],
+) -> Result<Vec<redis::ValueType>, EngineError> {
+    if campaigns.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut pipe = redis::pipe();
+    for (campaign, _) in campaigns {
+        pipe.key_type(CampaignKeys::new(campaign.id).issued);
+    }
+    Ok(pipe.query_async(redis).await?)
 }
 
 fn report(campaign: Campaign, synced: i64, numbers: RedisNumbers) -> StatusReport {

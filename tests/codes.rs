@@ -97,7 +97,10 @@ async fn a_coupon_queued_with_a_random_code_keeps_that_code() {
     let keys = CampaignKeys::new(campaign.id);
     let member = user(1);
     let mut redis = engine.redis();
-    let _: () = redis.sadd(&keys.issued, member.as_str()).await.unwrap();
+    let _: () = redis
+        .hset(&keys.issued, member.as_str(), "1")
+        .await
+        .unwrap();
     let entry = format!("1\t250\tABCDEFGHJKMNPQRS\t{}", member.as_str());
     let _: () = redis.rpush(&keys.queue, entry).await.unwrap();
 

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use support::*;
 
-/// Claims queued for the lookups to search: several of the lookup's 1,000-entry chunks.
+/// Claims queued for the lookups to search: a backlog the sync trims many times under them.
 const QUEUED: usize = 12_000;
 /// Every this many members, one is looked up again and again while the queue drains.
 const LOOKED_UP_EVERY: usize = 997;

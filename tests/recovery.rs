@@ -284,6 +284,9 @@ async fn a_load_whose_claim_gave_up_still_finishes() {
         counter == Some(10) && staged.is_empty()
     })
     .await;
-    let issued: i64 = engine.redis().scard(&keys.issued).await.unwrap();
+    let issued: i64 = engine.redis().hlen(&keys.issued).await.unwrap();
     assert_eq!(issued, HOLDERS);
+    // The holders hash was the staging key, renamed: its expiry did not come along.
+    let ttl: i64 = engine.redis().ttl(&keys.issued).await.unwrap();
+    assert_eq!(ttl, -1, "the issued hash must not expire");
 }

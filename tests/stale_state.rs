@@ -224,9 +224,9 @@ async fn a_queued_coupon_whose_number_is_recorded_for_someone_else_is_renumbered
         .expect("RPUSH");
     let _: () = engine
         .redis()
-        .sadd(&keys.issued, "user-1")
+        .hset(&keys.issued, "user-1", "1")
         .await
-        .expect("SADD");
+        .expect("HSET");
     claim(&engine, campaign.id, 2).await;
 
     // Act

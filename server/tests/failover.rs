@@ -11,7 +11,7 @@ use std::collections::HashSet;
 use support::process::{ServerProcess, free_port};
 use support::sentinel::{MASTER, Replicated};
 use support::stack::{Database, test_engine};
-use support::storm::{Seen, Storm, until_drained};
+use support::storm::{Seen, Storm, issued_in_redis, until_drained};
 
 /// Kills the primary once the storm has had `before` answers, lets the storm run out, and
 /// returns what it saw, with the stores left after the drain: (rows, Redis's issued set).
@@ -60,11 +60,7 @@ async fn storm_through_a_failover(name: &str, ack: &[(&str, String)], quantity: 
     until_drained(&engine, campaign.id).await;
 
     let rows = engine.recorded_coupons(campaign.id).await.expect("rows");
-    let keys = coupon::redis::CampaignKeys::new(campaign.id);
-    let in_redis: HashSet<String> =
-        redis::AsyncCommands::smembers(&mut engine.redis(), &keys.issued)
-            .await
-            .expect("SMEMBERS");
+    let in_redis = issued_in_redis(&engine, campaign.id).await;
     let remaining = engine.status(campaign.id).await.unwrap().unwrap().remaining;
     let readyz = reqwest::get(server.url("/readyz")).await.expect("/readyz");
     let ready = (readyz.status().as_u16(), readyz.json().await.expect("JSON"));

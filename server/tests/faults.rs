@@ -8,7 +8,7 @@ mod support;
 use std::time::Duration;
 use support::process::{Proxy, ServerProcess, free_port};
 use support::stack::Stack;
-use support::storm::{Storm, assert_invariants, until_drained};
+use support::storm::{Storm, assert_invariants, issued_in_redis, until_drained};
 use support::{API_KEY, eventually};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -320,7 +320,6 @@ async fn a_redis_restart_fails_claims_fast_and_they_resume_on_their_own() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_losing_everything_is_rebuilt_from_postgres_without_over_issue() {
-    use redis::AsyncCommands;
     let stack = Stack::start("flush").await;
     let campaign = stack.campaign(200).await;
     let server = stack.server("flush").await;
@@ -338,9 +337,7 @@ async fn redis_losing_everything_is_rebuilt_from_postgres_without_over_issue() {
     assert!(rows.len() <= 200, "over-issued: {}", rows.len());
     let users: std::collections::HashSet<_> = rows.iter().map(|r| r.user_id.clone()).collect();
     assert_eq!(users.len(), rows.len());
-    let keys = coupon::redis::CampaignKeys::new(campaign.id);
-    let in_redis: std::collections::HashSet<String> =
-        stack.engine.redis().smembers(&keys.issued).await.unwrap();
+    let in_redis = issued_in_redis(&stack.engine, campaign.id).await;
     assert_eq!(in_redis, users);
     let status = stack.engine.status(campaign.id).await.unwrap().unwrap();
     assert_eq!(status.remaining, Some(200 - rows.len() as i64));

@@ -15,7 +15,7 @@ mod turns;
 mod view;
 
 pub(crate) use turns::LoadTurns;
-pub(crate) use view::{MetaView, Standing, StateView};
+pub(crate) use view::{MetaView, Standing, StateView, count_issued};
 
 use crate::campaign::{Campaign, CampaignId};
 use crate::engine::{Engine, random_token};
@@ -28,7 +28,7 @@ use sqlx::PgConnection;
 /// Holders are read from PostgreSQL and copied into Redis in pages of this many, so that no
 /// command blocks Redis for long and no rebuild holds a million holders in memory.
 const PAGE: i64 = 10_000;
-/// A staging set left behind by a crashed loader disappears on its own after this; it is set
+/// A staging hash left behind by a crashed loader disappears on its own after this; it is set
 /// with the first page, so a loader that dies mid-copy leaves nothing without a TTL.
 const STAGING_TTL_SECONDS: i64 = 600;
 
@@ -106,7 +106,7 @@ impl Engine {
         let standing = view.against(campaign, recorded, &run);
         let (staging, continue_after) = match standing {
             Standing::Agrees => return Ok(()),
-            Standing::OutOfStep => (None, 0),
+            Standing::OutOfStep | Standing::OldFormat => (None, 0),
             // Claims answered after the last write that reached this copy may be lost with
             // their numbers: numbering goes on above every number ever reserved.
             Standing::OtherRedis => {
@@ -135,6 +135,7 @@ impl Engine {
             .key(&keys.counter)
             .key(&keys.issued)
             .key(&staging)
+            .key(&keys.queue)
             .arg(campaign.status.as_str())
             .arg(campaign.claim_starts_at.timestamp_millis())
             .arg(campaign.claim_ends_at.timestamp_millis())
@@ -162,8 +163,8 @@ impl Engine {
         Ok(())
     }
 
-    /// Copies every recorded holder of `campaign` into the set `staging`, page by page (the set
-    /// expires from its first page on); returns how many there are.
+    /// Copies every recorded holder of `campaign` and their sequence number into the hash
+    /// `staging`, page by page (it expires from its first page on); returns how many there are.
     async fn stage_holders(
         &self,
         tx: &mut PgConnection,
@@ -179,9 +180,12 @@ impl Engine {
             };
             after = *last;
             holders += page.len() as i64;
-            let users: Vec<&str> = page.iter().map(|(_, user)| user.as_str()).collect();
+            let holders_page: Vec<(&str, String)> = page
+                .iter()
+                .map(|(sequence, user)| (user.as_str(), format!("{sequence:x}")))
+                .collect();
             let _: () = redis::pipe()
-                .sadd(staging, users)
+                .hset_multiple(staging, &holders_page)
                 .ignore()
                 .expire(staging, STAGING_TTL_SECONDS)
                 .ignore()

@@ -4,6 +4,12 @@ use crate::campaign::Campaign;
 use crate::redis::{CampaignKeys, RedisLink};
 use redis::{FromRedisValue, RedisResult};
 
+/// The format of the state this release writes (the meta hash's `format`): 2 keeps each issued
+/// user's sequence number (`issued` is a hash); before it, `issued` was a set of users and meta
+/// had no `format`. claim.lua and set_quantity.lua answer "not loaded" for any other, so an
+/// older state is converted (repair.lua) before its next claim.
+pub const STATE_FORMAT: i64 = 2;
+
 /// The meta hash's fields (`None` when the hash is missing), as claim.lua and repair.lua use them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MetaView {
@@ -19,11 +25,21 @@ pub struct MetaView {
     pub seq: Option<i64>,
     /// The run id of the Redis that last verified this state against PostgreSQL.
     pub run: Option<String>,
+    /// The state's format ([`STATE_FORMAT`], or `None` from a release before it).
+    pub format: Option<i64>,
 }
 
 impl MetaView {
     /// The fields, in the order [`MetaView::read`] asks for them.
-    pub const FIELDS: [&str; 6] = ["status", "starts_ms", "ends_ms", "quantity", "seq", "run"];
+    pub const FIELDS: [&str; 7] = [
+        "status",
+        "starts_ms",
+        "ends_ms",
+        "quantity",
+        "seq",
+        "run",
+        "format",
+    ];
 
     /// Adds the `HMGET` that reads these fields to `pipe`.
     pub fn read(pipe: &mut redis::Pipeline, keys: &CampaignKeys) {
@@ -37,11 +53,16 @@ impl MetaView {
             && self.ends_ms == Some(campaign.claim_ends_at.timestamp_millis())
             && self.quantity == Some(campaign.quantity)
     }
+
+    /// Whether the state is in the format this release reads.
+    pub fn is_current_format(&self) -> bool {
+        self.format == Some(STATE_FORMAT)
+    }
 }
 
 impl FromRedisValue for MetaView {
     fn from_redis_value(value: redis::Value) -> Result<Self, redis::ParsingError> {
-        let (status, starts_ms, ends_ms, quantity, seq, run) =
+        let (status, starts_ms, ends_ms, quantity, seq, run, format) =
             FromRedisValue::from_redis_value(value)?;
         Ok(Self {
             status,
@@ -50,8 +71,18 @@ impl FromRedisValue for MetaView {
             quantity,
             seq,
             run,
+            format,
         })
     }
+}
+
+/// Adds the count of the users who hold a coupon to `pipe`, for an issued key of type `kind`:
+/// the hash's fields, or the members of a set an older release left.
+pub fn count_issued(pipe: &mut redis::Pipeline, keys: &CampaignKeys, kind: redis::ValueType) {
+    match kind {
+        redis::ValueType::Set => pipe.scard(&keys.issued),
+        _ => pipe.hlen(&keys.issued),
+    };
 }
 
 /// A campaign's whole claim state as a verification sees it.
@@ -60,17 +91,21 @@ pub struct StateView {
     pub meta: MetaView,
     /// Whether the counter exists.
     pub counter: bool,
-    /// Users in the issued set.
+    /// Users who hold a coupon (the issued hash's fields, or set's members in format 1).
     pub issued: i64,
 }
 
 impl StateView {
-    /// Reads it in one round trip.
+    /// Reads it: one round trip, and one more to count the users when there are any.
     pub async fn read(redis: &mut RedisLink, keys: &CampaignKeys) -> RedisResult<Self> {
         let mut pipe = redis::pipe();
         MetaView::read(&mut pipe, keys);
-        pipe.exists(&keys.counter).scard(&keys.issued);
-        let (meta, counter, issued) = pipe.query_async(redis).await?;
+        pipe.exists(&keys.counter).key_type(&keys.issued);
+        let (meta, counter, kind): (MetaView, bool, redis::ValueType) =
+            pipe.query_async(redis).await?;
+        let mut count = redis::pipe();
+        count_issued(&mut count, keys, kind);
+        let (issued,) = count.query_async(redis).await?;
         Ok(Self {
             meta,
             counter,
@@ -79,9 +114,9 @@ impl StateView {
     }
 
     /// Whether the claim script would answer from this state in the Redis whose run id is
-    /// `run`: present, and stamped by that Redis.
+    /// `run`: present, in this release's format, and stamped by that Redis.
     pub fn is_ready_in(&self, run: &str) -> bool {
-        self.is_present() && self.meta.run.as_deref() == Some(run)
+        self.is_present() && self.meta.is_current_format() && self.meta.run.as_deref() == Some(run)
     }
 
     fn is_present(&self) -> bool {
@@ -98,6 +133,8 @@ impl StateView {
             Standing::Behind { seq, recorded }
         } else if self.meta.run.as_deref() != Some(run) {
             Standing::OtherRedis
+        } else if !self.meta.is_current_format() {
+            Standing::OldFormat
         } else if !self.meta.agrees_with(campaign) {
             Standing::OutOfStep
         } else {
@@ -118,6 +155,9 @@ pub enum Standing {
     /// Present and not behind the record, but last verified in another Redis (a restart or a
     /// failover since): claims it handed out after its last write may have been lost.
     OtherRedis,
+    /// Written by a release that kept the issued users in a set: converted to this release's
+    /// format (each user's sequence number), the rest as it is.
+    OldFormat,
     /// Verified here, but its status, window or quantity is not the record's (a control whose
     /// PostgreSQL commit failed after Redis applied it, or the other way round).
     OutOfStep,
@@ -132,6 +172,7 @@ impl Standing {
             Self::Missing => "missing",
             Self::Behind { .. } => "behind",
             Self::OtherRedis => "other_redis",
+            Self::OldFormat => "old_format",
             Self::OutOfStep => "out_of_step",
             Self::Agrees => "agrees",
         }

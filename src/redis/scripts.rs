@@ -27,6 +27,7 @@ pub(crate) struct ScriptSet {
     pub release_lease: Script,
     pub set_status: Script,
     pub set_quantity: Script,
+    pub lookup: Script,
     /// The Redis these scripts were last loaded into.
     pub identity: RedisIdentity,
 }
@@ -43,6 +44,7 @@ impl Scripts {
             release_lease: script(include_str!("lua/release_lease.lua")),
             set_status: script(include_str!("lua/set_status.lua")),
             set_quantity: script(include_str!("lua/set_quantity.lua")),
+            lookup: script(include_str!("lua/lookup.lua")),
             identity: RedisIdentity::default(),
         }))
     }

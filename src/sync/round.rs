@@ -89,8 +89,8 @@ impl Drainer {
     /// Whether the campaign's Redis state (loaded: a state not loaded is loaded by its next
     /// claim) may disagree with the record: its last number is below the highest this drainer
     /// knows recorded (it drains the campaign, so it knows the record's highest), it
-    /// was last verified by another Redis than the one this instance talks to, or its status,
-    /// window or quantity differ. Read outside the row lock, so the repair looks again under it.
+    /// was last verified by another Redis than the one this instance talks to, it is in an
+    /// older release's format, or its status, window or quantity differ. Read outside the row lock, so the repair looks again under it.
     fn disagrees(&self, watched: &Watched, meta: &MetaView) -> bool {
         if meta.status.is_none() {
             return false;
@@ -100,7 +100,7 @@ impl Drainer {
         // An instance that has not called a script yet does not know the run id; its claims
         // learn it before they are decided.
         let other_redis = !run.is_empty() && meta.run.as_deref() != Some(&*run);
-        behind || other_redis || !meta.agrees_with(&watched.campaign)
+        behind || other_redis || !meta.is_current_format() || !meta.agrees_with(&watched.campaign)
     }
 
     /// Whether the campaign's window is over, with the grace period, by Redis's clock (the one

@@ -110,6 +110,7 @@ async fn raw_setup(engine: &Engine) -> Result<(), Failure> {
         ("seq", "0".to_owned()),
         // Stands for the run id the claim script checks; redis-benchmark passes the same.
         ("run", RAW_RUN.to_owned()),
+        ("format", "2".to_owned()),
     ];
     let _: () = redis.hset_multiple(&keys.meta, &meta).await?;
     let _: () = redis.set(&keys.counter, 1_000_000_000_i64).await?;

@@ -174,7 +174,13 @@ pub async fn until_drained(engine: &Engine, campaign: CampaignId) {
     .await;
 }
 
-/// Design.md's invariants after a storm: Redis's issued set, PostgreSQL's rows and the claims
+/// The users Redis says hold a coupon of `campaign` (the issued hash's fields).
+pub async fn issued_in_redis(engine: &Engine, campaign: CampaignId) -> HashSet<String> {
+    let keys = coupon::redis::CampaignKeys::new(campaign);
+    engine.redis().hkeys(&keys.issued).await.expect("HKEYS")
+}
+
+/// Design.md's invariants after a storm: Redis's issued users, PostgreSQL's rows and the claims
 /// answered `issued` agree one to one; no row without a claim; nobody twice; never more than
 /// the quantity; every code unique.
 pub async fn assert_invariants(engine: &Engine, campaign: CampaignId, quantity: i64, seen: &Seen) {
@@ -210,12 +216,7 @@ pub async fn assert_invariants(engine: &Engine, campaign: CampaignId, quantity: 
             row.user_id
         );
     }
-    let keys = coupon::redis::CampaignKeys::new(campaign);
-    let in_redis: HashSet<String> = engine
-        .redis()
-        .smembers(&keys.issued)
-        .await
-        .expect("smembers");
+    let in_redis = issued_in_redis(engine, campaign).await;
     let in_postgres: HashSet<String> = rows.iter().map(|r| r.user_id.clone()).collect();
     assert_eq!(
         in_redis, in_postgres,

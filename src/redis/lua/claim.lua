@@ -3,9 +3,9 @@
 -- the server sends every claim of a campaign that arrived while its previous call was on its
 -- way in one call (see src/claim/batcher.rs), which costs Redis a fraction per claim.
 --
--- KEYS[1] meta    HASH   status, starts_ms, ends_ms, quantity, seq, run
+-- KEYS[1] meta    HASH   status, starts_ms, ends_ms, quantity, seq, run, format
 -- KEYS[2] counter STRING coupons still available
--- KEYS[3] issued  SET    user ids that got a coupon
+-- KEYS[3] issued  HASH   user id -> the sequence number it got, in hexadecimal (src/redis/keys.rs)
 -- KEYS[4] queue   LIST   "seq<TAB>ms_since_open<TAB>user" entries waiting for the sync
 -- ARGV[1] the run id of the Redis the caller believes it is talking to (src/redis/identity.rs)
 -- ARGV[2..] one user id per claim (validated: no control characters)
@@ -13,10 +13,11 @@
 -- The coupon's code is not decided here: the server derives it from the campaign and the
 -- sequence number (src/code/), so nothing but the sequence has to be kept for it.
 --
--- Returns {0} when the campaign is not ready (meta or counter missing, or its state was last
+-- Returns {0} when the campaign is not ready (meta or counter missing; its state was last
 -- verified against PostgreSQL by another Redis: meta's run is not ARGV[1], so this state may be
--- an older copy restored after a crash or a failover; the caller verifies or rebuilds it and
--- asks again), otherwise three integers per claim, in the order of the users:
+-- an older copy restored after a crash or a failover; or it was written by a release that kept
+-- the issued users in a SET: meta's format is not 2), and the caller verifies, rebuilds or
+-- converts it and asks again; otherwise three integers per claim, in the order of the users:
 --   1, remaining, seq    issued
 --   2, 0, 0              already claimed by this user (also a repeat within one call)
 --   3, 0, 0              sold out
@@ -25,9 +26,9 @@
 --   6, 0, 0              paused
 -- Integers rather than strings keep the reply cheap to parse on the hot path.
 
-local meta = redis.call('HMGET', KEYS[1], 'status', 'starts_ms', 'ends_ms', 'seq', 'run')
+local meta = redis.call('HMGET', KEYS[1], 'status', 'starts_ms', 'ends_ms', 'seq', 'run', 'format')
 local available = redis.call('GET', KEYS[2])
-if not meta[1] or not available or meta[5] ~= ARGV[1] then
+if not meta[1] or not available or meta[5] ~= ARGV[1] or meta[6] ~= '2' then
   return {0}
 end
 
@@ -63,7 +64,7 @@ end
 for i = 2, #ARGV do
   local user = ARGV[i]
   -- A user who has a coupon hears that first, whatever else changed since.
-  if redis.call('SISMEMBER', KEYS[3], user) == 1 then
+  if redis.call('HEXISTS', KEYS[3], user) == 1 then
     answer(2, 0, 0)
   elseif refusal then
     answer(refusal, refusal_detail, 0)
@@ -72,7 +73,9 @@ for i = 2, #ARGV do
   else
     left = left - 1
     seq = seq + 1
-    redis.call('SADD', KEYS[3], user)
+    -- Hexadecimal: up to 16.7 million in six characters, which Redis keeps in its smallest
+    -- allocation (docs/benchmark.md); the lookup of a not-yet-synced coupon starts from it.
+    redis.call('HSET', KEYS[3], user, string.format('%x', seq))
     -- The user id goes last so that the entry splits unambiguously into three fields.
     entries[#entries + 1] = string.format('%d', seq) .. '\t' .. since_open .. '\t' .. user
     answer(1, left, seq)

@@ -1,12 +1,15 @@
 -- repair.lua: make a campaign's claim state agree with what PostgreSQL recorded, atomically.
 -- The caller holds the campaign's row FOR UPDATE and decided that the state is missing, older
--- than the record, or out of step with it (src/loader.rs); claims that arrive meanwhile are
--- refused as "not ready" or decided against the state before or after this script, never half.
+-- than the record, out of step with it, or in an older release's format (src/loader/); claims
+-- that arrive meanwhile are refused as "not ready" or decided against the state before or after
+-- this script, never half.
 --
 -- KEYS[1] meta     HASH
 -- KEYS[2] counter  STRING
--- KEYS[3] issued   SET
--- KEYS[4] staging  SET  user ids PostgreSQL recorded, added by the caller in chunks (may be absent)
+-- KEYS[3] issued   HASH  user -> hexadecimal sequence (a SET of users before format 2)
+-- KEYS[4] staging  HASH  user -> hexadecimal sequence PostgreSQL recorded, added by the caller
+--                        in pages (may be absent)
+-- KEYS[5] queue    LIST  read only, to convert a SET of users
 -- ARGV[1] status, ARGV[2] starts_ms, ARGV[3] ends_ms, ARGV[4] quantity,
 -- ARGV[5] the sequence number to continue after, at least: above every number an earlier state
 --         of the campaign may have handed out (its sequence ceiling, src/store/sequences.rs),
@@ -18,13 +21,59 @@
 -- The queue is left as it is: every entry PostgreSQL has not recorded yet is still to be
 -- recorded, and entries it has are skipped by the sync's idempotent insert.
 
--- Claimed = users Redis remembers (acknowledged, maybe not yet synced) plus users PostgreSQL
--- recorded. Counting the union, not either side alone, is what prevents over-issue.
-if redis.call('EXISTS', KEYS[4]) == 1 then
-  redis.call('SUNIONSTORE', KEYS[3], KEYS[3], KEYS[4])
-  redis.call('DEL', KEYS[4])
+local PAGE = 1000
+
+-- Calls visit(a, b) for each member of a SET (b nil) or each field and value of a HASH, a page
+-- at a time, so that no single reply holds a million members.
+local function each(command, key, visit)
+  local cursor = '0'
+  repeat
+    local page = redis.call(command, key, cursor, 'COUNT', PAGE)
+    cursor = page[1]
+    local items = page[2]
+    if command == 'SSCAN' then
+      for i = 1, #items do visit(items[i], nil) end
+    else
+      for i = 1, #items, 2 do visit(items[i], items[i + 1]) end
+    end
+  until cursor == '0'
 end
-local claimed = redis.call('SCARD', KEYS[3])
+
+-- Claimed = users Redis remembers (acknowledged, maybe not yet synced) plus users PostgreSQL
+-- recorded. Counting the union, not either side alone, is what prevents over-issue. Where both
+-- know a user, PostgreSQL's number wins: it is the code the member will be shown.
+local kind = redis.call('TYPE', KEYS[3]).ok
+local staged = redis.call('EXISTS', KEYS[4]) == 1
+if kind == 'set' then
+  -- Format 1 kept only the users. Queued entries ("seq<TAB>…<TAB>user") carry their numbers;
+  -- any other member is recorded in PostgreSQL (the sync trims an entry only after its commit),
+  -- which '0' tells the lookup.
+  local length = redis.call('LLEN', KEYS[5])
+  for first = 0, length - 1, PAGE do
+    local entries = redis.call('LRANGE', KEYS[5], first, first + PAGE - 1)
+    for i = 1, #entries do
+      local seq = string.match(entries[i], '^(%d+)\t')
+      local user = string.match(entries[i], '\t([^\t]*)$')
+      if seq and user then
+        redis.call('HSETNX', KEYS[4], user, string.format('%x', tonumber(seq)))
+      end
+    end
+  end
+  each('SSCAN', KEYS[3], function(user) redis.call('HSETNX', KEYS[4], user, '0') end)
+  redis.call('DEL', KEYS[3])
+  staged = redis.call('EXISTS', KEYS[4]) == 1
+end
+if staged then
+  if redis.call('EXISTS', KEYS[3]) == 1 then
+    each('HSCAN', KEYS[4], function(user, seq) redis.call('HSET', KEYS[3], user, seq) end)
+    redis.call('DEL', KEYS[4])
+  else
+    redis.call('RENAME', KEYS[4], KEYS[3])
+    -- The staging key's expiry would come along.
+    redis.call('PERSIST', KEYS[3])
+  end
+end
+local claimed = redis.call('HLEN', KEYS[3])
 local available = tonumber(ARGV[4]) - claimed
 if available < 0 then
   available = 0
@@ -37,6 +86,6 @@ if tonumber(ARGV[5]) > seq then
 end
 
 redis.call('HSET', KEYS[1], 'status', ARGV[1], 'starts_ms', ARGV[2], 'ends_ms', ARGV[3],
-  'quantity', ARGV[4], 'seq', string.format('%d', seq), 'run', ARGV[6])
+  'quantity', ARGV[4], 'seq', string.format('%d', seq), 'run', ARGV[6], 'format', '2')
 redis.call('SET', KEYS[2], string.format('%d', available))
 return claimed

@@ -1,19 +1,20 @@
 -- set_quantity.lua: change a loaded campaign's total quantity, never below what is claimed.
 --
--- KEYS[1] meta    HASH    quantity
+-- KEYS[1] meta    HASH    quantity, format
 -- KEYS[2] counter STRING  coupons still available
--- KEYS[3] issued  SET     users who hold a coupon
+-- KEYS[3] issued  HASH    users who hold a coupon
 -- ARGV[1] the new total quantity
 --
 -- Returns:
---   {0}                  not loaded: the caller loads the campaign, then retries
+--   {0}                  not loaded (or in an older release's format): the caller loads the
+--                        campaign, then retries
 --   {1, remaining}       set; remaining = new quantity - claimed
 --   {2, claimed}         refused: the new quantity is below the coupons already claimed
 -- Runs atomically with claims, so no claim can slip in between the check and the write.
-if redis.call('EXISTS', KEYS[1]) == 0 or redis.call('EXISTS', KEYS[2]) == 0 then
+if redis.call('HGET', KEYS[1], 'format') ~= '2' or redis.call('EXISTS', KEYS[2]) == 0 then
   return {0}
 end
-local claimed = redis.call('SCARD', KEYS[3])
+local claimed = redis.call('HLEN', KEYS[3])
 local quantity = tonumber(ARGV[1])
 if quantity < claimed then
   return {2, claimed}

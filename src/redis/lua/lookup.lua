@@ -1,0 +1,67 @@
+-- lookup.lua: where the coupon a user holds is, in a few commands whatever the backlog.
+--
+-- KEYS[1] issued HASH  user -> hexadecimal sequence number
+-- KEYS[2] queue  LIST  "seq<TAB>…<TAB>user" entries waiting for the sync, in increasing seq
+-- KEYS[3] meta   HASH  format
+-- ARGV[1] the user id
+--
+-- Returns {outcome, entry}:
+--   {0, ''}       Redis knows of no coupon of this user (none, or the campaign is not loaded)
+--   {1, ''}       it has one that is not queued: recorded by the sync, ask PostgreSQL
+--   {2, entry}    its queue entry, still waiting for the sync
+--   {3, ''}       the state is in an older release's format: the caller converts it, asks again
+--
+-- The queue holds numbers in increasing order, each one more than the last except where a
+-- repair made numbering jump (src/loader/). So the entry numbered seq is at index seq - head or
+-- before it: the first probe finds it unless a jump lies in between, then a binary search does.
+
+local function number_of(entry)
+  return tonumber(string.match(entry, '^(%d+)\t') or '')
+end
+
+local function owner_of(entry)
+  return string.match(entry, '\t([^\t]*)$')
+end
+
+if redis.call('HGET', KEYS[3], 'format') ~= '2' then
+  if redis.call('EXISTS', KEYS[1]) == 1 then
+    return {3, ''}
+  end
+  return {0, ''}
+end
+local value = redis.call('HGET', KEYS[1], ARGV[1])
+if not value then
+  return {0, ''}
+end
+-- 0: converted from the format that kept no numbers; it was recorded then.
+local seq = tonumber(value, 16)
+local length = redis.call('LLEN', KEYS[2])
+if not seq or seq == 0 or length == 0 then
+  return {1, ''}
+end
+local head = number_of(redis.call('LINDEX', KEYS[2], 0))
+if not head or seq < head then
+  return {1, ''}
+end
+
+local low, high = 0, math.min(seq - head, length - 1)
+local probe = high
+while low <= high do
+  local entry = redis.call('LINDEX', KEYS[2], probe)
+  local at = number_of(entry)
+  if not at then
+    break
+  elseif at == seq then
+    if owner_of(entry) == ARGV[1] then
+      return {2, entry}
+    end
+    break
+  elseif at < seq then
+    low = probe + 1
+  else
+    high = probe - 1
+  end
+  probe = math.floor((low + high) / 2)
+end
+-- Not queued (the sync took it meanwhile, or renumbered it on a clash): the record has it.
+return {1, ''}
