@@ -9,6 +9,10 @@ use coupon::sync::Drainer;
 use coupon::{CampaignId, CampaignStatus, ClaimOutcome, Engine};
 use support::*;
 
+/// One test's trigger DDL at a time: two `DROP TRIGGER`s on `campaigns` at once can deadlock
+/// each other in PostgreSQL.
+static TRIGGER_DDL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// Makes every commit that updated campaign `id`'s row fail (a deferred constraint trigger, so
 /// the statement succeeds and the COMMIT is what fails); dropped by [`CommitFailure::heal`].
 struct CommitFailure {
@@ -30,6 +34,7 @@ impl CommitFailure {
                 id.0
             ),
         ];
+        let _one_at_a_time = TRIGGER_DDL.lock().await;
         for statement in statements {
             sqlx::query(&statement)
                 .execute(engine.db())
@@ -40,6 +45,7 @@ impl CommitFailure {
     }
 
     async fn heal(self, engine: &Engine) {
+        let _one_at_a_time = TRIGGER_DDL.lock().await;
         for statement in [
             format!("DROP TRIGGER {} ON campaigns", self.name),
             format!("DROP FUNCTION {}()", self.name),
