@@ -136,6 +136,7 @@ impl Engine {
             .key(&keys.issued)
             .key(&staging)
             .key(&keys.queue)
+            .key(CampaignKeys::converting(campaign.id))
             .arg(campaign.status.as_str())
             .arg(campaign.claim_starts_at.timestamp_millis())
             .arg(campaign.claim_ends_at.timestamp_millis())

@@ -8,7 +8,8 @@ use crate::campaign::CampaignId;
 pub struct CampaignKeys {
     /// STRING: coupons still available (the seed's counter).
     pub counter: String,
-    /// SET: user ids that were issued a coupon.
+    /// HASH: user id -> the sequence number of its coupon, in hexadecimal (`0`: recorded before
+    /// the numbers were kept). A SET of user ids in format 1 (src/loader/view.rs).
     pub issued: String,
     /// LIST: issued coupons waiting to be written to PostgreSQL.
     pub queue: String,
@@ -37,9 +38,15 @@ impl CampaignKeys {
         }
     }
 
-    /// A private staging SET for one loader run, in the same slot as the other keys.
+    /// A private staging HASH for one loader run, in the same slot as the other keys.
     pub fn loading(id: CampaignId, token: &str) -> String {
         format!("coupon:loading:{{{id}}}:{token}")
+    }
+
+    /// Where repair.lua converts a set of issued users (format 1) into a hash; it exists only
+    /// inside that script's atomic call.
+    pub fn converting(id: CampaignId) -> String {
+        format!("coupon:converting:{{{id}}}")
     }
 
     /// Every key of the campaign, e.g. to simulate losing them.

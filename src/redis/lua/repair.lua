@@ -10,6 +10,7 @@
 -- KEYS[4] staging  HASH  user -> hexadecimal sequence PostgreSQL recorded, added by the caller
 --                        in pages (may be absent)
 -- KEYS[5] queue    LIST  read only, to convert a SET of users
+-- KEYS[6] scratch  HASH  where a SET of users is converted (absent before and after)
 -- ARGV[1] status, ARGV[2] starts_ms, ARGV[3] ends_ms, ARGV[4] quantity,
 -- ARGV[5] the sequence number to continue after, at least: above every number an earlier state
 --         of the campaign may have handed out (its sequence ceiling, src/store/sequences.rs),
@@ -23,49 +24,61 @@
 
 local PAGE = 1000
 
--- Calls visit(a, b) for each member of a SET (b nil) or each field and value of a HASH, a page
--- at a time, so that no single reply holds a million members.
-local function each(command, key, visit)
+-- Calls visit(items) for each page of a SET's members or a HASH's fields and values
+-- (alternating), so that no single reply holds a million members.
+local function each_page(command, key, visit)
   local cursor = '0'
   repeat
     local page = redis.call(command, key, cursor, 'COUNT', PAGE)
     cursor = page[1]
-    local items = page[2]
-    if command == 'SSCAN' then
-      for i = 1, #items do visit(items[i], nil) end
-    else
-      for i = 1, #items, 2 do visit(items[i], items[i + 1]) end
+    if #page[2] > 0 then
+      visit(page[2])
     end
   until cursor == '0'
 end
 
+-- HSET of many fields and values (alternating) in one command.
+local function hset_all(key, pairs)
+  redis.call('HSET', key, unpack(pairs))
+end
+
 -- Claimed = users Redis remembers (acknowledged, maybe not yet synced) plus users PostgreSQL
 -- recorded. Counting the union, not either side alone, is what prevents over-issue. Where both
--- know a user, PostgreSQL's number wins: it is the code the member will be shown.
-local kind = redis.call('TYPE', KEYS[3]).ok
-local staged = redis.call('EXISTS', KEYS[4]) == 1
-if kind == 'set' then
-  -- Format 1 kept only the users. Queued entries ("seq<TAB>…<TAB>user") carry their numbers;
-  -- any other member is recorded in PostgreSQL (the sync trims an entry only after its commit),
-  -- which '0' tells the lookup.
+-- know a user, PostgreSQL's number is written last and wins: it is the code the member will be
+-- shown.
+if redis.call('TYPE', KEYS[3]).ok == 'set' then
+  -- Format 1 kept only the users: they are written into KEYS[6] with '0' (recorded in
+  -- PostgreSQL: the sync trims an entry only after its commit), then the queued entries
+  -- ("seq<TAB>...<TAB>user") with their numbers, and the set is replaced by it.
+  each_page('SSCAN', KEYS[3], function(users)
+    local pairs = {}
+    for i = 1, #users do
+      pairs[2 * i - 1], pairs[2 * i] = users[i], '0'
+    end
+    hset_all(KEYS[6], pairs)
+  end)
   local length = redis.call('LLEN', KEYS[5])
   for first = 0, length - 1, PAGE do
-    local entries = redis.call('LRANGE', KEYS[5], first, first + PAGE - 1)
-    for i = 1, #entries do
-      local seq = string.match(entries[i], '^(%d+)\t')
-      local user = string.match(entries[i], '\t([^\t]*)$')
+    local pairs = {}
+    for _, entry in ipairs(redis.call('LRANGE', KEYS[5], first, first + PAGE - 1)) do
+      local seq = string.match(entry, '^(%d+)\t')
+      local user = string.match(entry, '\t([^\t]*)$')
       if seq and user then
-        redis.call('HSETNX', KEYS[4], user, string.format('%x', tonumber(seq)))
+        pairs[#pairs + 1], pairs[#pairs + 2] = user, string.format('%x', tonumber(seq))
       end
     end
+    if #pairs > 0 then
+      hset_all(KEYS[6], pairs)
+    end
   end
-  each('SSCAN', KEYS[3], function(user) redis.call('HSETNX', KEYS[4], user, '0') end)
   redis.call('DEL', KEYS[3])
-  staged = redis.call('EXISTS', KEYS[4]) == 1
+  if redis.call('EXISTS', KEYS[6]) == 1 then
+    redis.call('RENAME', KEYS[6], KEYS[3])
+  end
 end
-if staged then
+if redis.call('EXISTS', KEYS[4]) == 1 then
   if redis.call('EXISTS', KEYS[3]) == 1 then
-    each('HSCAN', KEYS[4], function(user, seq) redis.call('HSET', KEYS[3], user, seq) end)
+    each_page('HSCAN', KEYS[4], function(pairs) hset_all(KEYS[3], pairs) end)
     redis.call('DEL', KEYS[4])
   else
     redis.call('RENAME', KEYS[4], KEYS[3])
