@@ -162,3 +162,33 @@ async fn the_sync_converts_a_state_the_previous_release_left_and_records_its_que
     assert_eq!(issued_hash(&engine, id).await.len(), 6);
     assert_eq!(rows(&engine, id).await, 6);
 }
+
+#[tokio::test]
+async fn an_instance_of_the_previous_release_fails_on_a_converted_state_and_writes_nothing() {
+    // Arrange: a converted campaign with one holder.
+    let engine = engine().await;
+    let campaign = open_campaign(&engine, 10).await;
+    claim(&engine, campaign.id, 0).await;
+    let keys = CampaignKeys::new(campaign.id);
+    let before = engine.status(campaign.id).await.unwrap().unwrap();
+
+    // Act: the previous release's claim script, as one of its instances would call it.
+    let previous = redis::Script::new(include_str!("fixtures/claim_previous_release.lua"));
+    let mut call = previous.prepare_invoke();
+    call.key(&keys.meta)
+        .key(&keys.counter)
+        .key(&keys.issued)
+        .key(&keys.queue)
+        .arg(redis_run_id(&engine).await)
+        .arg(user(1).as_str());
+    let reply: redis::RedisResult<Vec<i64>> = call.invoke_async(&mut engine.redis()).await;
+
+    // Assert: an error (its server answers 503), and the state is as it was.
+    assert!(reply.is_err(), "{reply:?}");
+    let after = engine.status(campaign.id).await.unwrap().unwrap();
+    assert_eq!(
+        (after.remaining, after.claimed, after.queued),
+        (before.remaining, before.claimed, before.queued)
+    );
+    assert_eq!(claim(&engine, campaign.id, 1).await.name(), "issued");
+}
