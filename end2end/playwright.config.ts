@@ -48,6 +48,8 @@ export default defineConfig({
       RUST_LOG: process.env.RUST_LOG ?? 'info',
       ADMIN_EMAIL: 'admin@example.com',
       ADMIN_PASSWORD: 'e2e-password-123',
+      MEMBER_DEMO_SIGN_IN: 'true',
+      MEMBER_TOKEN_SECRET: 'e2e-member-token-secret-of-32-bytes!',
       API_KEY: 'e2e-api-key',
       LIVE_TICK_MS: '250',
       SYNC_IDLE_MS: '50',

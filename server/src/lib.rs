@@ -11,12 +11,14 @@ pub mod export;
 mod guard;
 mod health;
 pub mod live;
+mod member_link;
 pub mod sessions;
 pub mod telemetry;
 mod web;
 
 use app::backend::TrustForwardedFor;
 use app::backend::limits::{LimitSettings, RateLimits};
+use app::backend::member::MemberSources;
 use app::{App, shell};
 use axum::Router;
 use axum::extract::FromRef;
@@ -57,6 +59,8 @@ pub struct AppState {
     pub limits: RateLimits,
     /// Whether `X-Forwarded-For` names the client (the server runs behind a trusted proxy).
     pub trust_forwarded_for: bool,
+    /// Where the claiming member comes from (tokens, a trusted proxy's header, demo sign-in).
+    pub members: MemberSources,
 }
 
 /// The router's state: the [`AppState`] behind one `Arc`. axum hands every request its own copy
@@ -115,6 +119,7 @@ impl AppState {
             metrics: telemetry::metrics_handle(),
             limits: RateLimits::new(LimitSettings::default()),
             trust_forwarded_for: false,
+            members: MemberSources::default(),
         }
     }
 }
@@ -127,6 +132,7 @@ pub fn router(state: AppState) -> Router {
     let engine = state.engine.clone();
     let limits = state.limits.clone();
     let trust = TrustForwardedFor(state.trust_forwarded_for);
+    let members = state.members.clone();
     let sessions = SessionManagerLayer::new(RedisSessionStore::new(state.engine.redis()))
         .with_name("coupon_session")
         .with_http_only(true)
@@ -145,12 +151,17 @@ pub fn router(state: AppState) -> Router {
                 provide_context(engine.clone());
                 provide_context(limits.clone());
                 provide_context(trust);
+                provide_context(members.clone());
             },
             move || shell(options.clone()),
         )
         .fallback(leptos_axum::file_and_error_handler::<SharedState, _>(shell))
         .layer(axum::middleware::from_fn(guard::bad_arguments_are_400))
         .layer(axum::middleware::from_fn(guard::same_origin_writes))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            member_link::sign_in_from_link,
+        ))
         .layer(sessions);
     Router::new()
         .route("/healthz", get(health::healthz))

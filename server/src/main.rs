@@ -45,7 +45,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut state = AppState::new(leptos_options, engine, config.api_key, config.live_tick);
     state.secure_cookies = config.secure_cookies;
     state.trust_forwarded_for = config.trust_forwarded_for;
+    state.members = config.members;
     state.limits = app::backend::limits::RateLimits::new(config.limits);
+    if state.members.demo_sign_in {
+        tracing::warn!("MEMBER_DEMO_SIGN_IN is on: anyone can claim as any member id they type");
+    }
     tokio::spawn(cancel_on_signal(state.shutdown.clone()));
     run(listener, state).await?;
     tracing::info!("stopped");

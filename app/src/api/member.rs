@@ -21,7 +21,8 @@ pub async fn open_campaigns() -> Result<Vec<CampaignView>, ServerFnError> {
 /// Everything the claim page shows on first render; `None` if there is no such campaign.
 #[server(endpoint = "claim_page")]
 pub async fn claim_page(id: i64) -> Result<Option<ClaimPageData>, ServerFnError> {
-    use crate::backend::{engine, session, unavailable};
+    use crate::backend::member::MemberOf;
+    use crate::backend::{engine, unavailable};
     let engine = engine()?;
     let Some(report) = engine
         .public_status(coupon::CampaignId(id))
@@ -30,11 +31,13 @@ pub async fn claim_page(id: i64) -> Result<Option<ClaimPageData>, ServerFnError>
     else {
         return Ok(None);
     };
-    let member = session::member(&session::current().await?).await;
+    let member = crate::backend::member::current_member().await?;
     let state = match &member {
         None => None,
-        Some(member) => Some(member_state(&engine, &report, member).await?),
+        Some(member) => Some(member_state(&engine, &report, member.id()).await?),
     };
+    let demo_sign_in = use_context::<crate::backend::member::MemberSources>()
+        .is_some_and(|sources| sources.demo_sign_in);
     let numbers = PublicNumbers {
         status: report.campaign.status.as_str().to_owned(),
         quantity: report.campaign.quantity,
@@ -43,15 +46,29 @@ pub async fn claim_page(id: i64) -> Result<Option<ClaimPageData>, ServerFnError>
     Ok(Some(ClaimPageData {
         campaign: CampaignView::from(&report.campaign),
         numbers,
-        member,
+        member_in_session: matches!(member, Some(MemberOf::Session(_))),
+        member: member.map(|member| member.id().as_str().to_owned()),
         state,
+        demo_sign_in,
     }))
 }
 
-/// Remembers which member is claiming (the stand-in for the shop's own login).
+/// Demo mode only (`MEMBER_DEMO_SIGN_IN=true`): remembers whatever member id the visitor
+/// typed. Off, it answers 403: members then come from the shop (see `backend::member`).
 #[server(endpoint = "member_sign_in")]
 pub async fn member_sign_in(member_id: String) -> Result<FormResult<String>, ServerFnError> {
+    use crate::backend::member::MemberSources;
     use crate::backend::session;
+    let sources = use_context::<MemberSources>().unwrap_or_default();
+    if !sources.demo_sign_in {
+        crate::backend::set_status(403);
+        return Err(ServerFnError::new(
+            "typed member ids are off: sign in through the shop",
+        ));
+    }
+    crate::backend::limits()?
+        .member_sign_in(crate::backend::client_address())
+        .map_err(crate::backend::too_many)?;
     let member = match coupon::UserId::parse(&member_id) {
         Ok(member) => member,
         Err(error) => {
@@ -61,9 +78,13 @@ pub async fn member_sign_in(member_id: String) -> Result<FormResult<String>, Ser
             }]));
         }
     };
-    session::sign_in_member(&session::current().await?, member.as_str())
-        .await
-        .map_err(|e| ServerFnError::new(format!("cannot save the session: {e}")))?;
+    session::sign_in_member(
+        &session::current().await?,
+        member.as_str(),
+        sources.session_lifetime,
+    )
+    .await
+    .map_err(|e| ServerFnError::new(format!("cannot save the session: {e}")))?;
     Ok(FormResult::Done(member.as_str().to_owned()))
 }
 
@@ -73,13 +94,13 @@ pub async fn member_sign_in(member_id: String) -> Result<FormResult<String>, Ser
 /// Only a member who already holds a coupon costs a lookup, to show them their code again.
 #[server(endpoint = "claim")]
 pub async fn claim(campaign_id: i64) -> Result<ClaimView, ServerFnError> {
-    use crate::backend::{engine, session};
+    use crate::backend::engine;
     use coupon::{ClaimOutcome, EngineError};
-    let Some(member) = session::member(&session::current().await?).await else {
+    let Some(member) = crate::backend::member::current_member().await? else {
         crate::backend::set_status(401);
-        return Err(ServerFnError::new("sign in with your member id first"));
+        return Err(ServerFnError::new("sign in through the shop first"));
     };
-    let member = coupon::UserId::parse(&member).map_err(|e| ServerFnError::new(e.to_string()))?;
+    let member = member.id().clone();
     crate::backend::limits()?
         .claim(member.as_str(), crate::backend::client_address())
         .map_err(crate::backend::too_many)?;
@@ -127,14 +148,11 @@ pub async fn claim(campaign_id: i64) -> Result<ClaimView, ServerFnError> {
 async fn member_state(
     engine: &coupon::Engine,
     report: &coupon::PublicStatus,
-    member: &str,
+    member: &coupon::UserId,
 ) -> Result<ClaimView, ServerFnError> {
     use coupon::CampaignStatus;
-    let Ok(member) = coupon::UserId::parse(member) else {
-        return Ok(ClaimView::Unavailable);
-    };
     let held = engine
-        .coupon_of(report.campaign.id, &member)
+        .coupon_of(report.campaign.id, member)
         .await
         .map_err(crate::backend::unavailable)?;
     if let Some(held) = held {

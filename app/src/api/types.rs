@@ -121,4 +121,8 @@ pub struct ClaimPageData {
     pub member: Option<String>,
     /// What the member sees; `None` when nobody is signed in.
     pub state: Option<ClaimView>,
+    /// Whether the member is remembered by this browser's session (and can sign out here).
+    pub member_in_session: bool,
+    /// Whether visitors may type any member id (`MEMBER_DEMO_SIGN_IN`).
+    pub demo_sign_in: bool,
 }

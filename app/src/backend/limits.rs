@@ -92,6 +92,12 @@ impl RateLimits {
         address.map_or(Ok(()), |ip| check(&self.0.sign_in_address, &ip))
     }
 
+    /// A demo member sign-in from `address` (the address's sign-in budget: each one would
+    /// otherwise write a session to Redis).
+    pub fn member_sign_in(&self, address: Option<IpAddr>) -> Result<(), Limited> {
+        address.map_or(Ok(()), |ip| check(&self.0.sign_in_address, &ip))
+    }
+
     /// A claim by `user` from `address` (`None` for API calls).
     pub fn claim(&self, user: &str, address: Option<IpAddr>) -> Result<(), Limited> {
         if let Some(ip) = address {

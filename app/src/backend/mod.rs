@@ -3,6 +3,9 @@
 
 pub mod accounts;
 pub mod limits;
+pub mod member;
+pub mod member_token;
+pub mod proxies;
 pub mod session;
 
 use crate::api::{CampaignView, FieldProblem, LiveNumbers, PublicNumbers};

@@ -34,12 +34,17 @@ pub async fn member(session: &Session) -> Option<String> {
     session.get(MEMBER_KEY).await.ok().flatten()
 }
 
-/// Remembers the member id (the stand-in for the shop's own login).
+/// Remembers the member id for `lifetime` from now (a member token's link, or the demo
+/// sign-in), with a fresh session id.
 pub async fn sign_in_member(
     session: &Session,
     member: &str,
+    lifetime: std::time::Duration,
 ) -> Result<(), tower_sessions::session::Error> {
+    use tower_sessions::cookie::time::Duration;
     session.cycle_id().await?;
+    let lifetime = Duration::try_from(lifetime).unwrap_or(Duration::hours(1));
+    session.set_expiry(Some(tower_sessions::Expiry::OnInactivity(lifetime)));
     session.insert(MEMBER_KEY, member).await
 }
 

@@ -3,7 +3,7 @@
 //! without reloads once it has.
 
 use crate::api::{
-    Claim, ClaimPageData, ClaimView, FormResult, MemberSignIn, PublicNumbers, claim_page,
+    Claim, ClaimPageData, ClaimView, FormResult, MemberSignIn, PublicNumbers, SignOut, claim_page,
 };
 use crate::components::live::use_live;
 use crate::i18n::{Lang, format_count, format_datetime, format_discount};
@@ -19,10 +19,11 @@ pub fn ClaimPage() -> impl IntoView {
     let params = use_params_map();
     let id = move || id_param(params.read().get("id"));
     let sign_in = ServerAction::<MemberSignIn>::new();
-    // Signing in changes what the page shows: reload its data after each sign-in.
+    let sign_out = ServerAction::<SignOut>::new();
+    // Signing in or out changes what the page shows: reload its data after each.
     let page = Resource::new(
-        move || (id(), sign_in.version().get()),
-        |(id, _)| async move {
+        move || (id(), sign_in.version().get(), sign_out.version().get()),
+        |(id, _, _)| async move {
             match id {
                 Some(id) => claim_page(id).await,
                 None => Ok(None),
@@ -33,7 +34,7 @@ pub fn ClaimPage() -> impl IntoView {
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
                 match page.await {
-                    Ok(Some(data)) => view! { <ClaimCard data sign_in/> }.into_any(),
+                    Ok(Some(data)) => view! { <ClaimCard data sign_in sign_out/> }.into_any(),
                     Ok(None) => view! { <p class="empty">{t.not_found}</p> }.into_any(),
                     Err(_) => view! { <p class="error">{t.try_again}</p> }.into_any(),
                 }
@@ -43,7 +44,11 @@ pub fn ClaimPage() -> impl IntoView {
 }
 
 #[component]
-fn ClaimCard(data: ClaimPageData, sign_in: ServerAction<MemberSignIn>) -> impl IntoView {
+fn ClaimCard(
+    data: ClaimPageData,
+    sign_in: ServerAction<MemberSignIn>,
+    sign_out: ServerAction<SignOut>,
+) -> impl IntoView {
     let lang = use_lang();
     let t = lang.texts();
     let campaign = data.campaign.clone();
@@ -69,9 +74,17 @@ fn ClaimCard(data: ClaimPageData, sign_in: ServerAction<MemberSignIn>) -> impl I
                 " / " {format_count(campaign.quantity)} " " {t.left}
             </p>
             {match data.member.clone() {
-                None => view! { <MemberSignInForm sign_in/> }.into_any(),
+                None if data.demo_sign_in => view! { <MemberSignInForm sign_in/> }.into_any(),
+                None => view! { <p class="muted" data-testid="sign-in-at-shop">{t.member_from_shop}</p> }.into_any(),
                 Some(member) => view! {
-                    <p class="muted member">{t.signed_in_as} " " <strong>{member}</strong></p>
+                    <p class="muted member">
+                        {t.signed_in_as} " " <strong>{member}</strong>
+                        {data.member_in_session.then(|| view! {
+                            " " <ActionForm action=sign_out attr:class="inline">
+                                <button type="submit" class="link">{t.sign_out}</button>
+                            </ActionForm>
+                        })}
+                    </p>
                     <ClaimBox id initial=data.state.clone() valid_days/>
                 }.into_any(),
             }}
@@ -79,7 +92,7 @@ fn ClaimCard(data: ClaimPageData, sign_in: ServerAction<MemberSignIn>) -> impl I
     }
 }
 
-/// The stand-in for the shop's own login: the member types their id.
+/// The demo sign-in (`MEMBER_DEMO_SIGN_IN`): the visitor types any member id.
 #[component]
 fn MemberSignInForm(sign_in: ServerAction<MemberSignIn>) -> impl IntoView {
     let t = use_lang().texts();

@@ -1,6 +1,9 @@
 //! Configuration from environment variables (documented in the README).
 
+mod members;
+
 use app::backend::limits::LimitSettings;
+use app::backend::member::MemberSources;
 use coupon::redis::RedisTarget;
 use coupon::{ClaimAck, RedisSettings, SyncSettings};
 use std::time::Duration;
@@ -31,6 +34,9 @@ pub struct Config {
     pub limits: LimitSettings,
     /// `TRUST_FORWARDED_FOR`: take the client address from `X-Forwarded-For` (behind a proxy).
     pub trust_forwarded_for: bool,
+    /// Where the claiming member comes from: `MEMBER_TOKEN_*`, `MEMBER_HEADER` with
+    /// `TRUSTED_PROXIES`, `MEMBER_DEMO_SIGN_IN`, `MEMBER_SESSION_MINUTES` (see `members`).
+    pub members: MemberSources,
 }
 
 /// A missing or unparsable variable, named so the operator knows what to fix.
@@ -181,6 +187,7 @@ impl Config {
             live_tick,
             limits,
             trust_forwarded_for: flag("TRUST_FORWARDED_FOR")?,
+            members: MemberSources::new(members::member_sources(optional)?),
         })
     }
 }

@@ -85,6 +85,9 @@ pub async fn spawn_server_with(adjust: impl FnOnce(&mut AppState)) -> TestServer
         Some(API_KEY.into()),
         StdDuration::from_millis(100),
     );
+    // Members sign in by typing their id, as `./dev serve` runs it; tests/members.rs turns it
+    // off to test the real sources.
+    state.members = demo_sign_in();
     adjust(&mut state);
     let shutdown = state.shutdown.clone();
     let handle = tokio::spawn(run(listener, state));
@@ -94,6 +97,15 @@ pub async fn spawn_server_with(adjust: impl FnOnce(&mut AppState)) -> TestServer
         shutdown,
         handle,
     }
+}
+
+/// Member identity with the demo sign-in on and nothing else.
+pub fn demo_sign_in() -> app::backend::member::MemberSources {
+    app::backend::member::MemberSources::new(app::backend::member::Sources {
+        demo_sign_in: true,
+        session_lifetime: StdDuration::from_secs(3600),
+        ..Default::default()
+    })
 }
 
 pub fn draft(quantity: i64) -> CampaignDraft {

@@ -1,0 +1,133 @@
+//! Who is claiming: the member the shop vouches for, never one the visitor merely typed
+//! (unless the demo sign-in is on). In order of preference for a request:
+//! 1. `Authorization: Bearer <member token>` (the shop's frontend calling the server functions);
+//! 2. the `MEMBER_HEADER` set by a proxy whose address is in `TRUSTED_PROXIES`;
+//! 3. the member remembered in the session, signed in by a member-token link
+//!    (`/c/{id}?member_token=…`) or, in demo mode, by the typed id.
+
+use super::member_token::{MemberTokens, TokenRefused};
+use super::proxies::TrustedProxies;
+use axum::http::request::Parts;
+use axum::http::{HeaderName, header};
+use std::sync::Arc;
+
+/// The configured sources of member identity; cheap to clone.
+#[derive(Debug, Clone, Default)]
+pub struct MemberSources(Arc<Sources>);
+
+/// What [`MemberSources`] holds.
+#[derive(Debug, Default)]
+pub struct Sources {
+    /// `MEMBER_TOKEN_SECRET` / `MEMBER_TOKEN_KEYS` (with `MEMBER_TOKEN_ISSUER`,
+    /// `MEMBER_TOKEN_AUDIENCE`).
+    pub tokens: Option<MemberTokens>,
+    /// `MEMBER_HEADER`, honoured only from `TRUSTED_PROXIES`.
+    pub header: Option<HeaderName>,
+    pub trusted_proxies: TrustedProxies,
+    /// `MEMBER_DEMO_SIGN_IN`: the claim page lets visitors type any member id.
+    pub demo_sign_in: bool,
+    /// `MEMBER_SESSION_MINUTES`: how long a member stays signed in on a browser.
+    pub session_lifetime: std::time::Duration,
+}
+
+impl MemberSources {
+    pub fn new(sources: Sources) -> Self {
+        Self(Arc::new(sources))
+    }
+}
+
+impl std::ops::Deref for MemberSources {
+    type Target = Sources;
+    fn deref(&self) -> &Sources {
+        &self.0
+    }
+}
+
+/// Where a request's member came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MemberOf {
+    /// A bearer token or the trusted proxy's header: this request alone.
+    Request(coupon::UserId),
+    /// The browser's session (a sign-in link or the demo sign-in).
+    Session(coupon::UserId),
+}
+
+impl MemberOf {
+    pub fn id(&self) -> &coupon::UserId {
+        match self {
+            Self::Request(id) | Self::Session(id) => id,
+        }
+    }
+}
+
+/// Why a request's claim to be a member was refused (answered 401).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberRefused(pub String);
+
+impl From<TokenRefused> for MemberRefused {
+    fn from(refused: TokenRefused) -> Self {
+        Self(refused.to_string())
+    }
+}
+
+impl Sources {
+    /// The member a request speaks for without a session, if any: a bearer token, or the
+    /// trusted proxy's header. A token or header that is present but wrong is refused rather
+    /// than ignored, so a misconfigured shop hears why.
+    pub fn member_of_request(
+        &self,
+        parts: &Parts,
+    ) -> Result<Option<coupon::UserId>, MemberRefused> {
+        if let (Some(tokens), Some(token)) = (&self.tokens, bearer(parts)) {
+            return tokens.verify(token).map(Some).map_err(Into::into);
+        }
+        let Some(name) = &self.header else {
+            return Ok(None);
+        };
+        let Some(value) = parts.headers.get(name) else {
+            return Ok(None);
+        };
+        let peer = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|info| info.0.ip());
+        if !peer.is_some_and(|peer| self.trusted_proxies.contains(peer)) {
+            // Anyone can send the header; only the proxy's copy counts.
+            return Ok(None);
+        }
+        let text = value
+            .to_str()
+            .map_err(|_| MemberRefused(format!("{name}: not text")))?;
+        coupon::UserId::parse(text)
+            .map(Some)
+            .map_err(|error| MemberRefused(format!("{name}: {}", error.reason)))
+    }
+}
+
+fn bearer(parts: &Parts) -> Option<&str> {
+    let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+/// The member the current server-function request speaks for: by request (token, header),
+/// else by session. `Err` is a refused token or header (the caller answers 401).
+pub async fn current_member() -> Result<Option<MemberOf>, leptos::prelude::ServerFnError> {
+    use leptos::prelude::{ServerFnError, use_context, with_context};
+    let sources = use_context::<MemberSources>().unwrap_or_default();
+    let by_request =
+        with_context(|parts: &Parts| sources.member_of_request(parts)).unwrap_or(Ok(None));
+    match by_request {
+        Ok(Some(member)) => return Ok(Some(MemberOf::Request(member))),
+        Ok(None) => {}
+        Err(refused) => {
+            super::set_status(401);
+            return Err(ServerFnError::new(refused.0));
+        }
+    }
+    let session = super::session::current().await?;
+    Ok(super::session::member(&session)
+        .await
+        .and_then(|member| coupon::UserId::parse(&member).ok())
+        .map(MemberOf::Session))
+}

@@ -1,0 +1,129 @@
+//! The member-identity part of the configuration: where the claiming member's id comes from.
+
+use super::ConfigError;
+use app::backend::member::Sources;
+use app::backend::member_token::MemberTokens;
+use app::backend::proxies::TrustedProxies;
+use axum::http::HeaderName;
+use std::time::Duration;
+
+/// Member sessions last this long unless `MEMBER_SESSION_MINUTES` says otherwise: a shared
+/// device forgets its member within the hour.
+const DEFAULT_MEMBER_SESSION_MINUTES: u64 = 60;
+
+/// Reads `MEMBER_TOKEN_SECRET`, `MEMBER_TOKEN_KEYS` (a file), `MEMBER_TOKEN_ISSUER`,
+/// `MEMBER_TOKEN_AUDIENCE`, `MEMBER_HEADER`, `TRUSTED_PROXIES`, `MEMBER_DEMO_SIGN_IN` and
+/// `MEMBER_SESSION_MINUTES` through `optional` (unset or empty: `None`).
+pub fn member_sources(optional: impl Fn(&str) -> Option<String>) -> Result<Sources, ConfigError> {
+    let keys_document = match optional("MEMBER_TOKEN_KEYS") {
+        None => None,
+        Some(path) => Some(std::fs::read_to_string(&path).map_err(|error| {
+            ConfigError(format!("MEMBER_TOKEN_KEYS: cannot read {path:?}: {error}"))
+        })?),
+    };
+    let tokens = MemberTokens::new(
+        optional("MEMBER_TOKEN_SECRET").as_deref(),
+        keys_document.as_deref(),
+        optional("MEMBER_TOKEN_ISSUER"),
+        optional("MEMBER_TOKEN_AUDIENCE"),
+    )
+    .map_err(ConfigError)?;
+    let trusted_proxies = TrustedProxies::parse(&optional("TRUSTED_PROXIES").unwrap_or_default())
+        .map_err(ConfigError)?;
+    let header = match optional("MEMBER_HEADER") {
+        None => None,
+        Some(name) => {
+            if trusted_proxies.is_empty() {
+                return Err(ConfigError(
+                    "MEMBER_HEADER needs TRUSTED_PROXIES: the header is believed only from them"
+                        .into(),
+                ));
+            }
+            Some(HeaderName::try_from(name.as_str()).map_err(|_| {
+                ConfigError(format!("MEMBER_HEADER: {name:?} is not a header name"))
+            })?)
+        }
+    };
+    let demo_sign_in = match optional("MEMBER_DEMO_SIGN_IN").as_deref() {
+        None | Some("0" | "false") => false,
+        Some("1" | "true") => true,
+        Some(other) => {
+            return Err(ConfigError(format!(
+                "MEMBER_DEMO_SIGN_IN must be true or false, got {other:?}"
+            )));
+        }
+    };
+    let minutes = match optional("MEMBER_SESSION_MINUTES") {
+        None => DEFAULT_MEMBER_SESSION_MINUTES,
+        Some(raw) => raw
+            .parse::<u64>()
+            .ok()
+            .filter(|m| (1..=7 * 24 * 60).contains(m))
+            .ok_or_else(|| {
+                ConfigError(format!(
+                    "MEMBER_SESSION_MINUTES must be between 1 and 10080, got {raw:?}"
+                ))
+            })?,
+    };
+    Ok(Sources {
+        tokens,
+        header,
+        trusted_proxies,
+        demo_sign_in,
+        session_lifetime: Duration::from_secs(minutes * 60),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn read(pairs: &[(&str, &str)]) -> Result<Sources, ConfigError> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        member_sources(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn nothing_configured_means_no_tokens_no_header_no_demo() {
+        let sources = read(&[]).unwrap();
+        assert!(sources.tokens.is_none() && sources.header.is_none() && !sources.demo_sign_in);
+        assert_eq!(sources.session_lifetime, Duration::from_secs(3600));
+    }
+
+    #[test]
+    fn each_wrong_value_is_named() {
+        let short = read(&[("MEMBER_TOKEN_SECRET", "short")]).unwrap_err();
+        assert!(short.0.contains("MEMBER_TOKEN_SECRET"), "{}", short.0);
+        let header = read(&[("MEMBER_HEADER", "X-Auth-Request-User")]).unwrap_err();
+        assert!(header.0.contains("TRUSTED_PROXIES"), "{}", header.0);
+        let keys = read(&[("MEMBER_TOKEN_KEYS", "/nonexistent/keys.json")]).unwrap_err();
+        assert!(keys.0.contains("MEMBER_TOKEN_KEYS"), "{}", keys.0);
+        let demo = read(&[("MEMBER_DEMO_SIGN_IN", "yes")]).unwrap_err();
+        assert!(demo.0.contains("MEMBER_DEMO_SIGN_IN"), "{}", demo.0);
+        let minutes = read(&[("MEMBER_SESSION_MINUTES", "0")]).unwrap_err();
+        assert!(
+            minutes.0.contains("MEMBER_SESSION_MINUTES"),
+            "{}",
+            minutes.0
+        );
+    }
+
+    #[test]
+    fn the_header_is_read_with_its_proxies() {
+        let sources = read(&[
+            ("MEMBER_HEADER", "X-Auth-Request-User"),
+            ("TRUSTED_PROXIES", "10.0.0.0/8"),
+        ])
+        .unwrap();
+        assert_eq!(sources.header.unwrap().as_str(), "x-auth-request-user");
+        assert!(
+            sources
+                .trusted_proxies
+                .contains("10.1.2.3".parse().unwrap())
+        );
+    }
+}
