@@ -76,15 +76,17 @@ fn ClaimCard(
             {match data.member.clone() {
                 None if data.demo_sign_in => view! { <MemberSignInForm sign_in/> }.into_any(),
                 None => view! { <p class="muted" data-testid="sign-in-at-shop">{t.member_from_shop}</p> }.into_any(),
+                // A form may not sit inside a <p>: the browser would close the paragraph
+                // before it and hydration would not find what the server rendered.
                 Some(member) => view! {
-                    <p class="muted member">
-                        {t.signed_in_as} " " <strong>{member}</strong>
+                    <div class="muted member">
+                        <span>{t.signed_in_as} " " <strong>{member}</strong></span>
                         {data.member_in_session.then(|| view! {
-                            " " <ActionForm action=sign_out attr:class="inline">
+                            <ActionForm action=sign_out attr:class="inline">
                                 <button type="submit" class="link">{t.sign_out}</button>
                             </ActionForm>
                         })}
-                    </p>
+                    </div>
                     <ClaimBox id initial=data.state.clone() valid_days/>
                 }.into_any(),
             }}
