@@ -49,6 +49,8 @@ export default defineConfig({
       ADMIN_EMAIL: 'admin@example.com',
       ADMIN_PASSWORD: 'e2e-password-123',
       MEMBER_DEMO_SIGN_IN: 'true',
+      // Every member of every test signs in from 127.0.0.1.
+      RATE_SIGNINS_PER_MINUTE: '1000',
       MEMBER_TOKEN_SECRET: 'e2e-member-token-secret-of-32-bytes!',
       API_KEY: 'e2e-api-key',
       LIVE_TICK_MS: '250',

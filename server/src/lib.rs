@@ -16,7 +16,7 @@ pub mod sessions;
 pub mod telemetry;
 mod web;
 
-use app::backend::TrustForwardedFor;
+use app::backend::client_address::ClientAddressRule;
 use app::backend::limits::{LimitSettings, RateLimits};
 use app::backend::member::MemberSources;
 use app::{App, shell};
@@ -112,14 +112,25 @@ impl AppState {
         Self {
             leptos_options,
             hub: Arc::new(LiveHub::new(engine.clone(), live_tick)),
+            limits: RateLimits::new(engine.redis(), LimitSettings::default()),
             engine,
             api_key: api::ApiKey(api_key.map(Into::into)),
             secure_cookies: false,
             shutdown: CancellationToken::new(),
             metrics: telemetry::metrics_handle(),
-            limits: RateLimits::new(LimitSettings::default()),
             trust_forwarded_for: false,
             members: MemberSources::default(),
+        }
+    }
+}
+
+impl AppState {
+    /// How the client's address is found behind proxies (`TRUSTED_PROXIES`,
+    /// `TRUST_FORWARDED_FOR`).
+    pub fn client_addresses(&self) -> ClientAddressRule {
+        ClientAddressRule {
+            proxies: self.members.trusted_proxies.clone(),
+            trust_forwarded_for: self.trust_forwarded_for,
         }
     }
 }
@@ -131,7 +142,7 @@ pub fn router(state: AppState) -> Router {
     let options = state.leptos_options.clone();
     let engine = state.engine.clone();
     let limits = state.limits.clone();
-    let trust = TrustForwardedFor(state.trust_forwarded_for);
+    let addresses = state.client_addresses();
     let members = state.members.clone();
     let sessions = SessionManagerLayer::new(RedisSessionStore::new(state.engine.redis()))
         .with_name("coupon_session")
@@ -150,7 +161,7 @@ pub fn router(state: AppState) -> Router {
             move || {
                 provide_context(engine.clone());
                 provide_context(limits.clone());
-                provide_context(trust);
+                provide_context(addresses.clone());
                 provide_context(members.clone());
             },
             move || shell(options.clone()),
@@ -194,10 +205,6 @@ pub async fn run(listener: TcpListener, state: AppState) -> std::io::Result<()> 
         shutdown.clone(),
     ));
     let ticker = tokio::spawn(state.hub.clone().run(shutdown.clone()));
-    let limits = state.limits.clone();
-    tokio::spawn(every(LIMITS_CLEANUP, shutdown.clone(), move || {
-        limits.forget_idle();
-    }));
     let metrics = state.metrics.clone();
     tokio::spawn(every(METRICS_UPKEEP, shutdown.clone(), move || {
         metrics.run_upkeep();
@@ -222,9 +229,6 @@ pub async fn run(listener: TcpListener, state: AppState) -> std::io::Result<()> 
     }
     served
 }
-
-/// How often rate-limit buckets that have refilled are dropped, so memory stays bounded.
-const LIMITS_CLEANUP: Duration = Duration::from_secs(60);
 
 /// How often the Prometheus recorder folds the latency samples it collected into its
 /// histograms. It keeps every sample until then; without this, an instance nobody scrapes would

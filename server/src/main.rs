@@ -46,7 +46,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     state.secure_cookies = config.secure_cookies;
     state.trust_forwarded_for = config.trust_forwarded_for;
     state.members = config.members;
-    state.limits = app::backend::limits::RateLimits::new(config.limits);
+    state.limits = app::backend::limits::RateLimits::new(state.engine.redis(), config.limits);
     if state.members.demo_sign_in {
         tracing::warn!("MEMBER_DEMO_SIGN_IN is on: anyone can claim as any member id they type");
     }

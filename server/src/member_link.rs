@@ -4,6 +4,7 @@
 //! neither in the address bar nor in a `Referer` afterwards.
 
 use crate::SharedState;
+use app::backend::limits::LimitRefusal;
 use app::backend::session;
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
@@ -37,6 +38,31 @@ pub async fn sign_in_from_link(
              MEMBER_TOKEN_KEYS is not set)",
         );
     };
+    let (parts, body) = request.into_parts();
+    let address = state.client_addresses().client_of(&parts);
+    let request = Request::from_parts(parts, body);
+    match state.limits.member_sign_in(address).await {
+        Ok(()) => {}
+        Err(LimitRefusal::Limited(limited)) => {
+            let mut answer = refusal(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too many sign-ins from this address; try again in a minute",
+            );
+            if let Ok(value) = limited.retry_after.as_secs().max(1).to_string().parse() {
+                answer
+                    .headers_mut()
+                    .insert(axum::http::header::RETRY_AFTER, value);
+            }
+            return answer;
+        }
+        Err(LimitRefusal::Unavailable(error)) => {
+            tracing::error!(%error, "rate limits unreadable: sign-in link refused");
+            return refusal(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the service is temporarily unavailable; please try again",
+            );
+        }
+    }
     let member = match tokens.verify(&token) {
         Ok(member) => member,
         Err(refused) => {

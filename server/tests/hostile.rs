@@ -4,18 +4,21 @@
 
 mod support;
 
-use app::backend::limits::{LimitSettings, RateLimits};
+use app::backend::limits::LimitSettings;
 use coupon::CampaignStatus;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use support::*;
 
 fn tight_limits(state: &mut server::AppState) {
-    state.limits = RateLimits::new(LimitSettings {
-        sign_ins_per_minute: 3,
-        claims_per_user_per_minute: 2,
-        claims_per_address_per_second: 5,
-    });
+    state.limits = limits_of_its_own(
+        state,
+        LimitSettings {
+            sign_ins_per_minute: 3,
+            claims_per_user_per_minute: 2,
+            claims_per_address_per_second: 5,
+        },
+    );
 }
 
 #[tokio::test]
@@ -272,7 +275,18 @@ async fn sign_in_attempts_are_limited_per_account_with_a_clear_429() {
 
 #[tokio::test]
 async fn claims_are_limited_per_user_and_per_address() {
-    let server = spawn_server_with(tight_limits).await;
+    // Sign-ins are not what this counts: six members sign in from one address.
+    let server = spawn_server_with(|state| {
+        state.limits = limits_of_its_own(
+            state,
+            LimitSettings {
+                sign_ins_per_minute: 100,
+                claims_per_user_per_minute: 2,
+                claims_per_address_per_second: 5,
+            },
+        )
+    })
+    .await;
     let campaign = server.campaign(100).await;
     let url = server.url(&format!("/api/v1/campaigns/{}/claims", campaign.id));
     let client = reqwest::Client::new();

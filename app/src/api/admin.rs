@@ -6,23 +6,28 @@ use leptos::prelude::*;
 /// so the form cannot be used to find out which accounts exist).
 #[server(endpoint = "admin_sign_in")]
 pub async fn admin_sign_in(email: String, password: String) -> Result<bool, ServerFnError> {
-    use crate::backend::{
-        accounts, client_address, engine, limits, session, too_many, unavailable,
-    };
-    limits()?
-        .sign_in(&email, client_address())
-        .map_err(too_many)?;
+    use crate::backend::{accounts, client_address, engine, limits, refused, session, unavailable};
+    let limits = limits()?;
+    let address = client_address();
+    limits
+        .sign_in_allowed(&email, address)
+        .await
+        .map_err(refused)?;
     let engine = engine()?;
     let found = accounts::authenticate(engine.db(), &email, &password)
         .await
         .map_err(|e| unavailable(e.into()))?;
     let Some(admin) = found else {
         tracing::info!("admin sign-in refused: wrong email or password");
+        limits
+            .sign_in_failed(&email, address)
+            .await
+            .map_err(refused)?;
         return Ok(false);
     };
     session::sign_in_admin(&session::current().await?, &admin)
         .await
-        .map_err(|e| ServerFnError::new(format!("cannot save the session: {e}")))?;
+        .map_err(session_unsaved)?;
     tracing::info!(admin = %admin.email, "admin signed in");
     Ok(true)
 }
@@ -33,7 +38,15 @@ pub async fn sign_out() -> Result<(), ServerFnError> {
     use crate::backend::session;
     session::sign_out(&session::current().await?)
         .await
-        .map_err(|e| ServerFnError::new(format!("cannot end the session: {e}")))
+        .map_err(session_unsaved)
+}
+
+/// A session Redis did not take: logged here, a plain "try again" for the browser.
+#[cfg(feature = "ssr")]
+pub(crate) fn session_unsaved(error: tower_sessions::session::Error) -> ServerFnError {
+    tracing::error!(%error, "session not saved");
+    crate::backend::set_status(503);
+    ServerFnError::new("the service is temporarily unavailable; please try again")
 }
 
 /// The signed-in admin's email, if any (pages use it to decide what to show; every admin

@@ -68,7 +68,8 @@ pub async fn member_sign_in(member_id: String) -> Result<FormResult<String>, Ser
     }
     crate::backend::limits()?
         .member_sign_in(crate::backend::client_address())
-        .map_err(crate::backend::too_many)?;
+        .await
+        .map_err(crate::backend::refused)?;
     let member = match coupon::UserId::parse(&member_id) {
         Ok(member) => member,
         Err(error) => {
@@ -84,7 +85,7 @@ pub async fn member_sign_in(member_id: String) -> Result<FormResult<String>, Ser
         sources.session_lifetime,
     )
     .await
-    .map_err(|e| ServerFnError::new(format!("cannot save the session: {e}")))?;
+    .map_err(super::admin::session_unsaved)?;
     Ok(FormResult::Done(member.as_str().to_owned()))
 }
 
@@ -103,7 +104,8 @@ pub async fn claim(campaign_id: i64) -> Result<ClaimView, ServerFnError> {
     let member = member.id().clone();
     crate::backend::limits()?
         .claim(member.as_str(), crate::backend::client_address())
-        .map_err(crate::backend::too_many)?;
+        .await
+        .map_err(crate::backend::refused)?;
     let engine = engine()?;
     let campaign = coupon::CampaignId(campaign_id);
     let outcome = match engine.claim(campaign, &member).await {

@@ -1,21 +1,24 @@
-//! Rate limits on the paths worth abusing: admin sign-in (password guessing) and claims (bots
-//! hammering a campaign). Token buckets in memory, per instance: they cost no Redis round trip
-//! on the claim path. With several instances the effective limit is the sum over instances.
+//! Rate limits on the paths worth abusing, kept in Redis so that they hold across every
+//! instance: claims per member and per client address, demo sign-ins and sign-in links per
+//! address, and failed admin sign-ins per (account, address) and per address.
+//!
+//! Each limit counts in windows: an `INCR` and an `EXPIRE` of the key naming the current window,
+//! and a `GET` of the one before, which is weighed by how much of it still lies within one
+//! window's length from now (so a burst cannot get twice the allowance at a window's turn). All
+//! counters of a request share one pipeline, one round trip (`docs/benchmark.md` has what it
+//! costs a claim). Addresses are keyed whole for IPv4 and by their /64 for IPv6, the block
+//! one subscriber gets.
 
-use governor::clock::DefaultClock;
-use governor::state::keyed::DefaultKeyedStateStore;
-use governor::{Quota, RateLimiter};
+use coupon::redis::RedisLink;
 use std::net::IpAddr;
-use std::num::NonZeroU32;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-type Keyed<K> = RateLimiter<K, DefaultKeyedStateStore<K>, DefaultClock>;
-
-/// The configured limits (attempts per period, each with a burst of the same size).
+/// The configured limits.
 #[derive(Debug, Clone, Copy)]
 pub struct LimitSettings {
-    /// Sign-in attempts per account per minute, and per client address per minute.
+    /// Failed sign-ins per account and address per minute (per address alone: 3×); demo
+    /// sign-ins and sign-in links per address per minute.
     pub sign_ins_per_minute: u32,
     /// Claims per member (or API user id) per minute.
     pub claims_per_user_per_minute: u32,
@@ -39,88 +42,235 @@ pub struct Limited {
     pub retry_after: Duration,
 }
 
-/// Every limiter of one server instance; cheap to clone.
+/// Why an attempt was not let through.
+#[derive(Debug)]
+pub enum LimitRefusal {
+    /// Over a limit.
+    Limited(Limited),
+    /// Redis did not answer: the attempt is refused rather than let through unlimited.
+    Unavailable(redis::RedisError),
+}
+
+impl From<redis::RedisError> for LimitRefusal {
+    fn from(error: redis::RedisError) -> Self {
+        Self::Unavailable(error)
+    }
+}
+
+/// The limits of this deployment; cheap to clone.
 #[derive(Clone)]
-pub struct RateLimits(Arc<Limiters>);
+pub struct RateLimits(Arc<Limits>);
 
-/// Users and accounts are keyed by a 64-bit hash of their id rather than the id itself: a
-/// storm of distinct members then costs a few dozen bytes each until the idle sweep, and a
-/// claim allocates nothing here. A collision only makes two ids share a bucket.
-struct Limiters {
-    sign_in_account: Keyed<u64>,
-    sign_in_address: Keyed<IpAddr>,
-    claim_user: Keyed<u64>,
-    claim_address: Keyed<IpAddr>,
+struct Limits {
+    redis: RedisLink,
+    settings: LimitSettings,
+    /// Starts every key: deployments (or test servers) sharing a Redis count apart.
+    prefix: String,
 }
 
-fn hashed(id: &str) -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    static SEED: std::sync::OnceLock<std::collections::hash_map::RandomState> =
-        std::sync::OnceLock::new();
-    let mut hasher = SEED.get_or_init(Default::default).build_hasher();
-    hasher.write(id.as_bytes());
-    hasher.finish()
+/// One counter: what it counts, whose, and its allowance per window.
+struct Counter {
+    kind: &'static str,
+    subject: String,
+    allowed: u32,
+    window: Duration,
 }
 
-fn quota(per: u32, period: Duration) -> Quota {
-    let burst = NonZeroU32::new(per.max(1)).unwrap_or(NonZeroU32::MIN);
-    Quota::with_period(period / burst.get())
-        .unwrap_or_else(|| Quota::per_second(burst))
-        .allow_burst(burst)
-}
+const MINUTE: Duration = Duration::from_secs(60);
+const SECOND: Duration = Duration::from_secs(1);
 
 impl RateLimits {
-    pub fn new(settings: LimitSettings) -> Self {
-        let minute = Duration::from_secs(60);
-        Self(Arc::new(Limiters {
-            sign_in_account: RateLimiter::keyed(quota(settings.sign_ins_per_minute, minute)),
-            sign_in_address: RateLimiter::keyed(quota(settings.sign_ins_per_minute * 3, minute)),
-            claim_user: RateLimiter::keyed(quota(settings.claims_per_user_per_minute, minute)),
-            claim_address: RateLimiter::keyed(quota(
-                settings.claims_per_address_per_second,
-                Duration::from_secs(1),
-            )),
+    pub fn new(redis: RedisLink, settings: LimitSettings) -> Self {
+        Self::in_namespace(redis, settings, "")
+    }
+
+    /// Limits that count apart from those of other namespaces in the same Redis.
+    pub fn in_namespace(redis: RedisLink, settings: LimitSettings, namespace: &str) -> Self {
+        Self(Arc::new(Limits {
+            redis,
+            settings,
+            prefix: format!("limit:{namespace}"),
         }))
     }
 
-    /// A sign-in attempt for `account` from `address`.
-    pub fn sign_in(&self, account: &str, address: Option<IpAddr>) -> Result<(), Limited> {
-        check(
-            &self.0.sign_in_account,
-            &hashed(&account.trim().to_lowercase()),
-        )?;
-        address.map_or(Ok(()), |ip| check(&self.0.sign_in_address, &ip))
-    }
-
-    /// A demo member sign-in from `address` (the address's sign-in budget: each one would
-    /// otherwise write a session to Redis).
-    pub fn member_sign_in(&self, address: Option<IpAddr>) -> Result<(), Limited> {
-        address.map_or(Ok(()), |ip| check(&self.0.sign_in_address, &ip))
-    }
-
     /// A claim by `user` from `address` (`None` for API calls).
-    pub fn claim(&self, user: &str, address: Option<IpAddr>) -> Result<(), Limited> {
-        if let Some(ip) = address {
-            check(&self.0.claim_address, &ip)?;
+    pub async fn claim(&self, user: &str, address: Option<IpAddr>) -> Result<(), LimitRefusal> {
+        let settings = self.0.settings;
+        let mut counters = vec![Counter {
+            kind: "claim_user",
+            subject: user.to_owned(),
+            allowed: settings.claims_per_user_per_minute,
+            window: MINUTE,
+        }];
+        if let Some(address) = address {
+            counters.push(Counter {
+                kind: "claim_addr",
+                subject: address_key(address),
+                allowed: settings.claims_per_address_per_second,
+                window: SECOND,
+            });
         }
-        check(&self.0.claim_user, &hashed(user))
+        self.count(&counters).await
     }
 
-    /// Forgets keys whose buckets are full again, so memory stays bounded.
-    pub fn forget_idle(&self) {
-        self.0.sign_in_account.retain_recent();
-        self.0.sign_in_address.retain_recent();
-        self.0.claim_user.retain_recent();
-        self.0.claim_address.retain_recent();
+    /// An attempt to become a member on this browser from `address`: a demo sign-in or a
+    /// sign-in link (each writes a session to Redis).
+    pub async fn member_sign_in(&self, address: Option<IpAddr>) -> Result<(), LimitRefusal> {
+        let Some(address) = address else {
+            return Ok(());
+        };
+        self.count(&[Counter {
+            kind: "member_signin_addr",
+            subject: address_key(address),
+            allowed: self.0.settings.sign_ins_per_minute,
+            window: MINUTE,
+        }])
+        .await
+    }
+
+    /// Whether an admin sign-in for `account` from `address` may be tried: refused once that
+    /// pair, or that address, failed too often this minute. A right password from an address
+    /// with few failures still works while others guess at the account.
+    pub async fn sign_in_allowed(
+        &self,
+        account: &str,
+        address: Option<IpAddr>,
+    ) -> Result<(), LimitRefusal> {
+        self.check(&self.sign_in_failures(account, address)).await
+    }
+
+    /// Counts a failed admin sign-in.
+    pub async fn sign_in_failed(
+        &self,
+        account: &str,
+        address: Option<IpAddr>,
+    ) -> Result<(), LimitRefusal> {
+        // The attempt was already answered; the count only matters for the next one.
+        match self.count(&self.sign_in_failures(account, address)).await {
+            Err(LimitRefusal::Unavailable(error)) => Err(LimitRefusal::Unavailable(error)),
+            _ => Ok(()),
+        }
+    }
+
+    fn sign_in_failures(&self, account: &str, address: Option<IpAddr>) -> Vec<Counter> {
+        let allowed = self.0.settings.sign_ins_per_minute;
+        let address = address.map_or_else(|| "none".to_owned(), address_key);
+        vec![
+            Counter {
+                kind: "signin_fail",
+                subject: format!("{}|{address}", account.trim().to_lowercase()),
+                allowed,
+                window: MINUTE,
+            },
+            Counter {
+                kind: "signin_fail_addr",
+                subject: address,
+                allowed: allowed.saturating_mul(3),
+                window: MINUTE,
+            },
+        ]
+    }
+
+    /// Adds one to each counter; refused if any is then over its allowance.
+    async fn count(&self, counters: &[Counter]) -> Result<(), LimitRefusal> {
+        let now = unix_now();
+        let mut pipe = redis::pipe();
+        for counter in counters {
+            let [current, previous] = counter.keys(&self.0.prefix, now);
+            pipe.incr(&current, 1)
+                .expire(&current, counter.expiry_seconds())
+                .ignore()
+                .get(previous);
+        }
+        let counts: Vec<(u64, Option<u64>)> = pipe.query_async(&mut self.0.redis.clone()).await?;
+        verdict(counters, &counts, now)
+    }
+
+    /// Reads the counters without adding to them.
+    async fn check(&self, counters: &[Counter]) -> Result<(), LimitRefusal> {
+        let now = unix_now();
+        let keys: Vec<String> = counters
+            .iter()
+            .flat_map(|c| c.keys(&self.0.prefix, now))
+            .collect();
+        let read: Vec<Option<u64>> = redis::cmd("MGET")
+            .arg(&keys)
+            .query_async(&mut self.0.redis.clone())
+            .await?;
+        // As if this attempt were counted too.
+        let counts: Vec<(u64, Option<u64>)> = read
+            .chunks(2)
+            .map(|pair| (pair[0].unwrap_or(0) + 1, pair.get(1).copied().flatten()))
+            .collect();
+        verdict(counters, &counts, now)
     }
 }
 
-fn check<K: std::hash::Hash + Eq + Clone>(limiter: &Keyed<K>, key: &K) -> Result<(), Limited> {
-    limiter.check_key(key).map_err(|not_until| Limited {
-        retry_after: not_until
-            .wait_time_from(governor::clock::Clock::now(&DefaultClock::default()))
-            .max(Duration::from_millis(1)),
-    })
+impl Counter {
+    /// The keys of the current window and of the one before.
+    fn keys(&self, prefix: &str, now: Duration) -> [String; 2] {
+        let window = now.as_secs() / self.window.as_secs().max(1);
+        let key = |index: u64| format!("{prefix}:{}:{}:{index}", self.kind, self.subject);
+        [key(window), key(window.saturating_sub(1))]
+    }
+
+    /// Long enough for the next window to read it; refreshed at every count.
+    fn expiry_seconds(&self) -> i64 {
+        2 * i64::try_from(self.window.as_secs()).unwrap_or(60) + 1
+    }
+
+    /// This window's count plus the share of the previous one still within a window from now.
+    fn estimate(&self, current: u64, previous: u64, now: Duration) -> f64 {
+        let window = self.window.as_secs_f64().max(1.0);
+        let into_window = now.as_secs_f64() % window;
+        current as f64 + previous as f64 * (1.0 - into_window / window)
+    }
+
+    fn retry_after(&self, now: Duration) -> Duration {
+        let window = self.window.as_secs().max(1);
+        Duration::from_secs(window - now.as_secs() % window)
+    }
+}
+
+/// Refused with the longest wait among the counters that are over their allowance; `counts`
+/// holds each counter's (current, previous) window.
+fn verdict(
+    counters: &[Counter],
+    counts: &[(u64, Option<u64>)],
+    now: Duration,
+) -> Result<(), LimitRefusal> {
+    let wait = counters
+        .iter()
+        .zip(counts)
+        .filter(|(counter, (current, previous))| {
+            counter.estimate(*current, previous.unwrap_or(0), now) > f64::from(counter.allowed)
+        })
+        .map(|(counter, _)| counter.retry_after(now))
+        .max();
+    match wait {
+        Some(retry_after) => Err(LimitRefusal::Limited(Limited { retry_after })),
+        None => Ok(()),
+    }
+}
+
+fn unix_now() -> Duration {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+}
+
+/// The part of an address that names one subscriber: an IPv4 address, an IPv6 /64.
+pub fn address_key(address: IpAddr) -> String {
+    match address {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let [a, b, c, d, ..] = v6.segments();
+                format!("{a:x}:{b:x}:{c:x}:{d:x}::/64")
+            }
+        },
+    }
 }
 
 #[cfg(test)]
@@ -128,16 +278,45 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_burst_is_allowed_and_the_next_attempt_is_refused() {
-        let limits = RateLimits::new(LimitSettings {
-            sign_ins_per_minute: 3,
-            ..LimitSettings::default()
-        });
-        for _ in 0..3 {
-            assert!(limits.sign_in("a@b.c", None).is_ok());
-        }
-        let refused = limits.sign_in("A@B.C", None).unwrap_err();
-        assert!(refused.retry_after > Duration::ZERO);
-        assert!(limits.sign_in("other@b.c", None).is_ok(), "per account");
+    fn ipv6_addresses_of_one_subscriber_share_a_key() {
+        let one: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let same_block: IpAddr = "2001:db8:1:2:ffff::9".parse().unwrap();
+        let other: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(address_key(one), address_key(same_block));
+        assert_ne!(address_key(one), address_key(other));
+        assert_eq!(address_key("::ffff:10.0.0.1".parse().unwrap()), "10.0.0.1");
+    }
+
+    #[test]
+    fn the_longest_wait_of_the_counters_over_their_allowance_is_the_answer() {
+        let counter = |allowed, window| Counter {
+            kind: "k",
+            subject: "s".into(),
+            allowed,
+            window,
+        };
+        let counters = [counter(2, MINUTE), counter(5, SECOND)];
+        let now = Duration::from_secs(6_000_030);
+        assert!(verdict(&counters, &[(2, None), (5, None)], now).is_ok());
+        let Err(LimitRefusal::Limited(limited)) = verdict(&counters, &[(3, None), (6, None)], now)
+        else {
+            panic!("over both");
+        };
+        assert_eq!(limited.retry_after, Duration::from_secs(30));
+    }
+
+    #[test]
+    fn the_previous_window_counts_for_the_part_of_it_still_within_reach() {
+        let per_minute = Counter {
+            kind: "k",
+            subject: "s".into(),
+            allowed: 10,
+            window: MINUTE,
+        };
+        // A quarter into this window: three quarters of the last one still count.
+        let now = Duration::from_secs(60 * 1000 + 15);
+        assert_eq!(per_minute.estimate(2, 8, now), 8.0);
+        assert!(verdict(std::slice::from_ref(&per_minute), &[(5, Some(8))], now).is_err());
+        assert!(verdict(std::slice::from_ref(&per_minute), &[(4, Some(8))], now).is_ok());
     }
 }

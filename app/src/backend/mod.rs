@@ -2,6 +2,7 @@
 //! context, sessions, admin accounts, and conversions from engine values to page values.
 
 pub mod accounts;
+pub mod client_address;
 pub mod limits;
 pub mod member;
 pub mod member_token;
@@ -104,39 +105,26 @@ pub fn limits() -> Result<limits::RateLimits, ServerFnError> {
         .ok_or_else(|| ServerFnError::new("rate limits are not configured"))
 }
 
-/// The address of the client calling this server function: the peer address, or with
-/// [`TrustForwardedFor`] in context, the first `X-Forwarded-For` entry set by the proxy.
+/// The address of the client calling this server function (see [`client_address`]'s rule).
 pub fn client_address() -> Option<std::net::IpAddr> {
-    let trust_forwarded = use_context::<TrustForwardedFor>().is_some_and(|trust| trust.0);
+    let rule = use_context::<client_address::ClientAddressRule>().unwrap_or_default();
     // Read in place: taking the parts out of the context would copy every header and extension
     // of the request, on every claim.
-    with_context(|parts: &axum::http::request::Parts| address_of(parts, trust_forwarded)).flatten()
+    with_context(|parts: &axum::http::request::Parts| rule.client_of(parts)).flatten()
 }
 
-fn address_of(
-    parts: &axum::http::request::Parts,
-    trust_forwarded: bool,
-) -> Option<std::net::IpAddr> {
-    if trust_forwarded {
-        let forwarded = parts
-            .headers
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
-            .and_then(|ip| ip.trim().parse().ok());
-        if forwarded.is_some() {
-            return forwarded;
+/// Answers a refused attempt: 429 with `Retry-After` over a limit, 503 when the limits could
+/// not be read.
+pub fn refused(refusal: limits::LimitRefusal) -> ServerFnError {
+    match refusal {
+        limits::LimitRefusal::Limited(limited) => too_many(limited),
+        limits::LimitRefusal::Unavailable(error) => {
+            tracing::error!(%error, "rate limits unreadable: attempt refused");
+            set_status(503);
+            ServerFnError::new("the service is temporarily unavailable; please try again")
         }
     }
-    parts
-        .extensions
-        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map(|info| info.0.ip())
 }
-
-/// Whether the server sits behind a proxy whose `X-Forwarded-For` can be trusted.
-#[derive(Debug, Clone, Copy)]
-pub struct TrustForwardedFor(pub bool);
 
 /// Answers 429 with `Retry-After`, for a refused attempt.
 pub fn too_many(limited: limits::Limited) -> ServerFnError {

@@ -2,7 +2,7 @@
 
 use super::error::ApiError;
 use super::extract::{ApiJson, CampaignPath};
-use app::backend::limits::RateLimits;
+use app::backend::limits::{LimitRefusal, RateLimits};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -29,7 +29,14 @@ pub async fn claim(
     let user = UserId::parse(&request.user_id)?;
     limits
         .claim(user.as_str(), None)
-        .map_err(|limited| ApiError::RateLimited(limited.retry_after))?;
+        .await
+        .map_err(|refusal| match refusal {
+            LimitRefusal::Limited(limited) => ApiError::RateLimited(limited.retry_after),
+            LimitRefusal::Unavailable(error) => {
+                tracing::error!(%error, "rate limits unreadable: claim refused");
+                ApiError::Unavailable
+            }
+        })?;
     let outcome = engine.claim(id, &user).await?;
     let status = match outcome {
         ClaimOutcome::Issued { .. } => StatusCode::CREATED,

@@ -7,6 +7,7 @@ pub mod sentinel;
 pub mod stack;
 pub mod storm;
 
+use app::backend::limits::{LimitSettings, RateLimits};
 use chrono::{Duration, Utc};
 use coupon::{Campaign, CampaignDraft, Engine, SyncSettings};
 use leptos::prelude::LeptosOptions;
@@ -88,6 +89,7 @@ pub async fn spawn_server_with(adjust: impl FnOnce(&mut AppState)) -> TestServer
     // Members sign in by typing their id, as `./dev serve` runs it; tests/members.rs turns it
     // off to test the real sources.
     state.members = demo_sign_in();
+    state.limits = limits_of_its_own(&state, LimitSettings::default());
     adjust(&mut state);
     let shutdown = state.shutdown.clone();
     let handle = tokio::spawn(run(listener, state));
@@ -97,6 +99,12 @@ pub async fn spawn_server_with(adjust: impl FnOnce(&mut AppState)) -> TestServer
         shutdown,
         handle,
     }
+}
+
+/// Rate limits that count for this test server alone (the tests share one Redis and one
+/// client address).
+pub fn limits_of_its_own(state: &AppState, settings: LimitSettings) -> RateLimits {
+    RateLimits::in_namespace(state.engine.redis(), settings, &unique_marker())
 }
 
 /// Member identity with the demo sign-in on and nothing else.
