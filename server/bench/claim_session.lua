@@ -1,6 +1,6 @@
 -- wrk script: the claim server function as the browser calls it, each request from another
 -- signed-in member (cookies from BENCH_COOKIES, one a line; thread i takes lines i, i+T, ...).
--- Env: BENCH_CAMPAIGN, BENCH_COOKIES, BENCH_THREADS. Prints key=value lines for ./dev bench.
+-- Env: BENCH_CAMPAIGN, BENCH_COOKIES, BENCH_THREADS, BENCH_ORIGIN. Prints key=value lines for ./dev bench.
 --
 -- The load generator shares the two cores with the server and Redis, so each request is cheap
 -- to make: the request is formatted once, and only the cookie differs.
@@ -25,6 +25,8 @@ function init(args)
     ["Content-Type"] = "application/x-www-form-urlencoded",
     ["Accept"] = "application/json",
     ["Cookie"] = "coupon_session=" .. placeholder,
+    -- What a browser sends with every POST; the server refuses writes without it.
+    ["Origin"] = os.getenv("BENCH_ORIGIN"),
   }, "campaign_id=" .. os.getenv("BENCH_CAMPAIGN"))
   head, tail = split_request(template, placeholder)
 end

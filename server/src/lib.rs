@@ -9,6 +9,7 @@ pub mod api;
 pub mod config;
 pub mod export;
 mod guard;
+mod headers;
 mod health;
 pub mod live;
 mod member_link;
@@ -61,6 +62,8 @@ pub struct AppState {
     pub trust_forwarded_for: bool,
     /// Where the claiming member comes from (tokens, a trusted proxy's header, demo sign-in).
     pub members: MemberSources,
+    /// `PUBLIC_ORIGIN`: the site's origin, which browser writes must come from.
+    pub public_origin: Option<String>,
 }
 
 /// The router's state: the [`AppState`] behind one `Arc`. axum hands every request its own copy
@@ -120,6 +123,7 @@ impl AppState {
             metrics: telemetry::metrics_handle(),
             trust_forwarded_for: false,
             members: MemberSources::default(),
+            public_origin: None,
         }
     }
 }
@@ -135,17 +139,39 @@ impl AppState {
     }
 }
 
-/// The HTTP routes: health, the JSON API, then the pages with their sessions.
+/// The HTTP routes: health, metrics and readiness, the JSON API, then the pages with their
+/// sessions.
 pub fn router(state: AppState) -> Router {
-    let state = SharedState(Arc::new(state));
+    public_routes(SharedState(Arc::new(state)), true)
+}
+
+/// `/metrics`, `/readyz` and `/healthz`, for a listener only operators reach (`METRICS_ADDR`).
+fn private_routes(state: SharedState) -> Router {
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(telemetry::metrics))
+        .with_state(state)
+}
+
+/// The public routes; `/metrics` and `/readyz` among them unless they have a listener of their
+/// own (they tell how the deployment is built and how it is doing).
+fn public_routes(state: SharedState, with_operator_routes: bool) -> Router {
     let routes = generate_route_list(App);
     let options = state.leptos_options.clone();
     let engine = state.engine.clone();
     let limits = state.limits.clone();
     let addresses = state.client_addresses();
     let members = state.members.clone();
+    // `__Host-` makes browsers refuse the cookie unless it is Secure, for this host and path `/`
+    // (no subdomain can plant or read it); only possible over https.
+    let cookie_name = if state.secure_cookies {
+        "__Host-coupon_session"
+    } else {
+        "coupon_session"
+    };
     let sessions = SessionManagerLayer::new(RedisSessionStore::new(state.engine.redis()))
-        .with_name("coupon_session")
+        .with_name(cookie_name)
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
         .with_secure(state.secure_cookies)
@@ -168,16 +194,22 @@ pub fn router(state: AppState) -> Router {
         )
         .fallback(leptos_axum::file_and_error_handler::<SharedState, _>(shell))
         .layer(axum::middleware::from_fn(guard::bad_arguments_are_400))
-        .layer(axum::middleware::from_fn(guard::same_origin_writes))
+        .layer(axum::middleware::from_fn_with_state(
+            guard::PublicOrigin(state.public_origin.clone()),
+            guard::same_origin_writes,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             member_link::sign_in_from_link,
         ))
         .layer(sessions);
-    Router::new()
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
-        .route("/metrics", get(telemetry::metrics))
+    let mut routes = Router::new().route("/healthz", get(health::healthz));
+    if with_operator_routes {
+        routes = routes
+            .route("/readyz", get(health::readyz))
+            .route("/metrics", get(telemetry::metrics));
+    }
+    let routes = routes
         .nest(
             "/api/v1",
             api::routes(
@@ -191,14 +223,32 @@ pub fn router(state: AppState) -> Router {
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(
             telemetry::SequentialRequestId::default(),
-        ))
-        .with_state(state)
+        ));
+    let https = state.secure_cookies;
+    headers::with_security_headers(routes, https).with_state(state)
 }
 
 /// Serves until `state.shutdown` is cancelled, running the background sync and the live
 /// ticker alongside. On shutdown, live streams end, in-flight requests finish, the sync
 /// finishes its current round, then this returns.
 pub async fn run(listener: TcpListener, state: AppState) -> std::io::Result<()> {
+    serve(listener, None, state).await
+}
+
+/// [`run`], with `/metrics` and `/readyz` served on `operators` only (`METRICS_ADDR`).
+pub async fn run_with_operator_listener(
+    listener: TcpListener,
+    operators: TcpListener,
+    state: AppState,
+) -> std::io::Result<()> {
+    serve(listener, Some(operators), state).await
+}
+
+async fn serve(
+    listener: TcpListener,
+    operators: Option<TcpListener>,
+    state: AppState,
+) -> std::io::Result<()> {
     let shutdown = state.shutdown.clone();
     let sync = tokio::spawn(coupon::sync::run_sync_loop(
         state.engine.clone(),
@@ -209,7 +259,22 @@ pub async fn run(listener: TcpListener, state: AppState) -> std::io::Result<()> 
     tokio::spawn(every(METRICS_UPKEEP, shutdown.clone(), move || {
         metrics.run_upkeep();
     }));
-    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let state = SharedState(Arc::new(state));
+    let with_operator_routes = operators.is_none();
+    if let Some(operators) = operators {
+        let private = private_routes(state.clone());
+        let stop = shutdown.clone();
+        tokio::spawn(async move {
+            let served = axum::serve(operators, private)
+                .with_graceful_shutdown(stop.cancelled_owned())
+                .await;
+            if let Err(error) = served {
+                tracing::error!(%error, "the operators' listener stopped");
+            }
+        });
+    }
+    let app = public_routes(state, with_operator_routes)
+        .into_make_service_with_connect_info::<std::net::SocketAddr>();
     // Answers go out as soon as they are written: a response or a live event is one small write,
     // and Nagle's algorithm would hold it back while an earlier one waits for its acknowledgement.
     let listener = listener.tap_io(|tcp| {

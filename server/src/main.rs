@@ -8,7 +8,7 @@ use coupon::Engine;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use leptos::prelude::get_configuration;
-use server::{AppState, config::Config, run};
+use server::{AppState, config::Config, run, run_with_operator_listener};
 use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
 
@@ -46,12 +46,25 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     state.secure_cookies = config.secure_cookies;
     state.trust_forwarded_for = config.trust_forwarded_for;
     state.members = config.members;
+    state.public_origin = config.public_origin;
     state.limits = app::backend::limits::RateLimits::new(state.engine.redis(), config.limits);
     if state.members.demo_sign_in {
         tracing::warn!("MEMBER_DEMO_SIGN_IN is on: anyone can claim as any member id they type");
     }
     tokio::spawn(cancel_on_signal(state.shutdown.clone()));
-    run(listener, state).await?;
+    match config.metrics_addr {
+        Some(metrics_addr) => {
+            let operators = tokio::net::TcpListener::bind(metrics_addr).await?;
+            tracing::info!("metrics and readiness on http://{metrics_addr}");
+            run_with_operator_listener(listener, operators, state).await?;
+        }
+        None => {
+            tracing::warn!(
+                "METRICS_ADDR is not set: /metrics and /readyz are served on the public listener"
+            );
+            run(listener, state).await?;
+        }
+    }
     tracing::info!("stopped");
     Ok(())
 }

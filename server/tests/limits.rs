@@ -79,6 +79,7 @@ async fn a_spoofed_forwarded_for_entry_does_not_dodge_the_address_limit() {
         let forwarded = format!("10.9.{n}.1, 203.0.113.5");
         let signed_in = member
             .post(server.url("/api/member_sign_in"))
+            .header("origin", server.origin())
             .header("x-forwarded-for", format!("192.0.2.{n}"))
             .form(&[("member_id", format!("spoofer-{n}"))])
             .send()
@@ -87,6 +88,7 @@ async fn a_spoofed_forwarded_for_entry_does_not_dodge_the_address_limit() {
         assert_eq!(signed_in.status(), StatusCode::OK);
         let claimed = member
             .post(server.url("/api/claim"))
+            .header("origin", server.origin())
             .header("x-forwarded-for", forwarded)
             .form(&[("campaign_id", &id)])
             .send()
@@ -112,6 +114,7 @@ async fn the_admin_signs_in_while_someone_guesses_at_their_password() {
     let sign_in = |client: &reqwest::Client, from: &str, password: &str| {
         client
             .post(server.url("/api/admin_sign_in"))
+            .header("origin", server.origin())
             .header("x-forwarded-for", from)
             .form(&[("email", ADMIN_EMAIL), ("password", password)])
             .send()
@@ -157,6 +160,7 @@ async fn a_flood_of_sign_ins_gets_429_and_anonymous_visits_create_no_session() {
     for n in 0..10 {
         let response = reqwest::Client::new()
             .post(server.url("/api/member_sign_in"))
+            .header("origin", server.origin())
             .header("x-forwarded-for", "192.0.2.200")
             .form(&[("member_id", format!("bot-{n}"))])
             .send()

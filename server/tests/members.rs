@@ -234,6 +234,7 @@ async fn the_member_header_is_honoured_only_from_a_trusted_proxy() {
     let post = |server: &TestServer, member: &str| {
         reqwest::Client::new()
             .post(server.url("/api/claim"))
+            .header("origin", server.origin())
             .header("X-Auth-Request-User", member)
             .form(&[("campaign_id", campaign.id.0.to_string())])
             .send()

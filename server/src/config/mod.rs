@@ -37,6 +37,10 @@ pub struct Config {
     /// Where the claiming member comes from: `MEMBER_TOKEN_*`, `MEMBER_HEADER` with
     /// `TRUSTED_PROXIES`, `MEMBER_DEMO_SIGN_IN`, `MEMBER_SESSION_MINUTES` (see `members`).
     pub members: MemberSources,
+    /// `PUBLIC_ORIGIN`: the site's origin as browsers see it (`https://coupons.shop.example`).
+    pub public_origin: Option<String>,
+    /// `METRICS_ADDR`: where `/metrics` and `/readyz` are served instead of the public listener.
+    pub metrics_addr: Option<std::net::SocketAddr>,
 }
 
 /// A missing or unparsable variable, named so the operator knows what to fix.
@@ -188,14 +192,49 @@ impl Config {
             limits,
             trust_forwarded_for: flag("TRUST_FORWARDED_FOR")?,
             members: MemberSources::new(members::member_sources(optional)?),
+            public_origin: optional("PUBLIC_ORIGIN")
+                .map(|raw| public_origin(&raw))
+                .transpose()?,
+            metrics_addr: optional("METRICS_ADDR")
+                .map(|raw| {
+                    raw.parse().map_err(|_| {
+                        ConfigError(format!("METRICS_ADDR must be host:port, got {raw:?}"))
+                    })
+                })
+                .transpose()?,
         })
     }
+}
+
+/// `https://host[:port]`, as a browser writes it in `Origin`: lower case, no path.
+fn public_origin(raw: &str) -> Result<String, ConfigError> {
+    let origin = raw.trim().trim_end_matches('/').to_ascii_lowercase();
+    let bad = || {
+        ConfigError(format!(
+            "PUBLIC_ORIGIN must be scheme://host[:port] (e.g. https://coupons.shop.example), got {raw:?}"
+        ))
+    };
+    let (scheme, host) = origin.split_once("://").ok_or_else(bad)?;
+    if !matches!(scheme, "http" | "https") || host.is_empty() || host.contains(['/', '?', '#']) {
+        return Err(bad());
+    }
+    Ok(origin)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::collections::HashMap;
+
+    #[test]
+    fn the_public_origin_is_read_as_browsers_write_it() {
+        assert_eq!(
+            public_origin("HTTPS://Coupons.Shop.example/").unwrap(),
+            "https://coupons.shop.example"
+        );
+        assert!(public_origin("coupons.shop.example").is_err());
+        assert!(public_origin("https://shop.example/coupons").is_err());
+    }
 
     fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
         let map: HashMap<String, String> = pairs

@@ -11,7 +11,7 @@ use app::backend::limits::{LimitSettings, RateLimits};
 use chrono::{Duration, Utc};
 use coupon::{Campaign, CampaignDraft, Engine, SyncSettings};
 use leptos::prelude::LeptosOptions;
-use server::{AppState, run};
+use server::{AppState, run, run_with_operator_listener};
 use std::net::SocketAddr;
 use std::time::Duration as StdDuration;
 use tokio::task::JoinHandle;
@@ -31,6 +31,11 @@ pub struct TestServer {
 impl TestServer {
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
+    }
+
+    /// The `Origin` a browser on the server's own pages sends with every POST.
+    pub fn origin(&self) -> String {
+        format!("http://{}", self.addr)
     }
 
     /// A campaign open now for an hour.
@@ -61,6 +66,21 @@ pub async fn spawn_server() -> TestServer {
 
 /// A server whose state `adjust` may change first (e.g. tighter rate limits).
 pub async fn spawn_server_with(adjust: impl FnOnce(&mut AppState)) -> TestServer {
+    spawn(adjust, None).await
+}
+
+/// A server with `/metrics` and `/readyz` on a listener of their own (`METRICS_ADDR`), and
+/// that listener's address.
+pub async fn spawn_server_with_operator_listener() -> (TestServer, SocketAddr) {
+    let operators = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = operators.local_addr().unwrap();
+    (spawn(|_| {}, Some(operators)).await, addr)
+}
+
+async fn spawn(
+    adjust: impl FnOnce(&mut AppState),
+    operators: Option<tokio::net::TcpListener>,
+) -> TestServer {
     let redis_url = std::env::var("REDIS_URL").expect("REDIS_URL: run through ./dev test");
     let database_url = std::env::var("DATABASE_URL").expect("DATABASE_URL: run through ./dev test");
     let settings = SyncSettings {
@@ -92,7 +112,10 @@ pub async fn spawn_server_with(adjust: impl FnOnce(&mut AppState)) -> TestServer
     state.limits = limits_of_its_own(&state, LimitSettings::default());
     adjust(&mut state);
     let shutdown = state.shutdown.clone();
-    let handle = tokio::spawn(run(listener, state));
+    let handle = match operators {
+        Some(operators) => tokio::spawn(run_with_operator_listener(listener, operators, state)),
+        None => tokio::spawn(run(listener, state)),
+    };
     TestServer {
         addr,
         engine,
@@ -166,6 +189,7 @@ pub async fn call(
 ) -> reqwest::Response {
     client
         .post(server.url(&format!("/api/{name}")))
+        .header("origin", server.origin())
         .form(form)
         .send()
         .await
