@@ -31,6 +31,7 @@ pub mod redis;
 mod status;
 pub mod store;
 pub mod sync;
+pub mod text;
 pub mod user;
 pub mod validation;
 

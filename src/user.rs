@@ -10,7 +10,8 @@ pub const USER_ID_MAX_CHARS: usize = 128;
 /// A member id from the shop's own identity system, validated once at the edge.
 ///
 /// Control characters are refused so that an id can never break the tab-separated queue
-/// entries or a log line.
+/// entries or a log line; invisible formatting characters and decomposed letters, so that two
+/// ids that look the same are the same (`crate::text`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct UserId(String);
@@ -38,6 +39,15 @@ impl UserId {
             return Err(FieldError::new(
                 field,
                 "must not contain control characters",
+            ));
+        }
+        crate::text::refuse_invisible(field, raw)?;
+        // Refused rather than composed: a member who claimed under the decomposed spelling
+        // would otherwise become another member, with a coupon of their own.
+        if !crate::text::is_nfc(raw) {
+            return Err(FieldError::new(
+                field,
+                "must be in Unicode normalization form C (NFC): compose accented letters",
             ));
         }
         Ok(Self(raw.to_owned()))

@@ -282,6 +282,33 @@ async fn the_database_refuses_to_remove_or_renumber_a_campaign() {
     assert!(engine.campaign(campaign.id).await.unwrap().is_some());
 }
 
+#[tokio::test]
+async fn the_database_refuses_names_with_invisible_formatting_or_decomposed_letters() {
+    let engine = engine().await;
+    let campaign = open_campaign(&engine, 5).await;
+
+    for (name, expected) in [
+        ("gift\u{202E}exe", "campaigns_name_no_invisible_formatting"),
+        ("ad\u{200D}min", "campaigns_name_no_invisible_formatting"),
+        ("u\u{0308}ber", "campaigns_name_nfc"),
+    ] {
+        let error = sqlx::query("UPDATE campaigns SET name = $1 WHERE id = $2")
+            .bind(name)
+            .bind(campaign.id.0)
+            .execute(engine.db())
+            .await
+            .unwrap_err();
+        assert_eq!(violated_constraint(&error), Some(expected), "{name:?}");
+    }
+    let emoji = "coder 👩\u{200D}💻";
+    sqlx::query("UPDATE campaigns SET name = $1 WHERE id = $2")
+        .bind(emoji)
+        .bind(campaign.id.0)
+        .execute(engine.db())
+        .await
+        .expect("an emoji sequence is a fine name");
+}
+
 /// Millisecond precision is what Redis stores for the window.
 trait MillisPrecision {
     fn with_nanosecond_millis(self) -> Self;

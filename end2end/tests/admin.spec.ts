@@ -51,6 +51,47 @@ test('a marketer pauses, resumes and tops up a campaign', async ({ page }) => {
   await page.screenshot({ path: 'screenshots/admin-list.png', fullPage: true });
 });
 
+test('ending a campaign asks first and says it cannot be undone', async ({ page }) => {
+  await signInAsAdmin(page);
+  await createCampaign(page, `Ending ${Date.now()}`, 2);
+
+  await page.getByRole('button', { name: 'End campaign' }).click();
+  await expect(page.getByText('Ending cannot be undone')).toBeVisible();
+  await page.getByRole('button', { name: 'Keep it running' }).click();
+  await expect(page.getByTestId('status')).toHaveText('Active');
+  await page.getByRole('button', { name: 'End campaign' }).click();
+  await page.getByRole('button', { name: 'End it for good' }).click();
+
+  await expect(page.getByTestId('status')).toHaveText('Ended');
+  await expect(page.getByRole('button', { name: 'End campaign' })).toHaveCount(0);
+});
+
+test('a live page whose stream was answered 503 reconnects and says it is live again', async ({
+  page,
+}) => {
+  await signInAsAdmin(page);
+  const id = await createCampaign(page, `Recovering ${Date.now()}`, 2);
+  await expect(page.getByText('Live', { exact: true })).toBeVisible();
+
+  // The next attempts to open the stream get a 503, as during a deploy or a database outage;
+  // an EventSource closes for good on an HTTP error answer.
+  let refused = 0;
+  await page.route(`**/admin/live/campaigns/${id}`, async (route) => {
+    if (refused < 2) {
+      refused += 1;
+      await route.fulfill({ status: 503, body: 'unavailable' });
+    } else {
+      await route.continue();
+    }
+  });
+  await page.reload();
+  await expect(page.locator('body[data-hydrated="true"]')).toHaveCount(1);
+  await expect(page.getByText('Reconnecting')).toBeVisible();
+
+  await expect(page.getByText('Live', { exact: true })).toBeVisible({ timeout: 15_000 });
+  expect(refused).toBe(2);
+});
+
 test('the pages speak Korean by default for Korean browsers and switch languages', async ({
   browser,
 }) => {

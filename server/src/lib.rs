@@ -13,6 +13,7 @@ mod headers;
 mod health;
 pub mod live;
 mod member_link;
+pub mod open_streams;
 pub mod sessions;
 pub mod telemetry;
 mod web;
@@ -64,6 +65,8 @@ pub struct AppState {
     pub members: MemberSources,
     /// `PUBLIC_ORIGIN`: the site's origin, which browser writes must come from.
     pub public_origin: Option<String>,
+    /// Live event streams open on this instance, per client address.
+    pub streams: open_streams::OpenStreams,
 }
 
 /// The router's state: the [`AppState`] behind one `Arc`. axum hands every request its own copy
@@ -124,6 +127,7 @@ impl AppState {
             trust_forwarded_for: false,
             members: MemberSources::default(),
             public_origin: None,
+            streams: open_streams::OpenStreams::new(open_streams::DEFAULT_STREAMS_PER_ADDRESS),
         }
     }
 }

@@ -47,6 +47,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     state.trust_forwarded_for = config.trust_forwarded_for;
     state.members = config.members;
     state.public_origin = config.public_origin;
+    state.streams = server::open_streams::OpenStreams::new(config.live_streams_per_address);
     state.limits = app::backend::limits::RateLimits::new(state.engine.redis(), config.limits);
     if state.members.demo_sign_in {
         tracing::warn!("MEMBER_DEMO_SIGN_IN is on: anyone can claim as any member id they type");

@@ -3,11 +3,15 @@
 
 use crate::export;
 use crate::live::Snapshot;
+use crate::open_streams::admin_session_ended;
 use crate::{AppState, SharedState};
-use app::backend::session;
+use app::backend::admin_check::is_still_admin;
+use app::backend::limits::address_key;
+use app::backend::session::{self, AdminIdentity};
 use app::i18n::{LANG_COOKIE, Lang};
 use axum::body::Body;
 use axum::extract::{Path, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -20,11 +24,17 @@ use tower_sessions::Session;
 /// A refusal already shaped as the response to send.
 type Refused = Response;
 
-/// Lets only a signed-in admin through.
-async fn require_admin(session: &Session) -> Result<(), Refused> {
-    match session::admin(session).await {
-        Some(_) => Ok(()),
-        None => Err((StatusCode::UNAUTHORIZED, "sign in as an admin first").into_response()),
+/// Lets only a signed-in admin through, one the `admins` table still has.
+async fn require_admin(state: &AppState, session: &Session) -> Result<AdminIdentity, Refused> {
+    let refused = || (StatusCode::UNAUTHORIZED, "sign in as an admin first").into_response();
+    let admin = session::admin(session).await.ok_or_else(refused)?;
+    match is_still_admin(state.engine.db(), admin.id).await {
+        Ok(true) => Ok(admin),
+        Ok(false) => Err(refused()),
+        Err(error) => {
+            tracing::warn!(%error, "admin check failed");
+            Err(StatusCode::SERVICE_UNAVAILABLE.into_response())
+        }
     }
 }
 
@@ -41,45 +51,85 @@ async fn require_campaign(state: &AppState, id: CampaignId) -> Result<(), Refuse
     }
 }
 
-/// `GET /admin/live/campaigns/{id}`: every number of the admin page, about once a second.
+/// `GET /admin/live/campaigns/{id}`: every number of the admin page, about once a second,
+/// until the admin's session ends.
 pub async fn admin_stream(
     State(state): State<SharedState>,
     session: Session,
     Path(id): Path<i64>,
+    parts: Parts,
 ) -> Response {
-    if let Err(refused) = require_admin(&session).await {
-        return refused;
-    }
-    stream(&state, CampaignId(id), |numbers| {
+    let admin = match require_admin(&state, &session).await {
+        Ok(admin) => admin,
+        Err(refused) => return refused,
+    };
+    let Some(session_id) = session.id() else {
+        return (StatusCode::UNAUTHORIZED, "sign in as an admin first").into_response();
+    };
+    let ended = admin_session_ended(state.engine.clone(), session_id, admin.id);
+    stream(&state, &parts, CampaignId(id), ended, |numbers| {
         Event::default().json_data(numbers)
     })
     .await
 }
 
 /// `GET /live/campaigns/{id}`: what the claim page shows (status, quantity, remaining).
-pub async fn public_stream(State(state): State<SharedState>, Path(id): Path<i64>) -> Response {
-    stream(&state, CampaignId(id), |numbers| {
-        Event::default().json_data(numbers.public())
-    })
+pub async fn public_stream(
+    State(state): State<SharedState>,
+    Path(id): Path<i64>,
+    parts: Parts,
+) -> Response {
+    stream(
+        &state,
+        &parts,
+        CampaignId(id),
+        std::future::pending(),
+        |numbers| Event::default().json_data(numbers.public()),
+    )
     .await
 }
 
-/// An event stream of the campaign's snapshots, ending when the server shuts down (open
-/// streams would otherwise hold a graceful shutdown forever).
+/// An event stream of the campaign's snapshots, ending when `ended` resolves or the server
+/// shuts down (open streams would otherwise hold a graceful shutdown forever). Each client
+/// address has a bounded number open at a time.
 async fn stream(
     state: &AppState,
+    parts: &Parts,
     id: CampaignId,
+    ended: impl std::future::Future<Output = ()> + Send + 'static,
     to_event: fn(&app::api::LiveNumbers) -> Result<Event, axum::Error>,
 ) -> Response {
+    let address = state
+        .client_addresses()
+        .client_of(parts)
+        .map_or_else(|| "unknown".to_owned(), address_key);
+    let Some(ticket) = state.streams.open(address) else {
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            [(header::RETRY_AFTER, "10")],
+            "too many live pages open from this address",
+        )
+            .into_response();
+    };
     if let Err(refused) = require_campaign(state, id).await {
         return refused;
     }
+    let stop = state.shutdown.clone();
     let events = WatchStream::new(state.hub.subscribe(id))
         .filter_map(move |snapshot: Snapshot| async move {
             snapshot.and_then(|numbers| to_event(&numbers).ok())
         })
-        .map(Ok::<_, Infallible>)
-        .take_until(state.shutdown.clone().cancelled_owned());
+        .map(move |event| {
+            // Kept alive with the stream: dropped (the place freed) when the stream is.
+            let _open = &ticket;
+            Ok::<_, Infallible>(event)
+        })
+        .take_until(async move {
+            tokio::select! {
+                () = stop.cancelled_owned() => {}
+                () = ended => {}
+            }
+        });
     Sse::new(events)
         .keep_alive(KeepAlive::default())
         .into_response()
@@ -92,7 +142,7 @@ pub async fn export_csv(
     Path(id): Path<i64>,
 ) -> Response {
     let id = CampaignId(id);
-    if let Err(refused) = require_admin(&session).await {
+    if let Err(refused) = require_admin(&state, &session).await {
         return refused;
     }
     if let Err(refused) = require_campaign(&state, id).await {

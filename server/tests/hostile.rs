@@ -134,28 +134,32 @@ async fn every_bad_api_input_gets_a_specific_4xx_and_writes_nothing() {
     );
 }
 
-#[tokio::test]
-async fn odd_but_valid_unicode_is_accepted_and_kept_exactly() {
-    let server = spawn_server().await;
-    let name = "주말 특가 🎉 — \u{202e}RTL\u{202c} ünïcödé";
-    let body = json!({
+fn campaign_named(name: &str) -> Value {
+    json!({
         "name": name, "discount_kind": "percentage", "discount_amount": 100, "quantity": 1,
         "claim_starts_at": chrono::Utc::now().to_rfc3339(),
         "claim_ends_at": (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339(),
         "valid_days": 1
-    });
+    })
+}
+
+#[tokio::test]
+async fn odd_but_valid_unicode_is_accepted_and_kept_composed() {
+    let server = spawn_server().await;
+    // Hangul, an emoji, an emoji sequence held by zero-width joiners, and a decomposed ü.
+    let name = "주말 특가 🎉 — 👩\u{200D}💻 u\u{0308}nïcödé";
     let client = reqwest::Client::new();
     let created: Value = client
         .post(server.url("/api/v1/campaigns"))
         .bearer_auth(API_KEY)
-        .json(&body)
+        .json(&campaign_named(name))
         .send()
         .await
         .unwrap()
         .json()
         .await
         .unwrap();
-    assert_eq!(created["name"], name);
+    assert_eq!(created["name"], "주말 특가 🎉 — 👩\u{200D}💻 ünïcödé");
     let claimed = client
         .post(server.url(&format!("/api/v1/campaigns/{}/claims", created["id"])))
         .bearer_auth(API_KEY)
@@ -164,6 +168,64 @@ async fn odd_but_valid_unicode_is_accepted_and_kept_exactly() {
         .await
         .unwrap();
     assert_eq!(claimed.status(), StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn invisible_formatting_and_decomposed_member_ids_are_refused_by_field() {
+    let server = spawn_server().await;
+    let campaign = server.campaign(5).await;
+    let client = reqwest::Client::new();
+    let campaigns_before = server.engine.campaigns().await.unwrap().len();
+
+    for name in [
+        "gift\u{202E}exe.txt",
+        "sale\u{200B}",
+        "ad\u{200D}min",
+        "\u{2066}x\u{2069}",
+    ] {
+        let refused = client
+            .post(server.url("/api/v1/campaigns"))
+            .bearer_auth(API_KEY)
+            .json(&campaign_named(name))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            refused.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{name:?}"
+        );
+        let body: Value = refused.json().await.unwrap();
+        assert_eq!(body["error"]["fields"][0]["field"], "name", "{body}");
+    }
+    for (member, reason) in [
+        ("member\u{202E}1", "invisible formatting"),
+        ("me\u{200B}mber", "invisible formatting"),
+        ("u\u{0308}ser", "NFC"),
+    ] {
+        let refused = client
+            .post(server.url(&format!("/api/v1/campaigns/{}/claims", campaign.id)))
+            .bearer_auth(API_KEY)
+            .json(&json!({ "user_id": member }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            refused.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{member:?}"
+        );
+        let body: Value = refused.json().await.unwrap();
+        assert_eq!(body["error"]["fields"][0]["field"], "user_id", "{body}");
+        assert!(body.to_string().contains(reason), "{body}");
+    }
+
+    assert_eq!(
+        server.engine.campaigns().await.unwrap().len(),
+        campaigns_before
+    );
+    let status = server.engine.status(campaign.id).await.unwrap().unwrap();
+    assert_eq!(status.claimed, 0);
 }
 
 #[tokio::test]

@@ -13,14 +13,16 @@ pub const MAX_QUANTITY: i64 = 10_000_000;
 /// Longest coupon validity: ten years.
 pub const MAX_VALID_DAYS: i64 = 3650;
 
-/// A campaign's display name: 1–100 characters, trimmed, no control characters.
+/// A campaign's display name: 1–100 characters, trimmed, in NFC, no control characters and no
+/// invisible formatting characters (see `crate::text`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CampaignName(String);
 
 impl CampaignName {
-    /// Trims surrounding whitespace, then checks length and characters.
+    /// Trims surrounding whitespace and composes it (NFC), then checks length and characters.
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
-        let name = raw.trim();
+        let name = crate::text::nfc(raw.trim());
+        let name = name.as_str();
         if name.is_empty() {
             return Err(FieldError::new("name", "must not be empty"));
         }
@@ -36,6 +38,7 @@ impl CampaignName {
                 "must not contain control characters",
             ));
         }
+        crate::text::refuse_invisible("name", name)?;
         Ok(Self(name.to_owned()))
     }
 

@@ -49,10 +49,16 @@ pub async fn ensure_first_admin(db: &PgPool, email: &str, password: &str) -> Res
     if password.chars().count() < 8 {
         return Err("ADMIN_PASSWORD must be at least 8 characters".into());
     }
-    let email = email.trim().to_lowercase();
     if !email.contains('@') {
         return Err("ADMIN_EMAIL must be an email address".into());
     }
+    create_admin(db, email, password).await?;
+    Ok(true)
+}
+
+/// Adds an admin account (an existing email is left as it is).
+pub async fn create_admin(db: &PgPool, email: &str, password: &str) -> Result<(), String> {
+    let email = email.trim().to_lowercase();
     let password = password.to_owned();
     let hash = tokio_blocking(move || hash(&password)).await?;
     sqlx::query("INSERT INTO admins (email, password_hash) VALUES ($1, $2) ON CONFLICT DO NOTHING")
@@ -61,7 +67,7 @@ pub async fn ensure_first_admin(db: &PgPool, email: &str, password: &str) -> Res
         .execute(db)
         .await
         .map_err(|e| e.to_string())?;
-    Ok(true)
+    Ok(())
 }
 
 fn hash(password: &str) -> Result<String, String> {
@@ -89,8 +95,16 @@ fn decoy_hash() -> String {
         .clone()
 }
 
-/// Runs CPU-heavy work on the blocking pool.
+/// Password hashes computed at once, at most: each takes ~19 MiB and a core for a moment, so a
+/// flood of sign-ins waits here instead of exhausting memory and the blocking pool.
+const MOST_HASHES_AT_ONCE: usize = 4;
+
+static HASHING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(MOST_HASHES_AT_ONCE);
+
+/// Runs CPU-heavy work on the blocking pool, a few at a time.
 async fn tokio_blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
+    // The semaphore is never closed, so acquiring only waits.
+    let _turn = HASHING.acquire().await.ok();
     match tokio::task::spawn_blocking(work).await {
         Ok(value) => value,
         Err(join) => std::panic::resume_unwind(join.into_panic()),

@@ -2,6 +2,7 @@
 //! context, sessions, admin accounts, and conversions from engine values to page values.
 
 pub mod accounts;
+pub mod admin_check;
 pub mod client_address;
 pub mod limits;
 pub mod member;

@@ -67,15 +67,27 @@ pub async fn current() -> Result<Session, leptos::prelude::ServerFnError> {
     })
 }
 
-/// The signed-in admin, or a 401 error: every admin server function starts with this.
+/// The signed-in admin, or a 401 error: every admin server function starts with this. The
+/// session's admin must still be in the `admins` table (see `admin_check`).
 pub async fn require_admin() -> Result<AdminIdentity, leptos::prelude::ServerFnError> {
-    match admin(&current().await?).await {
-        Some(identity) => Ok(identity),
-        None => {
-            super::set_status(401);
-            Err(leptos::prelude::ServerFnError::new(
-                "sign in as an admin first",
-            ))
+    let session = current().await?;
+    let identity = match admin(&session).await {
+        Some(identity) => identity,
+        None => return Err(not_admin()),
+    };
+    let engine = super::engine()?;
+    match super::admin_check::is_still_admin(engine.db(), identity.id).await {
+        Ok(true) => Ok(identity),
+        Ok(false) => {
+            tracing::warn!(admin = %identity.email, "a removed admin's session was refused");
+            let _ = session.flush().await;
+            Err(not_admin())
         }
+        Err(error) => Err(super::unavailable(error.into())),
     }
+}
+
+fn not_admin() -> leptos::prelude::ServerFnError {
+    super::set_status(401);
+    leptos::prelude::ServerFnError::new("sign in as an admin first")
 }

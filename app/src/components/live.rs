@@ -1,8 +1,9 @@
 //! Live numbers pushed by the server as server-sent events.
 //!
-//! The browser's `EventSource` reconnects on its own after a dropped connection; the page only
-//! has to say so while it is down. On the server this renders nothing live: the first numbers
-//! come with the page, and the stream takes over once the wasm has loaded.
+//! The browser's `EventSource` reconnects on its own after a dropped connection, but gives up for
+//! good on an HTTP error answer; then a new one is opened, with growing pauses. The page says
+//! while the stream is down and when it is live again. On the server this renders nothing live:
+//! the first numbers come with the page, and the stream takes over once the wasm has loaded.
 
 use leptos::prelude::*;
 use serde::de::DeserializeOwned;
@@ -26,31 +27,138 @@ fn subscribe<T>(url: &str, set_latest: WriteSignal<Option<T>>, set_connected: Wr
 where
     T: DeserializeOwned + Send + Sync + 'static,
 {
+    let live = std::rc::Rc::new(reconnecting::Live {
+        url: url.to_owned(),
+        set_latest,
+        set_connected,
+        current: Default::default(),
+        failures: Default::default(),
+        gone: Default::default(),
+    });
+    reconnecting::open(live.clone());
+    let live = StoredValue::new_local(live);
+    on_cleanup(move || live.with_value(|live| live.close()));
+}
+
+/// An `EventSource` that is opened again, with growing pauses, whenever the browser gives up on
+/// it. The browser retries a dropped connection by itself, but not an HTTP error answer (a
+/// 502 during a deploy, a 503 while PostgreSQL is down): that closes the source for good.
+#[cfg(feature = "hydrate")]
+mod reconnecting {
+    use leptos::prelude::*;
+    use serde::de::DeserializeOwned;
+    use std::cell::{Cell, RefCell};
+    use std::rc::Rc;
+    use std::time::Duration;
     use wasm_bindgen::{JsCast, closure::Closure};
-    let Ok(source) = web_sys::EventSource::new(url) else {
-        set_connected.set(false);
-        return;
-    };
-    let on_message =
-        Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |event: web_sys::MessageEvent| {
-            let parsed = event
-                .data()
-                .as_string()
-                .and_then(|text| serde_json::from_str::<T>(&text).ok());
-            if let Some(value) = parsed {
-                set_latest.set(Some(value));
-                set_connected.set(true);
+    use web_sys::{Event, EventSource, MessageEvent};
+
+    /// The longest pause between two attempts.
+    const MOST_PAUSE: Duration = Duration::from_secs(30);
+
+    pub struct Live<T: 'static> {
+        pub url: String,
+        pub set_latest: WriteSignal<Option<T>>,
+        pub set_connected: WriteSignal<bool>,
+        /// The open source and its handlers (dropped with it).
+        pub current: RefCell<Option<Opened>>,
+        /// Attempts that failed since the last success: the next pause doubles with each.
+        pub failures: Cell<u32>,
+        /// The page went away: open nothing more.
+        pub gone: Cell<bool>,
+    }
+
+    /// A source's message, open and error handlers, kept as long as it is.
+    type Handlers = (
+        Closure<dyn FnMut(MessageEvent)>,
+        Closure<dyn FnMut(Event)>,
+        Closure<dyn FnMut(Event)>,
+    );
+
+    pub struct Opened {
+        source: EventSource,
+        _handlers: Handlers,
+    }
+
+    impl<T> Live<T> {
+        pub fn close(&self) {
+            self.gone.set(true);
+            if let Some(opened) = self.current.borrow_mut().take() {
+                opened.source.close();
             }
-        });
-    let on_open = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| set_connected.set(true));
-    let on_error = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| set_connected.set(false));
-    source.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-    source.set_onopen(Some(on_open.as_ref().unchecked_ref()));
-    source.set_onerror(Some(on_error.as_ref().unchecked_ref()));
-    // The handlers live as long as the source; the page closes the source when it goes away.
-    on_message.forget();
-    on_open.forget();
-    on_error.forget();
-    let source = StoredValue::new_local(source);
-    on_cleanup(move || source.with_value(|source| source.close()));
+        }
+    }
+
+    pub fn open<T>(live: Rc<Live<T>>)
+    where
+        T: DeserializeOwned + Send + Sync + 'static,
+    {
+        if live.gone.get() {
+            return;
+        }
+        let Ok(source) = EventSource::new(&live.url) else {
+            retry_later(live);
+            return;
+        };
+        let on_message = {
+            let live = live.clone();
+            Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+                let parsed = event
+                    .data()
+                    .as_string()
+                    .and_then(|text| serde_json::from_str::<T>(&text).ok());
+                if let Some(value) = parsed {
+                    live.failures.set(0);
+                    live.set_latest.set(Some(value));
+                    live.set_connected.set(true);
+                }
+            })
+        };
+        let on_open = {
+            let live = live.clone();
+            Closure::<dyn FnMut(Event)>::new(move |_| {
+                live.failures.set(0);
+                live.set_connected.set(true);
+            })
+        };
+        let on_error = {
+            let live = live.clone();
+            let source = source.clone();
+            Closure::<dyn FnMut(Event)>::new(move |_| {
+                live.set_connected.set(false);
+                if source.ready_state() == EventSource::CLOSED {
+                    retry_later(live.clone());
+                }
+            })
+        };
+        source.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        source.set_onopen(Some(on_open.as_ref().unchecked_ref()));
+        source.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+        let opened = Opened {
+            source,
+            _handlers: (on_message, on_open, on_error),
+        };
+        if let Some(previous) = live.current.borrow_mut().replace(opened) {
+            previous.source.close();
+        }
+    }
+
+    fn retry_later<T>(live: Rc<Live<T>>)
+    where
+        T: DeserializeOwned + Send + Sync + 'static,
+    {
+        let failures = live.failures.get().saturating_add(1);
+        live.failures.set(failures);
+        let pause = Duration::from_secs(1u64 << failures.min(5).saturating_sub(1)).min(MOST_PAUSE);
+        // Drops the handlers of the source that gave up only after this call returns: one of
+        // them is running now.
+        let closed = live.current.borrow_mut().take();
+        set_timeout(
+            move || {
+                drop(closed);
+                open(live);
+            },
+            pause,
+        );
+    }
 }

@@ -41,6 +41,8 @@ pub struct Config {
     pub public_origin: Option<String>,
     /// `METRICS_ADDR`: where `/metrics` and `/readyz` are served instead of the public listener.
     pub metrics_addr: Option<std::net::SocketAddr>,
+    /// `LIVE_STREAMS_PER_ADDRESS`: live pages one client address may keep open on an instance.
+    pub live_streams_per_address: usize,
 }
 
 /// A missing or unparsable variable, named so the operator knows what to fix.
@@ -195,6 +197,10 @@ impl Config {
             public_origin: optional("PUBLIC_ORIGIN")
                 .map(|raw| public_origin(&raw))
                 .transpose()?,
+            live_streams_per_address: size(
+                "LIVE_STREAMS_PER_ADDRESS",
+                crate::open_streams::DEFAULT_STREAMS_PER_ADDRESS,
+            )?,
             metrics_addr: optional("METRICS_ADDR")
                 .map(|raw| {
                     raw.parse().map_err(|_| {
