@@ -6,8 +6,7 @@
 -- Names saved by earlier releases are cleaned first (the characters removed, the text composed),
 -- so the constraint holds for every row, and changing an old campaign's status still works (a
 -- name that was nothing but such characters becomes "campaign <id>").
--- Member ids get no such constraint: coupons queued by an earlier release must be recorded
--- under exactly the id their member was told; the server refuses new ones (src/user.rs).
+-- Member ids: see the next migration.
 
 UPDATE campaigns
 SET name = coalesce(nullif(btrim(normalize(
@@ -29,3 +28,4 @@ ALTER TABLE campaigns
         AND name !~ '(?<![\U0001F000-\U0001FAFF\u2600-\u27BF]|[\U0001F000-\U0001FAFF\u2600-\u27BF]\uFE0F)\u200D'
         AND name !~ '\u200D(?![\U0001F000-\U0001FAFF\u2600-\u27BF])'
     );
+

@@ -309,6 +309,42 @@ async fn the_database_refuses_names_with_invisible_formatting_or_decomposed_lett
         .expect("an emoji sequence is a fine name");
 }
 
+#[tokio::test]
+async fn the_database_refuses_new_coupons_of_hidden_or_decomposed_member_ids_but_records_old_ones()
+{
+    let engine = engine().await;
+    let campaign = open_campaign(&engine, 5).await;
+    let insert = |user: &'static str, sequence: i64, claimed_at: chrono::DateTime<Utc>| {
+        sqlx::query(
+            "INSERT INTO issued_coupons (campaign_id, user_id, code, sequence, claimed_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(campaign.id.0)
+        .bind(user)
+        .bind(format!("MANUAL-{sequence}"))
+        .bind(sequence)
+        .bind(claimed_at)
+        .execute(engine.db())
+    };
+    let after_the_upgrade = Utc::now() + chrono::Duration::days(2);
+
+    for (n, user) in (1..).zip(["member\u{202E}1", "u\u{0308}ser", "ad\u{200D}min"]) {
+        let error = insert(user, n, after_the_upgrade).await.unwrap_err();
+        assert_eq!(
+            violated_constraint(&error),
+            Some("issued_coupons_user_id_visible"),
+            "{user:?}"
+        );
+    }
+    // Claimed before this release (queued by it, recorded now): recorded as the member was told.
+    let before_the_release = chrono::DateTime::parse_from_rfc3339("2026-11-30T12:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc);
+    insert("old\u{200B}member", 10, before_the_release)
+        .await
+        .expect("a coupon claimed before the rule is recorded");
+}
+
 /// Millisecond precision is what Redis stores for the window.
 trait MillisPrecision {
     fn with_nanosecond_millis(self) -> Self;

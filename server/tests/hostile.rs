@@ -170,6 +170,21 @@ async fn odd_but_valid_unicode_is_accepted_and_kept_composed() {
     assert_eq!(claimed.status(), StatusCode::CREATED);
 }
 
+/// Posts `body` to the API at `url`; asserts a 422 naming `field` first, and returns the answer.
+async fn refused_on_field(client: &reqwest::Client, url: &str, body: Value, field: &str) -> Value {
+    let refused = client
+        .post(url)
+        .bearer_auth(API_KEY)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let answer: Value = refused.json().await.unwrap();
+    assert_eq!(answer["error"]["fields"][0]["field"], field, "{answer}");
+    answer
+}
+
 #[tokio::test]
 async fn invisible_formatting_and_decomposed_member_ids_are_refused_by_field() {
     let server = spawn_server().await;
@@ -183,41 +198,18 @@ async fn invisible_formatting_and_decomposed_member_ids_are_refused_by_field() {
         "ad\u{200D}min",
         "\u{2066}x\u{2069}",
     ] {
-        let refused = client
-            .post(server.url("/api/v1/campaigns"))
-            .bearer_auth(API_KEY)
-            .json(&campaign_named(name))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(
-            refused.status(),
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "{name:?}"
-        );
-        let body: Value = refused.json().await.unwrap();
-        assert_eq!(body["error"]["fields"][0]["field"], "name", "{body}");
+        let url = server.url("/api/v1/campaigns");
+        refused_on_field(&client, &url, campaign_named(name), "name").await;
     }
     for (member, reason) in [
         ("member\u{202E}1", "invisible formatting"),
         ("me\u{200B}mber", "invisible formatting"),
         ("u\u{0308}ser", "NFC"),
     ] {
-        let refused = client
-            .post(server.url(&format!("/api/v1/campaigns/{}/claims", campaign.id)))
-            .bearer_auth(API_KEY)
-            .json(&json!({ "user_id": member }))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(
-            refused.status(),
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "{member:?}"
-        );
-        let body: Value = refused.json().await.unwrap();
-        assert_eq!(body["error"]["fields"][0]["field"], "user_id", "{body}");
-        assert!(body.to_string().contains(reason), "{body}");
+        let url = server.url(&format!("/api/v1/campaigns/{}/claims", campaign.id));
+        let body = json!({ "user_id": member });
+        let answer = refused_on_field(&client, &url, body, "user_id").await;
+        assert!(answer.to_string().contains(reason), "{answer}");
     }
 
     assert_eq!(

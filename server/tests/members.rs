@@ -38,24 +38,52 @@ fn valid_claims(member: &str) -> serde_json::Value {
     json!({ "sub": member, "exp": now() + 300, "aud": AUDIENCE })
 }
 
+/// A server checking shop tokens, a campaign of five, and a browser that followed the shop's
+/// link for `member`; the link's answer.
+async fn followed_link(
+    member: &str,
+) -> (
+    TestServer,
+    coupon::Campaign,
+    reqwest::Client,
+    reqwest::Response,
+) {
+    let server = spawn_server_with(|state| state.members = shop_tokens()).await;
+    let campaign = server.campaign(5).await;
+    let client = browser();
+    let token = hs256(valid_claims(member), SECRET);
+    let link = client
+        .get(server.url(&format!("/c/{}?member_token={token}", campaign.id)))
+        .send()
+        .await
+        .unwrap();
+    (server, campaign, client, link)
+}
+
+/// The claim server function called with a member token, as a shop's frontend would.
+async fn claim_with_bearer(
+    client: &reqwest::Client,
+    server: &TestServer,
+    id: i64,
+    token: &str,
+) -> reqwest::Response {
+    client
+        .post(server.url("/api/claim"))
+        .bearer_auth(token)
+        .form(&[("campaign_id", id.to_string())])
+        .send()
+        .await
+        .unwrap()
+}
+
 async fn claim_with(client: &reqwest::Client, server: &TestServer, id: i64) -> reqwest::Response {
     call(client, server, "claim", &[("campaign_id", &id.to_string())]).await
 }
 
 #[tokio::test]
 async fn a_token_link_signs_the_member_in_and_redirects_to_the_clean_url() {
-    // Arrange
-    let server = spawn_server_with(|state| state.members = shop_tokens()).await;
-    let campaign = server.campaign(5).await;
-    let client = browser();
-    let token = hs256(valid_claims("shop-member-1"), SECRET);
-
     // Act
-    let link = client
-        .get(server.url(&format!("/c/{}?member_token={token}", campaign.id)))
-        .send()
-        .await
-        .unwrap();
+    let (server, campaign, client, link) = followed_link("shop-member-1").await;
     let claimed = claim_with(&client, &server, campaign.id.0).await;
 
     // Assert
@@ -118,13 +146,7 @@ async fn forged_expired_early_and_wrong_audience_tokens_are_refused_and_sign_nob
             .send()
             .await
             .unwrap();
-        let bearer = client
-            .post(server.url("/api/claim"))
-            .bearer_auth(&token)
-            .form(&[("campaign_id", campaign.id.0.to_string())])
-            .send()
-            .await
-            .unwrap();
+        let bearer = claim_with_bearer(&client, &server, campaign.id.0, &token).await;
         let afterwards = claim_with(&client, &server, campaign.id.0).await;
 
         // Assert
@@ -150,13 +172,7 @@ async fn a_bearer_token_names_the_member_of_a_server_function_call() {
     let campaign = server.campaign(5).await;
     let token = hs256(valid_claims("app-member-7"), SECRET);
 
-    let claimed = reqwest::Client::new()
-        .post(server.url("/api/claim"))
-        .bearer_auth(&token)
-        .form(&[("campaign_id", campaign.id.0.to_string())])
-        .send()
-        .await
-        .unwrap();
+    let claimed = claim_with_bearer(&reqwest::Client::new(), &server, campaign.id.0, &token).await;
 
     assert_eq!(claimed.status(), StatusCode::OK);
     let member = coupon::UserId::parse("app-member-7").unwrap();
@@ -279,15 +295,7 @@ async fn typed_member_ids_are_refused_unless_the_demo_sign_in_is_on() {
 #[tokio::test]
 async fn a_member_signed_in_by_a_link_can_sign_out() {
     // Arrange
-    let server = spawn_server_with(|state| state.members = shop_tokens()).await;
-    let campaign = server.campaign(5).await;
-    let client = browser();
-    let token = hs256(valid_claims("leaving-member"), SECRET);
-    client
-        .get(server.url(&format!("/c/{}?member_token={token}", campaign.id)))
-        .send()
-        .await
-        .unwrap();
+    let (server, campaign, client, _) = followed_link("leaving-member").await;
 
     // Act
     let signed_out = call(&client, &server, "sign_out", &[]).await;
