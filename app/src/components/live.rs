@@ -27,9 +27,17 @@ fn subscribe<T>(url: &str, set_latest: WriteSignal<Option<T>>, set_connected: Wr
 where
     T: DeserializeOwned + Send + Sync + 'static,
 {
+    // Only the parsing is generic: the stream's own code is in the wasm bundle once.
+    let on_text = Box::new(move |text: String| match serde_json::from_str::<T>(&text) {
+        Ok(value) => {
+            set_latest.set(Some(value));
+            true
+        }
+        Err(_) => false,
+    });
     let live = std::rc::Rc::new(reconnecting::Live {
         url: url.to_owned(),
-        set_latest,
+        on_text,
         set_connected,
         current: Default::default(),
         failures: Default::default(),
@@ -46,7 +54,6 @@ where
 #[cfg(feature = "hydrate")]
 mod reconnecting {
     use leptos::prelude::*;
-    use serde::de::DeserializeOwned;
     use std::cell::{Cell, RefCell};
     use std::rc::Rc;
     use std::time::Duration;
@@ -56,9 +63,10 @@ mod reconnecting {
     /// The longest pause between two attempts.
     const MOST_PAUSE: Duration = Duration::from_secs(30);
 
-    pub struct Live<T: 'static> {
+    pub struct Live {
         pub url: String,
-        pub set_latest: WriteSignal<Option<T>>,
+        /// Takes a message's text; whether it was a value.
+        pub on_text: Box<dyn Fn(String) -> bool>,
         pub set_connected: WriteSignal<bool>,
         /// The open source and its handlers (dropped with it).
         pub current: RefCell<Option<Opened>>,
@@ -80,19 +88,21 @@ mod reconnecting {
         _handlers: Handlers,
     }
 
-    impl<T> Live<T> {
+    impl Live {
         pub fn close(&self) {
             self.gone.set(true);
             if let Some(opened) = self.current.borrow_mut().take() {
                 opened.source.close();
             }
         }
+
+        fn live_again(&self) {
+            self.failures.set(0);
+            self.set_connected.set(true);
+        }
     }
 
-    pub fn open<T>(live: Rc<Live<T>>)
-    where
-        T: DeserializeOwned + Send + Sync + 'static,
-    {
+    pub fn open(live: Rc<Live>) {
         if live.gone.get() {
             return;
         }
@@ -103,23 +113,18 @@ mod reconnecting {
         let on_message = {
             let live = live.clone();
             Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
-                let parsed = event
+                if event
                     .data()
                     .as_string()
-                    .and_then(|text| serde_json::from_str::<T>(&text).ok());
-                if let Some(value) = parsed {
-                    live.failures.set(0);
-                    live.set_latest.set(Some(value));
-                    live.set_connected.set(true);
+                    .is_some_and(|text| (live.on_text)(text))
+                {
+                    live.live_again();
                 }
             })
         };
         let on_open = {
             let live = live.clone();
-            Closure::<dyn FnMut(Event)>::new(move |_| {
-                live.failures.set(0);
-                live.set_connected.set(true);
-            })
+            Closure::<dyn FnMut(Event)>::new(move |_| live.live_again())
         };
         let on_error = {
             let live = live.clone();
@@ -143,10 +148,7 @@ mod reconnecting {
         }
     }
 
-    fn retry_later<T>(live: Rc<Live<T>>)
-    where
-        T: DeserializeOwned + Send + Sync + 'static,
-    {
+    fn retry_later(live: Rc<Live>) {
         let failures = live.failures.get().saturating_add(1);
         live.failures.set(failures);
         let pause = Duration::from_secs(1u64 << failures.min(5).saturating_sub(1)).min(MOST_PAUSE);

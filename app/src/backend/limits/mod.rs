@@ -2,6 +2,8 @@
 //! instance: claims per member and per client address, demo sign-ins and sign-in links per
 //! address, and failed admin sign-ins per (account, address) and per address.
 //!
+//! - [`first_free`]: a claim counter reaches Redis from the second attempt an instance sees.
+//!
 //! Each limit counts in windows: an `INCR` and an `EXPIRE` of the key naming the current window,
 //! and a `GET` of the one before, which is weighed by how much of it still lies within one
 //! window's length from now (so a burst cannot get twice the allowance at a window's turn). All
@@ -9,7 +11,10 @@
 //! costs a claim). Addresses are keyed whole for IPv4 and by their /64 for IPv6, the block
 //! one subscriber gets.
 
+mod first_free;
+
 use coupon::redis::RedisLink;
+use first_free::{FirstFree, Route};
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -66,14 +71,18 @@ struct Limits {
     settings: LimitSettings,
     /// Starts every key: deployments (or test servers) sharing a Redis count apart.
     prefix: String,
+    claims_by_user: FirstFree,
+    claims_by_address: FirstFree,
 }
 
-/// One counter: what it counts, whose, and its allowance per window.
+/// One counter: what it counts, whose, its allowance per window, and how many attempts this
+/// count adds.
 struct Counter {
     kind: &'static str,
     subject: String,
     allowed: u32,
     window: Duration,
+    adds: u32,
 }
 
 const MINUTE: Duration = Duration::from_secs(60);
@@ -90,25 +99,38 @@ impl RateLimits {
             redis,
             settings,
             prefix: format!("limit:{namespace}"),
+            claims_by_user: FirstFree::new(MINUTE),
+            claims_by_address: FirstFree::new(SECOND),
         }))
     }
 
     /// A claim by `user` from `address` (`None` for API calls).
     pub async fn claim(&self, user: &str, address: Option<IpAddr>) -> Result<(), LimitRefusal> {
         let settings = self.0.settings;
-        let mut counters = vec![Counter {
-            kind: "claim_user",
-            subject: user.to_owned(),
-            allowed: settings.claims_per_user_per_minute,
-            window: MINUTE,
-        }];
-        if let Some(address) = address {
+        let now = unix_now();
+        let mut counters = Vec::new();
+        if let Route::Redis(adds) = self.0.claims_by_user.route(user, now) {
+            counters.push(Counter {
+                kind: "claim_user",
+                subject: user.to_owned(),
+                allowed: settings.claims_per_user_per_minute,
+                window: MINUTE,
+                adds,
+            });
+        }
+        if let Some(address) = address.map(address_key)
+            && let Route::Redis(adds) = self.0.claims_by_address.route(&address, now)
+        {
             counters.push(Counter {
                 kind: "claim_addr",
-                subject: address_key(address),
+                subject: address,
                 allowed: settings.claims_per_address_per_second,
                 window: SECOND,
+                adds,
             });
+        }
+        if counters.is_empty() {
+            return Ok(());
         }
         self.count(&counters).await
     }
@@ -124,6 +146,7 @@ impl RateLimits {
             subject: address_key(address),
             allowed: self.0.settings.sign_ins_per_minute,
             window: MINUTE,
+            adds: 1,
         }])
         .await
     }
@@ -161,12 +184,14 @@ impl RateLimits {
                 subject: format!("{}|{address}", account.trim().to_lowercase()),
                 allowed,
                 window: MINUTE,
+                adds: 1,
             },
             Counter {
                 kind: "signin_fail_addr",
                 subject: address,
                 allowed: allowed.saturating_mul(3),
                 window: MINUTE,
+                adds: 1,
             },
         ]
     }
@@ -177,7 +202,7 @@ impl RateLimits {
         let mut pipe = redis::pipe();
         for counter in counters {
             let [current, previous] = counter.keys(&self.0.prefix, now);
-            pipe.incr(&current, 1)
+            pipe.incr(&current, counter.adds)
                 .expire(&current, counter.expiry_seconds())
                 .ignore()
                 .get(previous);
@@ -294,6 +319,7 @@ mod tests {
             subject: "s".into(),
             allowed,
             window,
+            adds: 1,
         };
         let counters = [counter(2, MINUTE), counter(5, SECOND)];
         let now = Duration::from_secs(6_000_030);
@@ -312,6 +338,7 @@ mod tests {
             subject: "s".into(),
             allowed: 10,
             window: MINUTE,
+            adds: 1,
         };
         // A quarter into this window: three quarters of the last one still count.
         let now = Duration::from_secs(60 * 1000 + 15);
