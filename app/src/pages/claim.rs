@@ -3,7 +3,7 @@
 //! without reloads once it has.
 
 use crate::api::{
-    Claim, ClaimPageData, ClaimView, FormResult, MemberSignIn, PublicNumbers, SignOut, claim_page,
+    Claim, ClaimPageData, ClaimView, FormResult, MemberSignIn, PublicNumbers, claim_page,
 };
 use crate::components::live::use_live;
 use crate::i18n::{Lang, format_count, format_datetime, format_discount};
@@ -19,11 +19,10 @@ pub fn ClaimPage() -> impl IntoView {
     let params = use_params_map();
     let id = move || id_param(params.read().get("id"));
     let sign_in = ServerAction::<MemberSignIn>::new();
-    let sign_out = ServerAction::<SignOut>::new();
-    // Signing in or out changes what the page shows: reload its data after each.
+    // Signing in changes what the page shows: reload its data after each sign-in.
     let page = Resource::new(
-        move || (id(), sign_in.version().get(), sign_out.version().get()),
-        |(id, _, _)| async move {
+        move || (id(), sign_in.version().get()),
+        |(id, _)| async move {
             match id {
                 Some(id) => claim_page(id).await,
                 None => Ok(None),
@@ -34,7 +33,7 @@ pub fn ClaimPage() -> impl IntoView {
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
                 match page.await {
-                    Ok(Some(data)) => view! { <ClaimCard data sign_in sign_out/> }.into_any(),
+                    Ok(Some(data)) => view! { <ClaimCard data sign_in/> }.into_any(),
                     Ok(None) => view! { <p class="empty">{t.not_found}</p> }.into_any(),
                     Err(_) => view! { <p class="error">{t.try_again}</p> }.into_any(),
                 }
@@ -44,11 +43,7 @@ pub fn ClaimPage() -> impl IntoView {
 }
 
 #[component]
-fn ClaimCard(
-    data: ClaimPageData,
-    sign_in: ServerAction<MemberSignIn>,
-    sign_out: ServerAction<SignOut>,
-) -> impl IntoView {
+fn ClaimCard(data: ClaimPageData, sign_in: ServerAction<MemberSignIn>) -> impl IntoView {
     let lang = use_lang();
     let t = lang.texts();
     let campaign = data.campaign.clone();
@@ -81,10 +76,12 @@ fn ClaimCard(
                 Some(member) => view! {
                     <div class="muted member">
                         <span>{t.signed_in_as} " " <strong>{member}</strong></span>
+                        // A plain form: signing out reloads the page (the server answers the
+                        // post by sending the browser back), which costs the bundle nothing.
                         {data.member_in_session.then(|| view! {
-                            <ActionForm action=sign_out attr:class="inline">
+                            <form method="post" action="/api/sign_out" class="inline">
                                 <button type="submit" class="link">{t.sign_out}</button>
-                            </ActionForm>
+                            </form>
                         })}
                     </div>
                     <ClaimBox id initial=data.state.clone() valid_days/>
