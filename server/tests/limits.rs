@@ -75,11 +75,10 @@ async fn a_spoofed_forwarded_for_entry_does_not_dodge_the_address_limit() {
     let campaign = server.campaign(100).await;
     let id = campaign.id.to_string();
 
-    // Act
-    let mut statuses = Vec::new();
+    // Act: eight members (signed in from addresses of their own) claim at once.
+    let mut members = Vec::new();
     for n in 0..8 {
         let member = browser();
-        let forwarded = format!("10.9.{n}.1, 203.0.113.5");
         let signed_in = member
             .post(server.url("/api/member_sign_in"))
             .header("origin", server.origin())
@@ -89,24 +88,30 @@ async fn a_spoofed_forwarded_for_entry_does_not_dodge_the_address_limit() {
             .await
             .unwrap();
         assert_eq!(signed_in.status(), StatusCode::OK);
-        let claimed = member
+        members.push(member);
+    }
+    let claims = members.iter().enumerate().map(|(n, member)| {
+        member
             .post(server.url("/api/claim"))
             .header("origin", server.origin())
-            .header("x-forwarded-for", forwarded)
+            .header("x-forwarded-for", format!("10.9.{n}.1, 203.0.113.5"))
             .form(&[("campaign_id", &id)])
             .send()
-            .await
-            .unwrap();
-        statuses.push(claimed.status());
-    }
+    });
+    let statuses: Vec<StatusCode> = futures::future::join_all(claims)
+        .await
+        .into_iter()
+        .map(|claimed| claimed.unwrap().status())
+        .collect();
 
-    // Assert: the claims all counted against 203.0.113.5, five a second (the sign-ins came
-    // from addresses of their own, each within its budget).
-    assert_eq!(statuses[..5], [StatusCode::OK; 5], "{statuses:?}");
-    assert!(
-        statuses[5..].contains(&StatusCode::TOO_MANY_REQUESTS),
-        "{statuses:?}"
-    );
+    // Assert: all eight counted against 203.0.113.5, five a second: however they fall across a
+    // second's turn, at least two are refused (one attempt a window is counted on the instance
+    // before it reaches Redis).
+    let refused = statuses
+        .iter()
+        .filter(|status| **status == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert!(refused >= 2, "{statuses:?}");
 }
 
 #[tokio::test]
