@@ -20,10 +20,7 @@ pub struct ClientAddressRule {
 impl ClientAddressRule {
     /// The client's address of a request.
     pub fn client_of(&self, parts: &Parts) -> Option<IpAddr> {
-        let peer = parts
-            .extensions
-            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-            .map(|info| info.0.ip());
+        let peer = peer_of(parts);
         let behind_proxy =
             self.trust_forwarded_for || peer.is_some_and(|peer| self.proxies.contains(peer));
         if !behind_proxy {
@@ -51,6 +48,14 @@ impl ClientAddressRule {
         }
         leftmost_trusted.or(peer)
     }
+}
+
+/// The address at the other end of the request's connection.
+pub fn peer_of(parts: &Parts) -> Option<IpAddr> {
+    parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|info| info.0.ip())
 }
 
 #[cfg(test)]

@@ -87,10 +87,7 @@ impl Sources {
         let Some(value) = parts.headers.get(name) else {
             return Ok(None);
         };
-        let peer = parts
-            .extensions
-            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-            .map(|info| info.0.ip());
+        let peer = super::client_address::peer_of(parts);
         if !peer.is_some_and(|peer| self.trusted_proxies.contains(peer)) {
             // Anyone can send the header; only the proxy's copy counts.
             return Ok(None);

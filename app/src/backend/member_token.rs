@@ -101,11 +101,13 @@ impl MemberTokens {
             "signed with an algorithm or key this server does not accept",
         ));
         for key in candidates {
-            outcome = decode::<MemberClaims>(token, &key.key, &self.validation(key.algorithm))
-                .map_err(|error| TokenRefused(reason(&error).to_owned()));
+            let decoded = decode::<MemberClaims>(token, &key.key, &self.validation(key.algorithm));
             // Another key may still verify it, unless the signature was right and a claim
             // was not.
-            if !matches!(&outcome, Err(TokenRefused(why)) if why == BAD_SIGNATURE) {
+            let wrong_key = matches!(&decoded, Err(error)
+                if *error.kind() == jsonwebtoken::errors::ErrorKind::InvalidSignature);
+            outcome = decoded.map_err(|error| TokenRefused(reason(&error).to_owned()));
+            if !wrong_key {
                 break;
             }
         }
@@ -130,8 +132,6 @@ impl MemberTokens {
     }
 }
 
-const BAD_SIGNATURE: &str = "the signature does not match";
-
 fn reason(error: &jsonwebtoken::errors::Error) -> &'static str {
     use jsonwebtoken::errors::ErrorKind;
     match error.kind() {
@@ -139,7 +139,7 @@ fn reason(error: &jsonwebtoken::errors::Error) -> &'static str {
         ErrorKind::ImmatureSignature => "not valid yet",
         ErrorKind::InvalidAudience => "meant for another audience",
         ErrorKind::InvalidIssuer => "issued by someone this server does not trust",
-        ErrorKind::InvalidSignature => BAD_SIGNATURE,
+        ErrorKind::InvalidSignature => "the signature does not match",
         ErrorKind::MissingRequiredClaim(_) => "lacks exp or sub",
         ErrorKind::InvalidAlgorithm => "signed with an algorithm this server does not accept",
         _ => "not a valid token",

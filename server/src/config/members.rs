@@ -44,15 +44,7 @@ pub fn member_sources(optional: impl Fn(&str) -> Option<String>) -> Result<Sourc
             })?)
         }
     };
-    let demo_sign_in = match optional("MEMBER_DEMO_SIGN_IN").as_deref() {
-        None | Some("0" | "false") => false,
-        Some("1" | "true") => true,
-        Some(other) => {
-            return Err(ConfigError(format!(
-                "MEMBER_DEMO_SIGN_IN must be true or false, got {other:?}"
-            )));
-        }
-    };
+    let demo_sign_in = super::flag(&optional, "MEMBER_DEMO_SIGN_IN")?;
     let minutes = match optional("MEMBER_SESSION_MINUTES") {
         None => DEFAULT_MEMBER_SESSION_MINUTES,
         Some(raw) => raw

@@ -109,13 +109,7 @@ impl Config {
                 ));
             }
         };
-        let flag = |name: &str| match optional(name).as_deref() {
-            None | Some("0" | "false") => Ok(false),
-            Some("1" | "true") => Ok(true),
-            Some(other) => Err(ConfigError(format!(
-                "{name} must be true or false, got {other:?}"
-            ))),
-        };
+        let flag = |name: &str| flag(&optional, name);
         let rate = |name: &str, default: u32| -> Result<u32, ConfigError> {
             let value = number(name, u64::from(default))?;
             u32::try_from(value)
@@ -209,6 +203,17 @@ impl Config {
                 })
                 .transpose()?,
         })
+    }
+}
+
+/// A `true`/`false` (or `1`/`0`) variable read through `optional`; unset is `false`.
+fn flag(optional: &impl Fn(&str) -> Option<String>, name: &str) -> Result<bool, ConfigError> {
+    match optional(name).as_deref() {
+        None | Some("0" | "false") => Ok(false),
+        Some("1" | "true") => Ok(true),
+        Some(other) => Err(ConfigError(format!(
+            "{name} must be true or false, got {other:?}"
+        ))),
     }
 }
 
