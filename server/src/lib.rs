@@ -14,6 +14,7 @@ mod health;
 pub mod live;
 mod member_link;
 pub mod open_streams;
+mod route_list;
 pub mod sessions;
 pub mod telemetry;
 mod web;
@@ -21,14 +22,14 @@ mod web;
 use app::backend::client_address::ClientAddressRule;
 use app::backend::limits::{LimitSettings, RateLimits};
 use app::backend::member::MemberSources;
-use app::{App, shell};
+use app::shell;
 use axum::Router;
 use axum::extract::FromRef;
 use axum::routing::get;
 use axum::serve::ListenerExt;
 use coupon::Engine;
 use leptos::prelude::{LeptosOptions, provide_context};
-use leptos_axum::{LeptosRoutes, generate_route_list};
+use leptos_axum::LeptosRoutes;
 use live::LiveHub;
 use metrics_exporter_prometheus::PrometheusHandle;
 use sessions::RedisSessionStore;
@@ -161,7 +162,7 @@ fn private_routes(state: SharedState) -> Router {
 /// The public routes; `/metrics` and `/readyz` among them unless they have a listener of their
 /// own (they tell how the deployment is built and how it is doing).
 fn public_routes(state: SharedState, with_operator_routes: bool) -> Router {
-    let routes = generate_route_list(App);
+    let routes = route_list::routes();
     let options = state.leptos_options.clone();
     let engine = state.engine.clone();
     let limits = state.limits.clone();
