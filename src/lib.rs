@@ -27,6 +27,7 @@ mod health;
 mod loader;
 mod lookup;
 pub mod metrics;
+pub mod redeem;
 pub mod redis;
 mod status;
 pub mod store;

@@ -93,6 +93,28 @@ impl Engine {
     }
 
     async fn locate(&self, campaign: CampaignId, user: &UserId) -> Result<Located, EngineError> {
+        self.run_lookup(campaign, user.as_str(), 0).await
+    }
+
+    /// The queue entry numbered `sequence`, whoever holds it, while it waits for the sync.
+    pub(crate) async fn queued_entry_numbered(
+        &self,
+        campaign: CampaignId,
+        sequence: i64,
+    ) -> Result<Option<String>, EngineError> {
+        Ok(match self.run_lookup(campaign, "", sequence).await? {
+            Located::Queued(entry) => Some(entry),
+            _ => None,
+        })
+    }
+
+    /// lookup.lua for `user`, or (with an empty `user`) for the entry numbered `sequence`.
+    async fn run_lookup(
+        &self,
+        campaign: CampaignId,
+        user: &str,
+        sequence: i64,
+    ) -> Result<Located, EngineError> {
         let keys = CampaignKeys::new(campaign);
         let (outcome, entry): (i64, String) = self
             .scripts()
@@ -100,7 +122,8 @@ impl Engine {
             .key(&keys.issued)
             .key(&keys.queue)
             .key(&keys.meta)
-            .arg(user.as_str())
+            .arg(user)
+            .arg(sequence)
             .invoke(&mut self.redis())
             .await?;
         Ok(match outcome {

@@ -35,6 +35,12 @@ pub const ROUNDS_UNREPLICATED: &str = "coupon_claim_rounds_unreplicated_total";
 /// hanging).
 pub const CLAIMS_SHED: &str = "coupon_claims_shed_total";
 
+/// Counter: checkout calls, labelled by `operation` (`validate`, `hold`, `redeem`, `release`)
+/// and `outcome` (`valid`, `held`, `redeemed`, `released`, or the refusal's name).
+pub const CHECKOUTS: &str = "coupon_checkout_calls_total";
+/// Counter: queued coupons a checkout recorded before the sync did.
+pub const RECORDED_FOR_CHECKOUT: &str = "coupon_recorded_for_checkout_total";
+
 /// Every outcome name a claim can end with (see `ClaimOutcome::name`), plus `error`.
 const OUTCOMES: [&str; 8] = [
     "issued",
@@ -85,6 +91,14 @@ pub(crate) fn claim_call(claims: usize) {
 pub(crate) fn batch_committed(inserted: u64) {
     metrics::counter!(SYNC_BATCHES).increment(1);
     metrics::counter!(SYNC_ROWS).increment(inserted);
+}
+
+pub(crate) fn checkout(operation: &'static str, outcome: &'static str) {
+    metrics::counter!(CHECKOUTS, "operation" => operation, "outcome" => outcome).increment(1);
+}
+
+pub(crate) fn recorded_for_checkout() {
+    metrics::counter!(RECORDED_FOR_CHECKOUT).increment(1);
 }
 
 pub(crate) fn sync_failed() {

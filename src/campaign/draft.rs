@@ -1,6 +1,7 @@
 //! The raw input of "create a campaign", and its validation into a [`NewCampaign`].
 
 use super::fields::{CampaignName, ClaimWindow, Discount, DiscountKind, Quantity, ValidDays};
+use super::order_rules::OrderRules;
 use crate::validation::ValidationErrors;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -8,8 +9,10 @@ use serde::{Deserialize, Serialize};
 /// What a marketer (or a shop backend) asks for, exactly as sent: nothing is trusted yet.
 ///
 /// The discount kind is plain text so that an unknown kind becomes a field error rather than
-/// a deserialisation failure.
+/// a deserialisation failure. A field it does not know is refused (a misspelled
+/// `min_order_amout` must not silently create a campaign without a minimum).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CampaignDraft {
     /// Display name.
     pub name: String,
@@ -25,6 +28,12 @@ pub struct CampaignDraft {
     pub claim_ends_at: DateTime<Utc>,
     /// Coupon validity after claiming, in days.
     pub valid_days: i64,
+    /// Smallest order (won) a coupon applies to; none if absent.
+    #[serde(default)]
+    pub min_order_amount: Option<i64>,
+    /// Cap (won) of a percentage discount; none if absent.
+    #[serde(default)]
+    pub max_discount_amount: Option<i64>,
 }
 
 /// A campaign that passed every rule and can be stored.
@@ -40,6 +49,8 @@ pub struct NewCampaign {
     pub window: ClaimWindow,
     /// Coupon validity after claiming.
     pub valid_days: ValidDays,
+    /// Minimum order and discount cap.
+    pub order_rules: OrderRules,
 }
 
 impl CampaignDraft {
@@ -57,16 +68,31 @@ impl CampaignDraft {
             now,
         ));
         let valid_days = errors.check(ValidDays::parse(self.valid_days));
-        match (name, discount, quantity, window, valid_days) {
-            (Some(name), Some(discount), Some(quantity), Some(window), Some(valid_days)) => {
-                Ok(NewCampaign {
-                    name,
-                    discount,
-                    quantity,
-                    window,
-                    valid_days,
-                })
-            }
+        let kind = DiscountKind::parse(&self.discount_kind).ok();
+        let order_rules =
+            match OrderRules::parse(kind, self.min_order_amount, self.max_discount_amount) {
+                Ok(rules) => Some(rules),
+                Err(refusals) => {
+                    errors.0.extend(refusals);
+                    None
+                }
+            };
+        match (name, discount, quantity, window, valid_days, order_rules) {
+            (
+                Some(name),
+                Some(discount),
+                Some(quantity),
+                Some(window),
+                Some(valid_days),
+                Some(order_rules),
+            ) => Ok(NewCampaign {
+                name,
+                discount,
+                quantity,
+                window,
+                valid_days,
+                order_rules,
+            }),
             _ => Err(errors),
         }
     }
@@ -86,6 +112,8 @@ mod tests {
             claim_starts_at: now,
             claim_ends_at: now + Duration::days(2),
             valid_days: 30,
+            min_order_amount: None,
+            max_discount_amount: None,
         }
     }
 

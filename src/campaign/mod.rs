@@ -2,12 +2,14 @@
 
 mod draft;
 mod fields;
+mod order_rules;
 
 pub use draft::{CampaignDraft, NewCampaign};
 pub use fields::{
     CampaignName, ClaimWindow, Discount, DiscountKind, MAX_DISCOUNT_WON, MAX_QUANTITY,
     MAX_VALID_DAYS, Quantity, ValidDays,
 };
+pub use order_rules::{MAX_ORDER_WON, OrderRules};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -76,6 +78,10 @@ pub struct Campaign {
     pub claim_ends_at: DateTime<Utc>,
     /// Days an issued coupon stays usable.
     pub valid_days: i32,
+    /// Minimum order and discount cap for using its coupons (flat in JSON:
+    /// `min_order_amount`, `max_discount_amount`).
+    #[serde(flatten)]
+    pub order_rules: OrderRules,
     /// Marketer's switch.
     pub status: CampaignStatus,
     /// When it was created.

@@ -69,6 +69,12 @@ impl CodeKey {
     }
 }
 
+/// A typed code in the grouped form codes are recorded in (case, dashes and look-alikes
+/// forgiven); `None` for text that is not sixteen code symbols at all.
+pub fn canonical(code: &str) -> Option<String> {
+    symbols::decode(code).map(symbols::encode)
+}
+
 impl std::fmt::Debug for CodeKey {
     /// Never prints the secret.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -1,6 +1,8 @@
 //! The `campaigns` table.
 
-use crate::campaign::{Campaign, CampaignId, CampaignStatus, Discount, DiscountKind, NewCampaign};
+use crate::campaign::{
+    Campaign, CampaignId, CampaignStatus, Discount, DiscountKind, NewCampaign, OrderRules,
+};
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
 
@@ -16,10 +18,12 @@ struct CampaignRow {
     valid_days: i32,
     status: String,
     created_at: DateTime<Utc>,
+    min_order_amount: Option<i64>,
+    max_discount_amount: Option<i64>,
 }
 
 const COLUMNS: &str = "id, name, discount_kind, discount_amount, quantity, claim_starts_at, \
-     claim_ends_at, valid_days, status, created_at";
+     claim_ends_at, valid_days, status, created_at, min_order_amount, max_discount_amount";
 
 impl TryFrom<CampaignRow> for Campaign {
     type Error = sqlx::Error;
@@ -42,6 +46,10 @@ impl TryFrom<CampaignRow> for Campaign {
             claim_starts_at: row.claim_starts_at,
             claim_ends_at: row.claim_ends_at,
             valid_days: row.valid_days,
+            order_rules: OrderRules {
+                min_order_amount: row.min_order_amount,
+                max_discount_amount: row.max_discount_amount,
+            },
             status,
             created_at: row.created_at,
         })
@@ -52,7 +60,8 @@ impl TryFrom<CampaignRow> for Campaign {
 pub async fn insert(db: &PgPool, campaign: &NewCampaign) -> Result<Campaign, sqlx::Error> {
     let sql = format!(
         "INSERT INTO campaigns (name, discount_kind, discount_amount, quantity, claim_starts_at, \
-         claim_ends_at, valid_days) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {COLUMNS}"
+         claim_ends_at, valid_days, min_order_amount, max_discount_amount) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING {COLUMNS}"
     );
     let row: CampaignRow = sqlx::query_as(&sql)
         .bind(campaign.name.as_str())
@@ -62,6 +71,8 @@ pub async fn insert(db: &PgPool, campaign: &NewCampaign) -> Result<Campaign, sql
         .bind(campaign.window.starts_at())
         .bind(campaign.window.ends_at())
         .bind(campaign.valid_days.get())
+        .bind(campaign.order_rules.min_order_amount)
+        .bind(campaign.order_rules.max_discount_amount)
         .fetch_one(db)
         .await?;
     row.try_into()

@@ -6,6 +6,7 @@
 pub mod campaigns;
 pub mod code_key;
 pub mod coupons;
+pub mod redemptions;
 pub mod sequences;
 
 /// The embedded migrations (`migrations/` at the project root).

@@ -45,6 +45,8 @@ pub fn open_draft(quantity: i64) -> CampaignDraft {
         claim_starts_at: now - Duration::minutes(1),
         claim_ends_at: now + Duration::days(1),
         valid_days: 30,
+        min_order_amount: None,
+        max_discount_amount: None,
     }
 }
 

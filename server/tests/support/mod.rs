@@ -148,6 +148,8 @@ pub fn draft(quantity: i64) -> CampaignDraft {
         claim_starts_at: Utc::now() - Duration::minutes(1),
         claim_ends_at: Utc::now() + Duration::hours(1),
         valid_days: 7,
+        min_order_amount: None,
+        max_discount_amount: None,
     }
 }
 

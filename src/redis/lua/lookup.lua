@@ -3,7 +3,8 @@
 -- KEYS[1] issued HASH  user -> hexadecimal sequence number
 -- KEYS[2] queue  LIST  "seq<TAB>…<TAB>user" entries waiting for the sync, in increasing seq
 -- KEYS[3] meta   HASH  format
--- ARGV[1] the user id
+-- ARGV[1] the user id, or '' to find the entry numbered ARGV[2] whoever holds it
+-- ARGV[2] (with ARGV[1] = '') the sequence number, as a checkout knows it from a code
 --
 -- Returns {outcome, entry}:
 --   {0, ''}       Redis knows of no coupon of this user (none, or the campaign is not loaded)
@@ -29,12 +30,21 @@ if redis.call('HGET', KEYS[3], 'format') ~= '2' then
   end
   return {0, ''}
 end
-local value = redis.call('HGET', KEYS[1], ARGV[1])
-if not value then
-  return {0, ''}
+local by_number = ARGV[1] == ''
+local seq
+if by_number then
+  seq = tonumber(ARGV[2] or '')
+  if not seq then
+    return {0, ''}
+  end
+else
+  local value = redis.call('HGET', KEYS[1], ARGV[1])
+  if not value then
+    return {0, ''}
+  end
+  -- 0: converted from the format that kept no numbers; it was recorded then.
+  seq = tonumber(value, 16)
 end
--- 0: converted from the format that kept no numbers; it was recorded then.
-local seq = tonumber(value, 16)
 local length = redis.call('LLEN', KEYS[2])
 if not seq or seq == 0 or length == 0 then
   return {1, ''}
@@ -52,7 +62,7 @@ while low <= high do
   if not at then
     break
   elseif at == seq then
-    if owner_of(entry) == ARGV[1] then
+    if by_number or owner_of(entry) == ARGV[1] then
       return {2, entry}
     end
     break

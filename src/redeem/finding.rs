@@ -1,0 +1,118 @@
+//! Finding the coupon a checkout names by its code: in the record, or still queued in Redis
+//! (then recorded on the spot).
+
+use super::state::Recorded;
+use super::{CouponEvent, CouponView};
+use crate::campaign::CampaignId;
+use crate::engine::Engine;
+use crate::error::EngineError;
+use crate::store::{campaigns, redemptions};
+use crate::sync::QueueOf;
+use crate::validation::{FieldError, ValidationErrors};
+
+impl Engine {
+    /// The coupon with this code, with its state; `None` if no coupon has it. Text that is not
+    /// a code at all is refused by field (`code`).
+    pub async fn coupon_by_code(&self, code: &str) -> Result<Option<CouponView>, EngineError> {
+        Ok(self.recorded_coupon(code).await?.map(|found| found.view()))
+    }
+
+    /// The coupon with this code and its history (holds, redemptions, releases), oldest first.
+    pub async fn coupon_with_history(
+        &self,
+        code: &str,
+    ) -> Result<Option<(CouponView, Vec<CouponEvent>)>, EngineError> {
+        let Some(found) = self.recorded_coupon(code).await? else {
+            return Ok(None);
+        };
+        let history = redemptions::history(
+            self.db(),
+            CampaignId(found.row.campaign_id),
+            found.row.sequence,
+        )
+        .await?;
+        Ok(Some((found.view(), history)))
+    }
+
+    /// The recorded coupon with this code. A derived code leads to its row by (campaign,
+    /// sequence); a random one from an older release by its text; a coupon still waiting in the
+    /// Redis queue is recorded first.
+    pub(super) async fn recorded_coupon(
+        &self,
+        code: &str,
+    ) -> Result<Option<Recorded>, EngineError> {
+        let canonical = crate::code::canonical(code).ok_or_else(|| {
+            ValidationErrors(vec![FieldError::new(
+                "code",
+                "is not a coupon code: sixteen letters and digits, like 7K3M-Q9ZD-T2XH-B8NC",
+            )])
+        })?;
+        let located = self.codes().locate(&canonical);
+        if let Some((campaign, sequence)) = located
+            && let Some(found) = self.recorded_at(campaign, sequence, &canonical).await?
+        {
+            return Ok(Some(found));
+        }
+        if let Some(row) = redemptions::find_random_code(self.db(), &canonical).await? {
+            return self.with_campaign(row).await;
+        }
+        let Some((campaign, sequence)) = located else {
+            return Ok(None);
+        };
+        if !self
+            .record_if_queued(campaign, sequence, &canonical)
+            .await?
+        {
+            return Ok(None);
+        }
+        self.recorded_at(campaign, sequence, &canonical).await
+    }
+
+    async fn recorded_at(
+        &self,
+        campaign: CampaignId,
+        sequence: i64,
+        code: &str,
+    ) -> Result<Option<Recorded>, EngineError> {
+        match redemptions::find(self.db(), campaign, sequence).await? {
+            Some(row) if row.code == code => self.with_campaign(row).await,
+            _ => Ok(None),
+        }
+    }
+
+    async fn with_campaign(
+        &self,
+        row: redemptions::CouponRow,
+    ) -> Result<Option<Recorded>, EngineError> {
+        let campaign = campaigns::find(self.db(), CampaignId(row.campaign_id)).await?;
+        Ok(campaign.map(|campaign| Recorded { row, campaign }))
+    }
+
+    /// Records the coupon numbered `sequence` if it waits in the campaign's Redis queue under
+    /// this code; whether it did (or the sync did meanwhile).
+    async fn record_if_queued(
+        &self,
+        campaign: CampaignId,
+        sequence: i64,
+        code: &str,
+    ) -> Result<bool, EngineError> {
+        let Some(entry) = self.queued_entry_numbered(campaign, sequence).await? else {
+            return Ok(false);
+        };
+        let Some(recorded) = campaigns::find(self.db(), campaign).await? else {
+            return Ok(false);
+        };
+        let Some(queued) = QueueOf::of(&recorded, self.codes()).parse(&entry) else {
+            return Err(EngineError::CorruptState {
+                campaign,
+                detail: format!("queue entry {entry:?}"),
+            });
+        };
+        if queued.code != code {
+            return Ok(false);
+        }
+        redemptions::record_queued(self.db(), campaign, &queued).await?;
+        crate::metrics::recorded_for_checkout();
+        Ok(true)
+    }
+}

@@ -1,0 +1,252 @@
+//! A coupon's redemption state (columns of its `issued_coupons` row) and its history
+//! (`coupon_events`). Every change is one statement: a conditional `UPDATE` whose row lock orders
+//! concurrent attempts (the loser's condition no longer matches once the winner commits), with
+//! the history row written by the same statement.
+
+use crate::campaign::CampaignId;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sqlx::PgPool;
+
+/// A recorded coupon with its redemption columns, read with PostgreSQL's clock (the one every
+/// hold and expiry is judged by).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct CouponRow {
+    pub campaign_id: i64,
+    pub sequence: i64,
+    pub user_id: String,
+    pub code: String,
+    pub claimed_at: DateTime<Utc>,
+    pub order_id: Option<String>,
+    pub order_amount: Option<i64>,
+    pub discount: Option<i64>,
+    pub held_until: Option<DateTime<Utc>>,
+    pub redeemed_at: Option<DateTime<Utc>>,
+    pub now: DateTime<Utc>,
+}
+
+const COLUMNS: &str = "campaign_id, sequence, user_id, code, claimed_at, order_id, order_amount, \
+     discount, held_until, redeemed_at, now() AS now";
+
+/// The coupon numbered `sequence` in `campaign`.
+pub async fn find(
+    db: &PgPool,
+    campaign: CampaignId,
+    sequence: i64,
+) -> Result<Option<CouponRow>, sqlx::Error> {
+    let sql =
+        format!("SELECT {COLUMNS} FROM issued_coupons WHERE campaign_id = $1 AND sequence = $2");
+    sqlx::query_as(&sql)
+        .bind(campaign.0)
+        .bind(sequence)
+        .fetch_optional(db)
+        .await
+}
+
+/// The coupon holding a random code (recorded before codes were derived from the sequence).
+pub async fn find_random_code(db: &PgPool, code: &str) -> Result<Option<CouponRow>, sqlx::Error> {
+    // The instant is bound as a value (planned for it, not generically) so that PostgreSQL
+    // sees the condition implies the partial index's predicate and uses that index.
+    let before: Option<DateTime<Utc>> =
+        sqlx::query_scalar("SELECT instant FROM random_codes_recorded_before")
+            .fetch_optional(db)
+            .await?;
+    let Some(before) = before else {
+        return Ok(None);
+    };
+    let sql = format!("SELECT {COLUMNS} FROM issued_coupons WHERE code = $1 AND synced_at < $2");
+    sqlx::query_as(&sql)
+        .bind(code)
+        .bind(before)
+        .persistent(false)
+        .fetch_optional(db)
+        .await
+}
+
+/// What a hold or a redemption writes.
+#[derive(Debug, Clone, Copy)]
+pub struct OrderTerms<'a> {
+    pub order_id: &'a str,
+    pub order_amount: i64,
+    pub discount: i64,
+    /// The coupon's validity: nothing is held or redeemed after `claimed_at` plus this.
+    pub valid_days: i32,
+}
+
+/// Holds the coupon for the order until `hold_seconds` from now (never past the coupon's
+/// expiry), if it is not redeemed, not held by a live hold and not expired; the hold's end.
+pub async fn hold(
+    db: &PgPool,
+    campaign: CampaignId,
+    sequence: i64,
+    terms: OrderTerms<'_>,
+    hold_seconds: i64,
+) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+    sqlx::query_scalar(
+        "WITH taken AS ( \
+            UPDATE issued_coupons SET order_id = $3, order_amount = $4, discount = $5, \
+                held_until = least(now() + make_interval(secs => $7), \
+                                   claimed_at + make_interval(days => $6)), \
+                redeemed_at = NULL \
+            WHERE campaign_id = $1 AND sequence = $2 AND redeemed_at IS NULL \
+              AND (held_until IS NULL OR held_until <= now()) \
+              AND claimed_at + make_interval(days => $6) > now() \
+            RETURNING campaign_id, sequence, user_id, order_id, order_amount, discount, held_until), \
+         logged AS ( \
+            INSERT INTO coupon_events \
+                (campaign_id, sequence, kind, user_id, order_id, order_amount, discount) \
+            SELECT campaign_id, sequence, 'held', user_id, order_id, order_amount, discount \
+            FROM taken) \
+         SELECT held_until FROM taken",
+    )
+    .bind(campaign.0)
+    .bind(sequence)
+    .bind(terms.order_id)
+    .bind(terms.order_amount)
+    .bind(terms.discount)
+    .bind(terms.valid_days)
+    .bind(hold_seconds as f64)
+    .fetch_optional(db)
+    .await
+}
+
+/// Redeems the coupon for the order, if it is not redeemed, not held for another order by a
+/// live hold, and not expired; when it was redeemed.
+pub async fn redeem(
+    db: &PgPool,
+    campaign: CampaignId,
+    sequence: i64,
+    terms: OrderTerms<'_>,
+) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+    sqlx::query_scalar(
+        "WITH taken AS ( \
+            UPDATE issued_coupons SET order_id = $3, order_amount = $4, discount = $5, \
+                held_until = NULL, redeemed_at = now() \
+            WHERE campaign_id = $1 AND sequence = $2 AND redeemed_at IS NULL \
+              AND (held_until IS NULL OR held_until <= now() OR order_id = $3) \
+              AND claimed_at + make_interval(days => $6) > now() \
+            RETURNING campaign_id, sequence, user_id, order_id, order_amount, discount, \
+                redeemed_at), \
+         logged AS ( \
+            INSERT INTO coupon_events \
+                (campaign_id, sequence, kind, user_id, order_id, order_amount, discount) \
+            SELECT campaign_id, sequence, 'redeemed', user_id, order_id, order_amount, discount \
+            FROM taken) \
+         SELECT redeemed_at FROM taken",
+    )
+    .bind(campaign.0)
+    .bind(sequence)
+    .bind(terms.order_id)
+    .bind(terms.order_amount)
+    .bind(terms.discount)
+    .bind(terms.valid_days)
+    .fetch_optional(db)
+    .await
+}
+
+/// Gives the coupon back from the order (held or redeemed, the hold live or not); whether it
+/// was the order's to give back.
+pub async fn release(
+    db: &PgPool,
+    campaign: CampaignId,
+    sequence: i64,
+    order_id: &str,
+) -> Result<bool, sqlx::Error> {
+    let released: Option<i64> = sqlx::query_scalar(
+        "WITH before AS ( \
+            SELECT campaign_id, sequence, order_amount, discount FROM issued_coupons \
+            WHERE campaign_id = $1 AND sequence = $2 AND order_id = $3 FOR UPDATE), \
+         freed AS ( \
+            UPDATE issued_coupons i SET order_id = NULL, order_amount = NULL, discount = NULL, \
+                held_until = NULL, redeemed_at = NULL \
+            FROM before b WHERE i.campaign_id = b.campaign_id AND i.sequence = b.sequence \
+            RETURNING i.campaign_id, i.sequence, i.user_id, b.order_amount, b.discount), \
+         logged AS ( \
+            INSERT INTO coupon_events \
+                (campaign_id, sequence, kind, user_id, order_id, order_amount, discount) \
+            SELECT campaign_id, sequence, 'released', user_id, $3, order_amount, discount \
+            FROM freed) \
+         SELECT sequence FROM freed",
+    )
+    .bind(campaign.0)
+    .bind(sequence)
+    .bind(order_id)
+    .fetch_optional(db)
+    .await?;
+    Ok(released.is_some())
+}
+
+/// Whether the order released this coupon before (a repeated release answers as the first).
+pub async fn was_released_by(
+    db: &PgPool,
+    campaign: CampaignId,
+    sequence: i64,
+    order_id: &str,
+) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM coupon_events WHERE campaign_id = $1 AND sequence = $2 \
+         AND kind = 'released' AND order_id = $3)",
+    )
+    .bind(campaign.0)
+    .bind(sequence)
+    .bind(order_id)
+    .fetch_one(db)
+    .await
+}
+
+/// One entry of a coupon's history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
+pub struct CouponEvent {
+    /// `held`, `redeemed` or `released`.
+    pub kind: String,
+    /// The coupon's holder.
+    pub user_id: String,
+    pub order_id: String,
+    pub order_amount: Option<i64>,
+    pub discount: Option<i64>,
+    pub at: DateTime<Utc>,
+}
+
+/// A coupon's history, oldest first.
+pub async fn history(
+    db: &PgPool,
+    campaign: CampaignId,
+    sequence: i64,
+) -> Result<Vec<CouponEvent>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT kind, user_id, order_id, order_amount, discount, at FROM coupon_events \
+         WHERE campaign_id = $1 AND sequence = $2 ORDER BY id",
+    )
+    .bind(campaign.0)
+    .bind(sequence)
+    .fetch_all(db)
+    .await
+}
+
+/// Records a coupon a checkout asks about before the sync did, from its queue entry, as a sync
+/// batch of one would (under the campaign's row `FOR SHARE`, so a rebuild of the Redis state
+/// waits for it and counts it); the sync later finds it recorded and skips it.
+pub async fn record_queued(
+    db: &PgPool,
+    campaign: CampaignId,
+    coupon: &crate::sync::QueuedCoupon,
+) -> Result<(), sqlx::Error> {
+    let mut tx = db.begin().await?;
+    let exists = super::campaigns::find_locked(&mut tx, campaign, super::campaigns::RowLock::Share)
+        .await?
+        .is_some();
+    if exists {
+        sqlx::query(
+            "INSERT INTO issued_coupons (campaign_id, user_id, code, sequence, claimed_at) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+        )
+        .bind(campaign.0)
+        .bind(&coupon.user_id)
+        .bind(&coupon.code)
+        .bind(coupon.sequence)
+        .bind(coupon.claimed_at)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await
+}
