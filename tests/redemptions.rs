@@ -624,3 +624,39 @@ async fn history_can_only_be_added_to() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_random_code_recorded_by_an_older_release_is_redeemed_by_its_text() {
+    let engine = engine().await;
+    let campaign = open_campaign(&engine, 5).await;
+    let code = format!("{:016X}", rand::random::<u64>())
+        .chars()
+        .map(|c| if c == 'E' { 'Z' } else { c })
+        .collect::<String>();
+    let code = coupon::code::canonical(&code).unwrap();
+    // As the release before derived codes recorded it: a random code, synced back then.
+    sqlx::query(
+        "INSERT INTO issued_coupons (campaign_id, user_id, code, sequence, claimed_at, synced_at) \
+         SELECT $1, 'old-member', $2, 1, now(), instant - interval '1 hour' \
+         FROM random_codes_recorded_before",
+    )
+    .bind(campaign.id.0)
+    .bind(&code)
+    .execute(engine.db())
+    .await
+    .unwrap();
+
+    let found = engine
+        .coupon_by_code(&code.to_lowercase())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.user_id, "old-member");
+    let (redeemed, _) = done(
+        engine
+            .redeem(&code, &redeem_request("old-order", 10_000))
+            .await
+            .unwrap(),
+    );
+    assert_eq!(redeemed.discount, 3000);
+}

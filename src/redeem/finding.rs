@@ -59,12 +59,10 @@ impl Engine {
         let Some((campaign, sequence)) = located else {
             return Ok(None);
         };
-        if !self
-            .record_if_queued(campaign, sequence, &canonical)
-            .await?
-        {
-            return Ok(None);
-        }
+        // Not in the queue either: the sync may have moved it between the two reads, so the
+        // record is asked once more.
+        self.record_if_queued(campaign, sequence, &canonical)
+            .await?;
         self.recorded_at(campaign, sequence, &canonical).await
     }
 
@@ -89,18 +87,18 @@ impl Engine {
     }
 
     /// Records the coupon numbered `sequence` if it waits in the campaign's Redis queue under
-    /// this code; whether it did (or the sync did meanwhile).
+    /// this code.
     async fn record_if_queued(
         &self,
         campaign: CampaignId,
         sequence: i64,
         code: &str,
-    ) -> Result<bool, EngineError> {
+    ) -> Result<(), EngineError> {
         let Some(entry) = self.queued_entry_numbered(campaign, sequence).await? else {
-            return Ok(false);
+            return Ok(());
         };
         let Some(recorded) = campaigns::find(self.db(), campaign).await? else {
-            return Ok(false);
+            return Ok(());
         };
         let Some(queued) = QueueOf::of(&recorded, self.codes()).parse(&entry) else {
             return Err(EngineError::CorruptState {
@@ -108,11 +106,10 @@ impl Engine {
                 detail: format!("queue entry {entry:?}"),
             });
         };
-        if queued.code != code {
-            return Ok(false);
+        if queued.code == code {
+            redemptions::record_queued(self.db(), campaign, &queued).await?;
+            crate::metrics::recorded_for_checkout();
         }
-        redemptions::record_queued(self.db(), campaign, &queued).await?;
-        crate::metrics::recorded_for_checkout();
-        Ok(true)
+        Ok(())
     }
 }

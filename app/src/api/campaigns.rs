@@ -20,6 +20,10 @@ pub struct CampaignForm {
     /// `datetime-local` value, read as KST.
     pub claim_ends_at: String,
     pub valid_days: String,
+    /// Empty for none.
+    pub min_order_amount: String,
+    /// Empty for none.
+    pub max_discount_amount: String,
 }
 
 /// Every campaign with its live numbers, newest first.
@@ -152,6 +156,11 @@ fn parse_form(form: &CampaignForm) -> Result<coupon::CampaignDraft, Vec<FieldPro
     let discount_amount = number("discount_amount", &form.discount_amount);
     let quantity = number("quantity", &form.quantity);
     let valid_days = number("valid_days", &form.valid_days);
+    let mut optional = |field: &str, raw: &str| -> Option<i64> {
+        (!raw.trim().is_empty()).then(|| number(field, raw))
+    };
+    let min_order_amount = optional("min_order_amount", &form.min_order_amount);
+    let max_discount_amount = optional("max_discount_amount", &form.max_discount_amount);
     let mut instant = |field: &str, raw: &str| {
         from_input_value(raw).unwrap_or_else(|| {
             problems.push(FieldProblem {
@@ -174,5 +183,7 @@ fn parse_form(form: &CampaignForm) -> Result<coupon::CampaignDraft, Vec<FieldPro
         claim_starts_at,
         claim_ends_at,
         valid_days,
+        min_order_amount,
+        max_discount_amount,
     })
 }

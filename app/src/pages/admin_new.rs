@@ -26,6 +26,8 @@ fn NewCampaignForm() -> impl IntoView {
     let starts = RwSignal::new(to_input_value(now));
     let ends = RwSignal::new(to_input_value(now + chrono::Duration::days(7)));
     let valid_days = RwSignal::new("30".to_string());
+    let min_order = RwSignal::new(String::new());
+    let max_discount = RwSignal::new(String::new());
 
     let create = ServerAction::<CreateCampaign>::new();
     let result = create.value();
@@ -56,6 +58,8 @@ fn NewCampaignForm() -> impl IntoView {
                 claim_starts_at: starts.get_untracked(),
                 claim_ends_at: ends.get_untracked(),
                 valid_days: valid_days.get_untracked(),
+                min_order_amount: min_order.get_untracked(),
+                max_discount_amount: max_discount.get_untracked(),
             },
         });
     };
@@ -83,6 +87,10 @@ fn NewCampaignForm() -> impl IntoView {
                 </div>
                 <p class="hint">{t.times_in_kst}</p>
                 <Field label=t.valid_days name="valid_days" value=valid_days error=problem("valid_days") kind="number"/>
+                <div class="row">
+                    <Field label=t.min_order_amount name="min_order_amount" value=min_order error=problem("min_order_amount") kind="number" hint=t.optional_hint/>
+                    <Field label=t.max_discount_amount name="max_discount_amount" value=max_discount error=problem("max_discount_amount") kind="number" hint=t.optional_hint/>
+                </div>
                 <p class="error" role="alert">{failure}</p>
                 <button type="submit" class="primary" disabled=move || create.pending().get()>{t.create}</button>
             </form>

@@ -21,6 +21,11 @@ pub enum ApiError {
     Invalid(Vec<FieldError>),
     /// 404: no such campaign (or coupon).
     NotFound(&'static str),
+    /// 404 with a code of its own (`unknown_code`, `not_held`), for clients that branch on it.
+    Missing {
+        code: &'static str,
+        message: &'static str,
+    },
     /// 429: too many attempts; retry after the given time.
     RateLimited(std::time::Duration),
     /// 503: Redis or PostgreSQL is unreachable; the client should retry.
@@ -48,6 +53,7 @@ impl ApiError {
             Self::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
             Self::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_input"),
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            Self::Missing { code, .. } => (StatusCode::NOT_FOUND, code),
             Self::RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             Self::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
         }
@@ -56,6 +62,7 @@ impl ApiError {
     fn message(&self) -> String {
         match self {
             Self::Unauthorized(why) | Self::NotFound(why) => (*why).to_owned(),
+            Self::Missing { message, .. } => (*message).to_owned(),
             Self::Malformed(why) | Self::TooLarge(why) => why.clone(),
             Self::Invalid(fields) => fields
                 .iter()

@@ -3,6 +3,7 @@
 mod auth;
 mod campaigns;
 mod claims;
+mod coupons;
 mod error;
 mod extract;
 
@@ -12,7 +13,7 @@ pub use error::ApiError;
 use app::backend::limits::RateLimits;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use coupon::Engine;
 
 /// Largest request body the API reads; a campaign or a claim is far smaller.
@@ -29,6 +30,14 @@ pub fn routes<S: Clone + Send + Sync + 'static>(
         .route("/campaigns/{id}", get(campaigns::status))
         .route("/campaigns/{id}/claims", post(claims::claim))
         .route("/campaigns/{id}/claims/{user_id}", get(claims::find))
+        .route("/coupons/{code}", get(coupons::find))
+        .route("/coupons/{code}/validate", post(coupons::validate))
+        .route("/coupons/{code}/holds", post(coupons::hold))
+        .route("/coupons/{code}/redemptions", post(coupons::redeem))
+        .route(
+            "/coupons/{code}/redemptions/{order_id}",
+            delete(coupons::release),
+        )
         .fallback(|| async { ApiError::NotFound("no such API route") })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn_with_state(

@@ -1,0 +1,269 @@
+//! The checkout API (`/api/v1/coupons/{code}`): each outcome with its status and body, the
+//! campaign's order rules through the API, and unknown fields refused by name.
+
+mod support;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use support::*;
+
+fn api(server: &TestServer, method: Method, path: &str) -> reqwest::RequestBuilder {
+    reqwest::Client::new()
+        .request(method, server.url(&format!("/api/v1{path}")))
+        .bearer_auth(API_KEY)
+}
+
+async fn send(request: reqwest::RequestBuilder) -> (StatusCode, Value) {
+    let response = request.send().await.unwrap();
+    let status = response.status();
+    (status, response.json().await.unwrap())
+}
+
+/// A campaign made through the API with these extra fields, and one member's code.
+async fn claimed_code(server: &TestServer, extra: Value) -> String {
+    let mut body = json!({
+        "name": format!("checkout {}", unique_marker()),
+        "discount_kind": "percentage",
+        "discount_amount": 10,
+        "quantity": 5,
+        "claim_starts_at": (chrono::Utc::now() - chrono::Duration::minutes(1)).to_rfc3339(),
+        "claim_ends_at": (chrono::Utc::now() + chrono::Duration::days(1)).to_rfc3339(),
+        "valid_days": 30
+    });
+    body.as_object_mut()
+        .unwrap()
+        .extend(extra.as_object().unwrap().clone());
+    let (status, campaign) = send(api(server, Method::POST, "/campaigns").json(&body)).await;
+    assert_eq!(status, StatusCode::CREATED, "{campaign}");
+    let id = campaign["id"].as_i64().unwrap();
+    let path = format!("/campaigns/{id}/claims");
+    let (status, claim) =
+        send(api(server, Method::POST, &path).json(&json!({"user_id": "buyer-1"}))).await;
+    assert_eq!(status, StatusCode::CREATED, "{claim}");
+    claim["code"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn the_checkout_flow_answers_each_step_with_its_status() {
+    let server = spawn_server().await;
+    let code = claimed_code(
+        &server,
+        json!({"min_order_amount": 10000, "max_discount_amount": 2000}),
+    )
+    .await;
+    let coupon = |rest: &str| format!("/coupons/{code}{rest}");
+
+    let (status, found) = send(api(&server, Method::GET, &coupon(""))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        (found["state"].as_str(), found["user_id"].as_str()),
+        (Some("available"), Some("buyer-1"))
+    );
+    assert!(
+        found["expires_at"].is_string() && found["claimed_at"].is_string(),
+        "{found}"
+    );
+
+    let (status, small) =
+        send(api(&server, Method::POST, &coupon("/validate")).json(&json!({"order_amount": 9000})))
+            .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(
+        small,
+        json!({"outcome": "below_minimum", "min_order_amount": 10000})
+    );
+    let (status, valid) = send(
+        api(&server, Method::POST, &coupon("/validate"))
+            .json(&json!({"order_amount": 25000, "user_id": "buyer-1"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        (valid["outcome"].as_str(), valid["discount"].as_i64()),
+        (Some("valid"), Some(2000))
+    );
+    let (status, theirs) = send(
+        api(&server, Method::POST, &coupon("/validate"))
+            .json(&json!({"order_amount": 25000, "user_id": "someone-else"})),
+    )
+    .await;
+    assert_eq!(
+        (status, theirs["outcome"].as_str()),
+        (StatusCode::CONFLICT, Some("not_yours"))
+    );
+
+    let hold = json!({"order_id": "A-1", "order_amount": 15000, "hold_seconds": 600});
+    let (status, held) = send(api(&server, Method::POST, &coupon("/holds")).json(&hold)).await;
+    assert_eq!(
+        (status, held["outcome"].as_str()),
+        (StatusCode::CREATED, Some("held"))
+    );
+    assert_eq!(held["discount"], 1500);
+    let (status, again) = send(api(&server, Method::POST, &coupon("/holds")).json(&hold)).await;
+    assert_eq!((status, &again), (StatusCode::OK, &held));
+    let other = json!({"order_id": "B-2", "order_amount": 15000});
+    let (status, refused) = send(api(&server, Method::POST, &coupon("/holds")).json(&other)).await;
+    assert_eq!(
+        (status, refused["outcome"].as_str()),
+        (StatusCode::CONFLICT, Some("held"))
+    );
+    assert_eq!(refused["hold_expires_at"], held["hold_expires_at"]);
+
+    let redeem = json!({"order_id": "A-1", "order_amount": 15000});
+    let (status, redeemed) =
+        send(api(&server, Method::POST, &coupon("/redemptions")).json(&redeem)).await;
+    assert_eq!(
+        (status, redeemed["outcome"].as_str()),
+        (StatusCode::CREATED, Some("redeemed"))
+    );
+    let (status, repeated) =
+        send(api(&server, Method::POST, &coupon("/redemptions")).json(&redeem)).await;
+    assert_eq!(
+        (status, &repeated),
+        (StatusCode::OK, &redeemed),
+        "a retry answers the same"
+    );
+    let (status, taken) =
+        send(api(&server, Method::POST, &coupon("/redemptions")).json(&other)).await;
+    assert_eq!(
+        (status, taken),
+        (StatusCode::CONFLICT, json!({"outcome": "already_redeemed"}))
+    );
+    let (_, found) = send(api(&server, Method::GET, &coupon(""))).await;
+    assert_eq!(
+        (found["state"].as_str(), found["order_id"].as_str()),
+        (Some("redeemed"), Some("A-1"))
+    );
+
+    let (status, unheld) = send(api(&server, Method::DELETE, &coupon("/redemptions/B-2"))).await;
+    assert_eq!(
+        (status, unheld["error"]["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("not_held"))
+    );
+    for _ in 0..2 {
+        let (status, released) =
+            send(api(&server, Method::DELETE, &coupon("/redemptions/A-1"))).await;
+        assert_eq!(
+            (status, released["outcome"].as_str()),
+            (StatusCode::OK, Some("released"))
+        );
+    }
+    let (_, found) = send(api(&server, Method::GET, &coupon(""))).await;
+    assert_eq!(found["state"], "available");
+}
+
+#[tokio::test]
+async fn unknown_codes_strings_that_are_no_code_and_unknown_fields_are_told_apart() {
+    let server = spawn_server().await;
+    let code = claimed_code(&server, json!({})).await;
+
+    let (status, unknown) = send(api(&server, Method::GET, "/coupons/0000-0000-0000-0000")).await;
+    assert_eq!(
+        (status, unknown["error"]["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("unknown_code"))
+    );
+    let (status, no_code) = send(api(&server, Method::GET, "/coupons/hello")).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(no_code["error"]["fields"][0]["field"], "code");
+
+    let misspelled = json!({"order_id": "A-1", "order_amout": 15000});
+    let (status, refused) = send(
+        api(
+            &server,
+            Method::POST,
+            &format!("/coupons/{code}/redemptions"),
+        )
+        .json(&misspelled),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("order_amout"),
+        "{refused}"
+    );
+    let bad = json!({"order_id": "", "order_amount": -1, "hold_seconds": 0});
+    let (status, refused) =
+        send(api(&server, Method::POST, &format!("/coupons/{code}/holds")).json(&bad)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let fields: Vec<&str> = refused["error"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["order_id", "order_amount", "hold_seconds"]);
+    let (_, found) = send(api(&server, Method::GET, &format!("/coupons/{code}"))).await;
+    assert_eq!(found["state"], "available", "nothing written: {found}");
+}
+
+#[tokio::test]
+async fn a_campaign_with_a_misspelled_or_impossible_rule_is_refused_by_field() {
+    let server = spawn_server().await;
+    let name = format!("rules {}", unique_marker());
+    let base = json!({
+        "name": name,
+        "discount_kind": "fixed_amount",
+        "discount_amount": 3000,
+        "quantity": 5,
+        "claim_starts_at": chrono::Utc::now().to_rfc3339(),
+        "claim_ends_at": (chrono::Utc::now() + chrono::Duration::days(1)).to_rfc3339(),
+        "valid_days": 30
+    });
+    let with = |extra: Value| {
+        let mut body = base.clone();
+        body.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        body
+    };
+
+    let (status, misspelled) = send(
+        api(&server, Method::POST, "/campaigns").json(&with(json!({"min_order_amout": 5000}))),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        misspelled["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("min_order_amout")
+    );
+    let (status, capped_fixed) = send(api(&server, Method::POST, "/campaigns").json(&with(
+        json!({"max_discount_amount": 1000, "min_order_amount": -1}),
+    )))
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let fields: Vec<&str> = capped_fixed["error"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["min_order_amount", "max_discount_amount"]);
+    assert!(
+        server
+            .engine
+            .campaigns()
+            .await
+            .unwrap()
+            .iter()
+            .all(|c| c.name != name),
+        "nothing written"
+    );
+
+    let (status, created) = send(
+        api(&server, Method::POST, "/campaigns").json(&with(json!({"min_order_amount": 5000}))),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(
+        (
+            created["min_order_amount"].as_i64(),
+            created["max_discount_amount"].as_i64()
+        ),
+        (Some(5000), None)
+    );
+}
