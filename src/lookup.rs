@@ -159,4 +159,15 @@ impl Engine {
     ) -> Result<Vec<IssuedCoupon>, EngineError> {
         Ok(coupons::page_after(self.db(), campaign, after_sequence, limit).await?)
     }
+
+    /// One page of the export of `campaign`: recorded coupons after `after_sequence`, in claim
+    /// order, with their state at checkout.
+    pub async fn export_rows_after(
+        &self,
+        campaign: CampaignId,
+        after_sequence: i64,
+        limit: i64,
+    ) -> Result<Vec<coupons::ExportRow>, EngineError> {
+        Ok(coupons::export_page_after(self.db(), campaign, after_sequence, limit).await?)
+    }
 }

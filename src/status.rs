@@ -5,7 +5,9 @@ use crate::engine::Engine;
 use crate::error::EngineError;
 use crate::loader::count_issued;
 use crate::redis::{CampaignKeys, RedisLink};
-use crate::store::{campaigns, coupons};
+use crate::store::campaigns;
+use crate::store::campaigns::CampaignFilter;
+use crate::store::coupons::{self, RecordNumbers};
 use crate::sync::QueuedCoupon;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -27,6 +29,9 @@ pub struct StatusReport {
     pub oldest_queued_at: Option<DateTime<Utc>>,
     /// Coupons recorded in PostgreSQL.
     pub synced: i64,
+    /// Of those, redeemed, held, expired, and the discount granted (the record's numbers).
+    #[serde(flatten)]
+    pub record: RecordNumbers,
     /// When a sync step last committed and acknowledged a batch of this campaign.
     pub last_synced_at: Option<DateTime<Utc>>,
     /// The last sync failure, if it happened after the last success.
@@ -64,8 +69,9 @@ impl Engine {
         let Some(campaign) = campaigns::find(self.db(), id).await? else {
             return Ok(None);
         };
-        let synced = coupons::count(self.db(), id).await?;
-        let mut reports = self.reports(vec![(campaign, synced)]).await?;
+        let record = coupons::numbers_of(self.db(), &[id]).await?;
+        let numbers = record.get(&id).copied().unwrap_or_default();
+        let mut reports = self.reports(vec![(campaign, numbers)]).await?;
         Ok(reports.pop())
     }
 
@@ -83,25 +89,29 @@ impl Engine {
         }))
     }
 
-    /// The live numbers of every campaign, newest first: two PostgreSQL queries and one Redis
-    /// round trip however many campaigns there are.
-    pub async fn overview(&self) -> Result<Vec<StatusReport>, EngineError> {
-        let all = campaigns::list(self.db()).await?;
-        let synced = coupons::counts(self.db()).await?;
-        let with_counts = all
+    /// The live numbers of one page of campaigns (newest first, see [`CampaignFilter`]), and
+    /// whether more follow: two PostgreSQL queries and one Redis round trip for the page.
+    pub async fn overview(
+        &self,
+        filter: &CampaignFilter,
+    ) -> Result<(Vec<StatusReport>, bool), EngineError> {
+        let (page, more) = campaigns::page(self.db(), filter).await?;
+        let ids: Vec<CampaignId> = page.iter().map(|c| c.id).collect();
+        let record = coupons::numbers_of(self.db(), &ids).await?;
+        let with_numbers = page
             .into_iter()
             .map(|campaign| {
-                let rows = synced.get(&campaign.id).copied().unwrap_or(0);
-                (campaign, rows)
+                let numbers = record.get(&campaign.id).copied().unwrap_or_default();
+                (campaign, numbers)
             })
             .collect();
-        self.reports(with_counts).await
+        Ok((self.reports(with_numbers).await?, more))
     }
 
     /// Adds the Redis numbers of each campaign, read in one pipeline.
     async fn reports(
         &self,
-        campaigns: Vec<(Campaign, i64)>,
+        campaigns: Vec<(Campaign, RecordNumbers)>,
     ) -> Result<Vec<StatusReport>, EngineError> {
         let kinds = issued_kinds(&mut self.redis(), &campaigns).await?;
         let mut pipe = redis::pipe();
@@ -128,8 +138,8 @@ impl Engine {
         Ok(campaigns
             .into_iter()
             .zip(numbers)
-            .map(|((campaign, synced), numbers)| {
-                let mut report = report(campaign, synced, numbers);
+            .map(|((campaign, record), numbers)| {
+                let mut report = report(campaign, record, numbers);
                 report.replicas_missing = replicas_missing.clone();
                 report
             })
@@ -141,7 +151,7 @@ impl Engine {
 /// no claim or sync round has converted it yet.
 async fn issued_kinds(
     redis: &mut RedisLink,
-    campaigns: &[(Campaign, i64)],
+    campaigns: &[(Campaign, RecordNumbers)],
 ) -> Result<Vec<redis::ValueType>, EngineError> {
     if campaigns.is_empty() {
         return Ok(Vec::new());
@@ -153,7 +163,7 @@ async fn issued_kinds(
     Ok(pipe.query_async(redis).await?)
 }
 
-fn report(campaign: Campaign, synced: i64, numbers: RedisNumbers) -> StatusReport {
+fn report(campaign: Campaign, record: RecordNumbers, numbers: RedisNumbers) -> StatusReport {
     let (remaining, claimed, queued, oldest, (last_ok_ms, last_error, last_error_ms)) = numbers;
     let oldest_queued_at = oldest
         .as_deref()
@@ -165,7 +175,8 @@ fn report(campaign: Campaign, synced: i64, numbers: RedisNumbers) -> StatusRepor
         claimed,
         queued,
         oldest_queued_at,
-        synced,
+        synced: record.synced,
+        record,
         last_synced_at: last_ok_ms.and_then(DateTime::from_timestamp_millis),
         last_sync_error: last_error,
         last_sync_error_at: last_error_ms.and_then(DateTime::from_timestamp_millis),

@@ -168,6 +168,16 @@ pub fn format_seconds_tenths(ms: i64) -> String {
     format!("{}.{}", tenths / 10, tenths % 10)
 }
 
+/// `part` of `whole` as a percentage with one decimal, rounded down: (1, 3) → "33.3%"; "–"
+/// of nothing. Integer arithmetic, as in `format_seconds_tenths`.
+pub fn format_rate(part: i64, whole: i64) -> String {
+    if whole <= 0 {
+        return "–".into();
+    }
+    let tenths = i128::from(part.max(0)) * 1000 / i128::from(whole);
+    format!("{}.{}%", tenths / 10, tenths % 10)
+}
+
 /// An amount of won: "3,000원" in Korean, "₩3,000" in English.
 pub fn format_won(lang: Lang, amount: i64) -> String {
     match lang {
@@ -254,7 +264,6 @@ pub struct Texts {
     pub search: &'static str,
     pub nothing_found: &'static str,
     pub history: &'static str,
-    pub use_by: &'static str,
     pub used_on: &'static str,
     pub order: &'static str,
     pub previous_page: &'static str,
@@ -358,7 +367,6 @@ const KO: Texts = Texts {
     search: "찾기",
     nothing_found: "찾은 쿠폰이 없습니다.",
     history: "이력",
-    use_by: "사용 기한",
     used_on: "사용일",
     order: "주문",
     previous_page: "이전",
@@ -459,7 +467,6 @@ const EN: Texts = Texts {
     search: "Search",
     nothing_found: "No coupon found.",
     history: "History",
-    use_by: "Use by",
     used_on: "Used on",
     order: "Order",
     previous_page: "Previous",
@@ -514,6 +521,14 @@ mod tests {
         assert_eq!(format_seconds_tenths(1234), "1.2");
         assert_eq!(format_seconds_tenths(60_099), "60.0");
         assert_eq!(format_seconds_tenths(-5), "0.0");
+    }
+
+    #[test]
+    fn rates_have_one_decimal_rounded_down() {
+        assert_eq!(format_rate(1, 3), "33.3%");
+        assert_eq!(format_rate(2, 3), "66.6%");
+        assert_eq!(format_rate(5, 5), "100.0%");
+        assert_eq!(format_rate(0, 0), "–");
     }
 
     #[test]

@@ -2,14 +2,14 @@
 //! goes out without the server ever holding all of its rows, or all of its CSV, in memory.
 
 use axum::body::Bytes;
-use coupon::store::coupons::IssuedCoupon;
+use coupon::store::coupons::ExportRow;
 use coupon::{CampaignId, Engine, EngineError};
 use futures::{Stream, StreamExt, stream};
 
 /// Rows per PostgreSQL read: about half a megabyte of CSV, and a short query each.
 pub const ROWS_PER_PAGE: i64 = 5_000;
 
-const HEADER: &str = "sequence,user_id,code,claimed_at,synced_at\r\n";
+const HEADER: &str = "sequence,user_id,code,claimed_at,synced_at,state,order_id,redeemed_at\r\n";
 
 /// The export of `campaign`: the header line, then one chunk of CSV per page of rows, in claim
 /// order. Rows recorded while it runs are included if their turn has not passed yet (a sync
@@ -30,7 +30,7 @@ pub fn csv_chunks(
                 return Ok(None);
             };
             let page = engine
-                .recorded_coupons_after(campaign, after, rows_per_page)
+                .export_rows_after(campaign, after, rows_per_page)
                 .await?;
             let Some(last) = page.last() else {
                 return Ok(None);
@@ -44,8 +44,8 @@ pub fn csv_chunks(
 }
 
 /// CSV lines for `coupons`, every field quoted.
-fn csv_rows(coupons: &[IssuedCoupon]) -> String {
-    let mut csv = String::with_capacity(coupons.len() * 112);
+fn csv_rows(coupons: &[ExportRow]) -> String {
+    let mut csv = String::with_capacity(coupons.len() * 140);
     for coupon in coupons {
         push_field(&mut csv, &coupon.sequence.to_string());
         csv.push(',');
@@ -56,6 +56,13 @@ fn csv_rows(coupons: &[IssuedCoupon]) -> String {
         push_field(&mut csv, &coupon.claimed_at.to_rfc3339());
         csv.push(',');
         push_field(&mut csv, &coupon.synced_at.to_rfc3339());
+        csv.push(',');
+        push_field(&mut csv, &coupon.state);
+        csv.push(',');
+        push_field(&mut csv, coupon.order_id.as_deref().unwrap_or_default());
+        csv.push(',');
+        let redeemed_at = coupon.redeemed_at.map(|at| at.to_rfc3339());
+        push_field(&mut csv, redeemed_at.as_deref().unwrap_or_default());
         csv.push_str("\r\n");
     }
     csv

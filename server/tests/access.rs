@@ -23,7 +23,7 @@ async fn admin_server_functions_refuse_callers_without_an_admin_session() {
     let id = campaign.id.to_string();
     let stranger = browser();
     let calls: [(&str, Vec<(&str, &str)>); 5] = [
-        ("list_campaigns", vec![]),
+        ("list_campaigns", LIST_ALL.to_vec()),
         ("campaign_detail", vec![("id", &id)]),
         (
             "set_campaign_status",
@@ -98,7 +98,7 @@ async fn a_wrong_password_is_refused_and_a_right_one_renews_the_session_id() {
     )
     .await;
     assert_eq!(wrong.text().await.unwrap(), "false");
-    let refused = call(&client, &server, "list_campaigns", &[]).await;
+    let refused = call(&client, &server, "list_campaigns", LIST_ALL).await;
     assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
     let right = call(
         &client,
@@ -122,7 +122,7 @@ async fn a_wrong_password_is_refused_and_a_right_one_renews_the_session_id() {
     assert!(set_cookie.contains("SameSite=Lax"), "{set_cookie}");
     let after = session_cookie(&right).expect("a renewed session cookie");
     assert_ne!(before, after, "the session id changes at sign-in");
-    let listed = call(&client, &server, "list_campaigns", &[]).await;
+    let listed = call(&client, &server, "list_campaigns", LIST_ALL).await;
     assert_eq!(listed.status(), StatusCode::OK);
 }
 
@@ -156,8 +156,14 @@ async fn a_signed_in_admin_pauses_a_campaign_and_exports_its_coupons() {
     let csv = wait_for_csv_rows(&server, &admin, campaign.id, 1).await;
 
     assert!(
-        csv.starts_with("sequence,user_id,code,claimed_at,synced_at\r\n"),
+        csv.starts_with(
+            "sequence,user_id,code,claimed_at,synced_at,state,order_id,redeemed_at\r\n"
+        ),
         "{csv}"
+    );
+    assert!(
+        csv.ends_with(",\"available\",\"\",\"\"\r\n"),
+        "a coupon not used yet: {csv}"
     );
     assert!(
         csv.contains("\"'=cmd|' /C calc'!A0\""),

@@ -151,6 +151,59 @@ async fn an_export_reads_its_rows_in_pages_and_sends_each_row_once_in_claim_orde
 }
 
 #[tokio::test]
+async fn an_export_lists_each_coupons_state_order_and_redemption_time() {
+    let server = spawn_server().await;
+    let campaign = server.campaign(2).await;
+    server.claims_by(&campaign, "buyer", 2).await;
+    let member = coupon::UserId::parse("buyer-0").unwrap();
+    let held = server
+        .engine
+        .coupon_of(campaign.id, &member)
+        .await
+        .unwrap()
+        .unwrap();
+    let request = coupon::redeem::RedeemRequest {
+        order_id: "order-7".into(),
+        order_amount: 20_000,
+        user_id: None,
+    };
+    let coupon::redeem::Checkout::Done { answer, .. } =
+        server.engine.redeem(&held.code, &request).await.unwrap()
+    else {
+        panic!("expected a redemption");
+    };
+    eventually("the sync", StdDuration::from_secs(10), || async {
+        server
+            .engine
+            .status(campaign.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .synced
+            == 2
+    })
+    .await;
+
+    let csv: String = server::export::csv_chunks(server.engine.clone(), campaign.id, 10)
+        .map(|chunk| String::from_utf8(chunk.unwrap().to_vec()).unwrap())
+        .collect::<Vec<_>>()
+        .await
+        .concat();
+
+    let redeemed = format!(
+        "\"redeemed\",\"order-7\",\"{}\"\r\n",
+        answer.redeemed_at.to_rfc3339()
+    );
+    assert!(csv.contains(&redeemed), "{csv}");
+    assert!(csv.contains("\"buyer-1\""), "{csv}");
+    assert_eq!(
+        csv.matches("\"available\",\"\",\"\"\r\n").count(),
+        1,
+        "{csv}"
+    );
+}
+
+#[tokio::test]
 async fn cancelling_shutdown_stops_the_server_promptly() {
     let server = spawn_server().await;
     assert_eq!(

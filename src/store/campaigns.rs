@@ -118,6 +118,46 @@ pub async fn list(db: &PgPool) -> Result<Vec<Campaign>, sqlx::Error> {
     rows.into_iter().map(Campaign::try_from).collect()
 }
 
+/// Campaigns a page of the marketer's list shows.
+pub const PAGE_SIZE: i64 = 50;
+
+/// Which campaigns the marketer's list shows: a status, a part of the name, a page.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CampaignFilter {
+    pub status: Option<CampaignStatus>,
+    /// Matched anywhere in the name, ignoring case.
+    pub name: Option<String>,
+    /// From 0.
+    pub page: u32,
+}
+
+/// One page of campaigns, newest first, and whether more follow.
+pub async fn page(
+    db: &PgPool,
+    filter: &CampaignFilter,
+) -> Result<(Vec<Campaign>, bool), sqlx::Error> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM campaigns \
+         WHERE ($1::text IS NULL OR status = $1) \
+           AND ($2::text IS NULL OR strpos(lower(name), lower($2)) > 0) \
+         ORDER BY id DESC LIMIT $3 OFFSET $4"
+    );
+    let rows: Vec<CampaignRow> = sqlx::query_as(&sql)
+        .bind(filter.status.map(CampaignStatus::as_str))
+        .bind(filter.name.as_deref().filter(|name| !name.is_empty()))
+        .bind(PAGE_SIZE + 1)
+        .bind(i64::from(filter.page) * PAGE_SIZE)
+        .fetch_all(db)
+        .await?;
+    let more = rows.len() as i64 > PAGE_SIZE;
+    let campaigns = rows
+        .into_iter()
+        .take(PAGE_SIZE as usize)
+        .map(Campaign::try_from)
+        .collect::<Result<_, _>>()?;
+    Ok((campaigns, more))
+}
+
 /// A campaign the sync still watches, as recorded (after its window's end plus a grace period,
 /// and with an empty queue, it is fully drained).
 #[derive(Debug, Clone)]

@@ -262,14 +262,92 @@ pub async fn page_after(
         .await
 }
 
-/// Rows recorded per campaign, for campaigns that have any.
-pub async fn counts(db: &PgPool) -> Result<HashMap<CampaignId, i64>, sqlx::Error> {
-    let rows: Vec<(i64, i64)> =
-        sqlx::query_as("SELECT campaign_id, count(*) FROM issued_coupons GROUP BY campaign_id")
-            .fetch_all(db)
-            .await?;
+/// What the record says of a campaign's coupons at checkout, by PostgreSQL's clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct RecordNumbers {
+    /// Coupons recorded.
+    pub synced: i64,
+    /// Redeemed.
+    pub redeemed: i64,
+    /// Held by a live hold.
+    pub held: i64,
+    /// Past their validity and never redeemed.
+    pub expired: i64,
+    /// Won taken off by the redemptions.
+    pub discount_granted: i64,
+}
+
+/// The record's numbers of each of these campaigns that has coupons: one pass over their rows.
+pub async fn numbers_of(
+    db: &PgPool,
+    campaigns: &[CampaignId],
+) -> Result<HashMap<CampaignId, RecordNumbers>, sqlx::Error> {
+    let ids: Vec<i64> = campaigns.iter().map(|id| id.0).collect();
+    let rows: Vec<(i64, i64, i64, i64, i64, i64)> = sqlx::query_as(
+        "SELECT i.campaign_id, count(*), \
+             count(*) FILTER (WHERE i.redeemed_at IS NOT NULL), \
+             count(*) FILTER (WHERE i.held_until > now()), \
+             count(*) FILTER (WHERE i.redeemed_at IS NULL \
+                 AND i.claimed_at + make_interval(days => c.valid_days) <= now()), \
+             coalesce(sum(i.discount) FILTER (WHERE i.redeemed_at IS NOT NULL), 0)::bigint \
+         FROM issued_coupons i JOIN campaigns c ON c.id = i.campaign_id \
+         WHERE i.campaign_id = ANY($1) GROUP BY i.campaign_id",
+    )
+    .bind(&ids)
+    .fetch_all(db)
+    .await?;
     Ok(rows
         .into_iter()
-        .map(|(id, count)| (CampaignId(id), count))
+        .map(|(id, synced, redeemed, held, expired, discount_granted)| {
+            let numbers = RecordNumbers {
+                synced,
+                redeemed,
+                held,
+                expired,
+                discount_granted,
+            };
+            (CampaignId(id), numbers)
+        })
         .collect())
+}
+
+/// A recorded coupon as the marketer's export lists it: with its state at checkout and the
+/// order holding or that redeemed it.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ExportRow {
+    pub sequence: i64,
+    pub user_id: String,
+    pub code: String,
+    pub claimed_at: DateTime<Utc>,
+    pub synced_at: DateTime<Utc>,
+    /// `available`, `held`, `redeemed` or `expired`.
+    pub state: String,
+    pub order_id: Option<String>,
+    pub redeemed_at: Option<DateTime<Utc>>,
+}
+
+/// One page of the export, as [`page_after`] reads it.
+pub async fn export_page_after(
+    db: &PgPool,
+    campaign: CampaignId,
+    after_sequence: i64,
+    limit: i64,
+) -> Result<Vec<ExportRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT i.sequence, i.user_id, i.code, i.claimed_at, i.synced_at, \
+             CASE WHEN i.redeemed_at IS NOT NULL THEN 'redeemed' \
+                  WHEN i.held_until > now() THEN 'held' \
+                  WHEN i.claimed_at + make_interval(days => c.valid_days) <= now() THEN 'expired' \
+                  ELSE 'available' END AS state, \
+             CASE WHEN i.redeemed_at IS NOT NULL OR i.held_until > now() THEN i.order_id END \
+                 AS order_id, \
+             i.redeemed_at \
+         FROM issued_coupons i JOIN campaigns c ON c.id = i.campaign_id \
+         WHERE i.campaign_id = $1 AND i.sequence > $2 ORDER BY i.sequence LIMIT $3",
+    )
+    .bind(campaign.0)
+    .bind(after_sequence)
+    .bind(limit)
+    .fetch_all(db)
+    .await
 }

@@ -20,21 +20,40 @@ pub struct CampaignForm {
     /// `datetime-local` value, read as KST.
     pub claim_ends_at: String,
     pub valid_days: String,
-    /// Empty for none.
+    /// Empty for none (absent, as a page loaded before this field existed sends it: none).
+    #[serde(default)]
     pub min_order_amount: String,
     /// Empty for none.
+    #[serde(default)]
     pub max_discount_amount: String,
 }
 
-/// Every campaign with its live numbers, newest first.
+/// One page of the campaign list.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CampaignPage {
+    pub rows: Vec<(CampaignView, LiveNumbers)>,
+    /// Whether another page follows.
+    pub more: bool,
+}
+
+/// One page (50) of campaigns with their live numbers, newest first: `status` (empty for
+/// any) and a part of the name (empty for any) filter them.
 #[server(endpoint = "list_campaigns")]
-pub async fn list_campaigns() -> Result<Vec<(CampaignView, LiveNumbers)>, ServerFnError> {
+pub async fn list_campaigns(
+    status: String,
+    name: String,
+    page: u32,
+) -> Result<CampaignPage, ServerFnError> {
     use crate::backend::{engine, session::require_admin, unavailable};
     require_admin().await?;
-    let engine = engine()?;
-    let reports = engine.overview().await.map_err(unavailable)?;
+    let filter = coupon::store::campaigns::CampaignFilter {
+        status: coupon::CampaignStatus::from_stored(&status),
+        name: Some(name.trim().to_owned()).filter(|name| !name.is_empty()),
+        page,
+    };
+    let (reports, more) = engine()?.overview(&filter).await.map_err(unavailable)?;
     let now = chrono::Utc::now();
-    Ok(reports
+    let rows = reports
         .iter()
         .map(|report| {
             (
@@ -42,7 +61,8 @@ pub async fn list_campaigns() -> Result<Vec<(CampaignView, LiveNumbers)>, Server
                 LiveNumbers::from_report(report, now),
             )
         })
-        .collect())
+        .collect();
+    Ok(CampaignPage { rows, more })
 }
 
 /// One campaign with its numbers; `None` if there is no such campaign.

@@ -124,15 +124,13 @@ pub async fn claim(campaign_id: i64) -> Result<ClaimView, ServerFnError> {
             coupon: CouponView {
                 code,
                 claimed_at: chrono::Utc::now(),
+                redeemed_at: None,
             },
             just_now: true,
         },
         ClaimOutcome::AlreadyClaimed => match engine.coupon_of(campaign, &member).await {
             Ok(Some(held)) => ClaimView::Issued {
-                coupon: CouponView {
-                    code: held.code,
-                    claimed_at: held.claimed_at,
-                },
+                coupon: coupon_view(&engine, held).await?,
                 just_now: false,
             },
             _ => ClaimView::Unavailable,
@@ -141,6 +139,29 @@ pub async fn claim(campaign_id: i64) -> Result<ClaimView, ServerFnError> {
         ClaimOutcome::NotOpen { opens_at } => ClaimView::NotOpen { opens_at },
         ClaimOutcome::Ended | ClaimOutcome::UnknownCampaign => ClaimView::Ended,
         ClaimOutcome::Paused => ClaimView::Paused,
+    })
+}
+
+/// A member's coupon with whether it was used. One still waiting for the sync cannot have been
+/// used through this page's reads, so only a recorded one costs a look at its state.
+#[cfg(feature = "ssr")]
+async fn coupon_view(
+    engine: &coupon::Engine,
+    held: coupon::HeldCoupon,
+) -> Result<CouponView, ServerFnError> {
+    let redeemed_at = if held.synced {
+        engine
+            .coupon_by_code(&held.code)
+            .await
+            .map_err(crate::backend::unavailable)?
+            .and_then(|coupon| coupon.redeemed_at)
+    } else {
+        None
+    };
+    Ok(CouponView {
+        code: held.code,
+        claimed_at: held.claimed_at,
+        redeemed_at,
     })
 }
 
@@ -159,10 +180,7 @@ async fn member_state(
         .map_err(crate::backend::unavailable)?;
     if let Some(held) = held {
         return Ok(ClaimView::Issued {
-            coupon: CouponView {
-                code: held.code,
-                claimed_at: held.claimed_at,
-            },
+            coupon: coupon_view(engine, held).await?,
             just_now: false,
         });
     }

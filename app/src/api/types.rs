@@ -37,6 +37,11 @@ pub struct LiveNumbers {
     /// Age of the oldest item waiting for the sync, in milliseconds.
     pub oldest_waiting_ms: Option<i64>,
     pub synced: i64,
+    /// Redeemed, held, expired, and the won the redemptions took off (the record's numbers).
+    pub redeemed: i64,
+    pub held: i64,
+    pub expired: i64,
+    pub discount_granted: i64,
     #[serde(with = "chrono::serde::ts_milliseconds_option")]
     pub last_synced_at: Option<DateTime<Utc>>,
     pub last_sync_error: Option<String>,
@@ -89,6 +94,9 @@ pub struct CouponView {
     pub code: String,
     #[serde(with = "chrono::serde::ts_milliseconds")]
     pub claimed_at: DateTime<Utc>,
+    /// When it was used at checkout, if it was.
+    #[serde(with = "chrono::serde::ts_milliseconds_option", default)]
+    pub redeemed_at: Option<DateTime<Utc>>,
 }
 
 /// The answer to "Claim", and what the claim page shows for a member.

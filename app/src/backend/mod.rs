@@ -83,6 +83,10 @@ impl LiveNumbers {
                 .oldest_queued_at
                 .map(|at| (now - at).num_milliseconds().max(0)),
             synced: report.synced,
+            redeemed: report.record.redeemed,
+            held: report.record.held,
+            expired: report.record.expired,
+            discount_granted: report.record.discount_granted,
             last_synced_at: report.last_synced_at,
             last_sync_error: report.last_sync_error.clone(),
             replicas_missing: report.replicas_missing.clone(),

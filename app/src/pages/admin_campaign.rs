@@ -7,7 +7,8 @@ use crate::components::admin_gate::AdminGate;
 use crate::components::chart::ClaimsChart;
 use crate::components::live::use_live;
 use crate::i18n::{
-    format_count, format_discount, format_seconds_tenths, format_time, format_validity,
+    format_count, format_discount, format_rate, format_seconds_tenths, format_time,
+    format_validity, format_won,
 };
 use crate::pages::{id_param, status_label, window_text};
 use crate::use_lang;
@@ -80,6 +81,14 @@ fn LiveCampaign(
     let claimed = Signal::derive(move || format_count(live.get().claimed));
     let synced = Signal::derive(move || format_count(live.get().synced));
     let queued = Signal::derive(move || format_count(live.get().queued));
+    let redeemed = Signal::derive(move || format_count(live.get().redeemed));
+    let held = Signal::derive(move || format_count(live.get().held));
+    let expired = Signal::derive(move || format_count(live.get().expired));
+    let rate = Signal::derive(move || {
+        let live = live.get();
+        format_rate(live.redeemed, live.claimed.max(live.synced))
+    });
+    let granted = Signal::derive(move || format_won(lang, live.get().discount_granted));
     let oldest = Signal::derive(move || {
         live.get()
             .oldest_waiting_ms
@@ -121,6 +130,13 @@ fn LiveCampaign(
                 {stat(synced, t.synced, "synced")}
                 {stat(queued, t.waiting, "queued")}
                 {stat(oldest, t.oldest_waiting, "oldest")}
+            </div>
+            <div class="stats">
+                {stat(redeemed, t.redeemed, "redeemed")}
+                {stat(held, t.held, "held")}
+                {stat(expired, t.expired, "expired")}
+                {stat(rate, t.redemption_rate, "redemption-rate")}
+                {stat(granted, t.discount_granted, "discount-granted")}
             </div>
             <p class="sync-line">
                 {t.last_sync} ": " <span data-testid="last-sync">{last_sync}</span>

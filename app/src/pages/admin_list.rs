@@ -1,38 +1,120 @@
-//! `/admin`: every campaign at a glance.
+//! `/admin`: the campaigns at a glance, 50 a page, filtered by status and name through the
+//! address (`?status=active&name=spring&page=1`), so a filtered page can be bookmarked.
 
-use crate::api::{CampaignView, LiveNumbers, list_campaigns};
+use crate::api::{CampaignPage, list_campaigns};
 use crate::components::admin_gate::AdminGate;
 use crate::i18n::format_count;
 use crate::pages::status_label;
 use crate::use_lang;
 use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+
+/// What the address asks the list for.
+#[derive(Debug, Clone, PartialEq, Default)]
+struct Asked {
+    status: String,
+    name: String,
+    page: u32,
+}
+
+impl Asked {
+    /// The address of page `page` with the same filters.
+    fn href(&self, page: u32) -> String {
+        let mut query = form_urlencoded_pairs(&[("status", &self.status), ("name", &self.name)]);
+        if page > 0 {
+            query.push(format!("page={page}"));
+        }
+        if query.is_empty() {
+            "/admin".into()
+        } else {
+            format!("/admin?{}", query.join("&"))
+        }
+    }
+}
+
+/// `key=value` for each non-empty value, percent-encoded.
+fn form_urlencoded_pairs(pairs: &[(&str, &str)]) -> Vec<String> {
+    pairs
+        .iter()
+        .filter(|(_, value)| !value.is_empty())
+        .map(|(key, value)| {
+            let encoded: String = value
+                .bytes()
+                .map(|b| match b {
+                    b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => {
+                        char::from(b).to_string()
+                    }
+                    _ => format!("%{b:02X}"),
+                })
+                .collect();
+            format!("{key}={encoded}")
+        })
+        .collect()
+}
 
 /// The campaign list.
 #[component]
 pub fn CampaignListPage() -> impl IntoView {
+    let query = use_query_map();
+    let asked = Memo::new(move |_| {
+        let query = query.get();
+        Asked {
+            status: query.get("status").unwrap_or_default(),
+            name: query.get("name").unwrap_or_default(),
+            page: query.get("page").and_then(|p| p.parse().ok()).unwrap_or(0),
+        }
+    });
     // Created here, outside the gate (see `AdminGate`).
-    let campaigns: Campaigns = Resource::new(|| (), |_| list_campaigns());
-    view! { <AdminGate><CampaignTable campaigns/></AdminGate> }
+    let campaigns: Campaigns = Resource::new(
+        move || asked.get(),
+        |asked| list_campaigns(asked.status, asked.name, asked.page),
+    );
+    view! { <AdminGate><CampaignTable campaigns asked/></AdminGate> }
 }
 
-/// Every campaign with its numbers.
-type Campaigns = Resource<Result<Vec<(CampaignView, LiveNumbers)>, ServerFnError>>;
+type Campaigns = Resource<Result<CampaignPage, ServerFnError>>;
 
 #[component]
-fn CampaignTable(campaigns: Campaigns) -> impl IntoView {
+fn CampaignTable(campaigns: Campaigns, asked: Memo<Asked>) -> impl IntoView {
     let t = use_lang().texts();
     let number = |n: Option<i64>| n.map(format_count).unwrap_or_else(|| "–".into());
+    let selected = move |status: &'static str| asked.get().status == status;
     view! {
         <section class="panel">
             <div class="panel-head">
                 <h1>{t.campaigns}</h1>
-                <a class="button primary" href="/admin/campaigns/new">{t.new_campaign}</a>
+                <div class="head-links">
+                    <a class="button" href="/admin/coupons">{t.coupon_search}</a>
+                    <a class="button primary" href="/admin/campaigns/new">{t.new_campaign}</a>
+                </div>
             </div>
+            <form class="filters" method="get" action="/admin">
+                <select name="status" aria-label=t.status>
+                    <option value="" selected=move || selected("")>{t.all_statuses}</option>
+                    <option value="active" selected=move || selected("active")>{t.active}</option>
+                    <option value="paused" selected=move || selected("paused")>{t.paused}</option>
+                    <option value="ended" selected=move || selected("ended")>{t.ended}</option>
+                </select>
+                <input type="search" name="name" aria-label=t.name placeholder=t.name
+                    prop:value=move || asked.get().name/>
+                <button type="submit">{t.filter}</button>
+            </form>
             <Suspense fallback=|| ()>
                 {move || Suspend::new(async move {
-                    let rows = campaigns.await.unwrap_or_default();
-                    if rows.is_empty() {
-                        return view! { <p class="empty">{t.no_campaigns}</p> }.into_any();
+                    let page = campaigns.await.unwrap_or_default();
+                    let asked = asked.get_untracked();
+                    let pager = view! {
+                        <nav class="pager">
+                            {(asked.page > 0).then(|| view! {
+                                <a href=asked.href(asked.page - 1) rel="prev">{t.previous_page}</a>
+                            })}
+                            {page.more.then(|| view! {
+                                <a href=asked.href(asked.page + 1) rel="next">{t.next_page}</a>
+                            })}
+                        </nav>
+                    };
+                    if page.rows.is_empty() {
+                        return view! { <p class="empty">{t.no_campaigns}</p> {pager} }.into_any();
                     }
                     view! {
                         <div class="table-scroll">
@@ -40,10 +122,11 @@ fn CampaignTable(campaigns: Campaigns) -> impl IntoView {
                             <thead><tr>
                                 <th>{t.name}</th><th>{t.status}</th><th class="num">{t.quantity}</th>
                                 <th class="num">{t.remaining}</th><th class="num">{t.claimed}</th>
+                                <th class="num">{t.redeemed}</th>
                                 <th class="num">{t.synced}</th><th>{t.sync_state}</th>
                             </tr></thead>
                             <tbody>
-                                {rows.into_iter().map(|(c, n)| {
+                                {page.rows.into_iter().map(|(c, n)| {
                                     let failing = n.last_sync_error.is_some();
                                     view! {
                                         <tr>
@@ -52,6 +135,7 @@ fn CampaignTable(campaigns: Campaigns) -> impl IntoView {
                                             <td class="num">{format_count(c.quantity)}</td>
                                             <td class="num">{number(n.remaining)}</td>
                                             <td class="num">{format_count(n.claimed)}</td>
+                                            <td class="num" data-testid="redeemed">{format_count(n.redeemed)}</td>
                                             <td class="num">{format_count(n.synced)}</td>
                                             <td>
                                                 <span class:bad=failing class:good=!failing>
@@ -65,9 +149,29 @@ fn CampaignTable(campaigns: Campaigns) -> impl IntoView {
                             </tbody>
                         </table>
                         </div>
+                        {pager}
                     }.into_any()
                 })}
             </Suspense>
         </section>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_addresses_keep_the_filters_and_encode_them() {
+        let asked = Asked {
+            status: "active".into(),
+            name: "봄 세일&more".into(),
+            page: 0,
+        };
+        assert_eq!(
+            asked.href(2),
+            "/admin?status=active&name=%EB%B4%84%20%EC%84%B8%EC%9D%BC%26more&page=2"
+        );
+        assert_eq!(Asked::default().href(0), "/admin");
     }
 }

@@ -129,11 +129,18 @@ fn ClaimBox(id: i64, initial: Option<ClaimView>, valid_days: i32) -> impl IntoVi
             {move || match state() {
                 Some(ClaimView::Issued { coupon, just_now }) => {
                     let until = coupon.claimed_at + chrono::Duration::days(i64::from(valid_days));
+                    let usage = match coupon.redeemed_at {
+                        Some(at) => format!("{} {}", t.used_on, format_datetime(lang, at)),
+                        None if until <= chrono::Utc::now() => {
+                            format!("{} · {} {}", t.expired, t.use_it_within, format_datetime(lang, until))
+                        }
+                        None => format!("{} {}", t.use_it_within, format_datetime(lang, until)),
+                    };
                     view! {
-                        <div class="coupon" data-testid="coupon">
+                        <div class="coupon" class:used=coupon.redeemed_at.is_some() data-testid="coupon">
                             <p class="outcome good">{if just_now { t.your_coupon } else { t.already_claimed }}</p>
                             <p class="code" data-testid="coupon-code">{coupon.code}</p>
-                            <p class="muted">{t.use_it_within} " " {format_datetime(lang, until)}</p>
+                            <p class="muted" data-testid="coupon-usage">{usage}</p>
                         </div>
                     }.into_any()
                 }

@@ -18,6 +18,8 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 pub const API_KEY: &str = "test-api-key-0123456789";
+/// The arguments of `list_campaigns` for its first page, unfiltered.
+pub const LIST_ALL: &[(&str, &str)] = &[("status", ""), ("name", ""), ("page", "0")];
 pub const ADMIN_EMAIL: &str = "marketer@example.com";
 pub const ADMIN_PASSWORD: &str = "correct horse battery";
 
