@@ -2,6 +2,8 @@
 
 mod support;
 
+use coupon::store::campaigns::CampaignFilter;
+
 use coupon::redis::CampaignKeys;
 use coupon::{CampaignId, CampaignStatus, ClaimOutcome, EngineError};
 use support::*;
@@ -202,9 +204,14 @@ async fn the_overview_reports_each_campaign_as_its_own_status_does() {
     drain(&engine, first.id).await;
     engine.claim(second.id, &user(1)).await.unwrap();
 
-    let overview = engine.overview().await.unwrap();
-
-    for id in [first.id, second.id] {
+    for campaign in [&first, &second] {
+        let id = campaign.id;
+        let filter = CampaignFilter {
+            name: Some(campaign.name.clone()),
+            ..CampaignFilter::default()
+        };
+        let (overview, more) = engine.overview(&filter).await.unwrap();
+        assert!(!more);
         let listed = overview
             .iter()
             .find(|r| r.campaign.id == id)
@@ -215,4 +222,40 @@ async fn the_overview_reports_each_campaign_as_its_own_status_does() {
             (own.remaining, own.claimed, own.synced)
         );
     }
+}
+
+#[tokio::test]
+async fn the_overview_pages_by_fifty_and_filters_by_status_and_name() {
+    let engine = engine().await;
+    let marker = format!("paged {:016x}", rand::random::<u64>());
+    let mut ids = Vec::new();
+    for n in 0..51 {
+        let draft = coupon::CampaignDraft {
+            name: format!("{marker} {n}"),
+            ..open_draft(1)
+        };
+        ids.push(engine.create_campaign(&draft).await.unwrap().id);
+    }
+    engine
+        .set_status(ids[0], coupon::CampaignStatus::Paused)
+        .await
+        .unwrap();
+    let named = |page, status| CampaignFilter {
+        name: Some(marker.to_uppercase()),
+        status,
+        page,
+    };
+
+    let (first, more) = engine.overview(&named(0, None)).await.unwrap();
+    assert_eq!((first.len(), more), (50, true));
+    assert_eq!(first[0].campaign.id, ids[50], "newest first");
+    let (second, more) = engine.overview(&named(1, None)).await.unwrap();
+    assert_eq!((second.len(), more), (1, false));
+    assert_eq!(second[0].campaign.id, ids[0]);
+    let (paused, _) = engine
+        .overview(&named(0, Some(coupon::CampaignStatus::Paused)))
+        .await
+        .unwrap();
+    let paused: Vec<_> = paused.iter().map(|r| r.campaign.id).collect();
+    assert_eq!(paused, [ids[0]]);
 }

@@ -31,7 +31,9 @@ async fn a_removed_admin_is_refused_though_their_session_lives_on() {
     let server = spawn_server().await;
     let (client, email) = another_admin(&server).await;
     assert_eq!(
-        call(&client, &server, "list_campaigns", LIST_ALL).await.status(),
+        call(&client, &server, "list_campaigns", LIST_ALL)
+            .await
+            .status(),
         StatusCode::OK
     );
 
@@ -47,7 +49,10 @@ async fn a_removed_admin_is_refused_though_their_session_lives_on() {
         "the removed admin to be refused",
         Duration::from_secs(15),
         || async {
-            call(&client, &server, "list_campaigns", LIST_ALL).await.status() == StatusCode::UNAUTHORIZED
+            call(&client, &server, "list_campaigns", LIST_ALL)
+                .await
+                .status()
+                == StatusCode::UNAUTHORIZED
         },
     )
     .await;
