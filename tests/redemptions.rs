@@ -660,3 +660,33 @@ async fn a_random_code_recorded_by_an_older_release_is_redeemed_by_its_text() {
     );
     assert_eq!(redeemed.discount, 3000);
 }
+
+#[tokio::test]
+async fn a_members_coupons_are_found_across_campaigns_with_their_histories() {
+    let engine = engine().await;
+    let member = coupon::UserId::parse(&format!("searched-{:x}", rand::random::<u64>())).unwrap();
+    let mut codes = Vec::new();
+    for _ in 0..2 {
+        let campaign = open_campaign(&engine, 1).await;
+        let ClaimOutcome::Issued { code, .. } = engine.claim(campaign.id, &member).await.unwrap()
+        else {
+            panic!("expected a coupon");
+        };
+        drain(&engine, campaign.id).await;
+        codes.push(code);
+    }
+    done(
+        engine
+            .redeem(&codes[0], &redeem_request("o-1", 10_000))
+            .await
+            .unwrap(),
+    );
+
+    let found = engine.coupons_of_member(&member, 50).await.unwrap();
+    let found: Vec<(String, usize)> = found.into_iter().map(|(c, h)| (c.code, h.len())).collect();
+    assert_eq!(
+        found,
+        [(codes[1].clone(), 0), (codes[0].clone(), 1)],
+        "newest campaign first"
+    );
+}

@@ -22,8 +22,9 @@ async fn admin_server_functions_refuse_callers_without_an_admin_session() {
     let campaign = server.campaign(5).await;
     let id = campaign.id.to_string();
     let stranger = browser();
-    let calls: [(&str, Vec<(&str, &str)>); 5] = [
+    let calls: [(&str, Vec<(&str, &str)>); 6] = [
         ("list_campaigns", LIST_ALL.to_vec()),
+        ("find_coupons", vec![("query", "member-1")]),
         ("campaign_detail", vec![("id", &id)]),
         (
             "set_campaign_status",

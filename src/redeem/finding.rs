@@ -34,6 +34,21 @@ impl Engine {
         Ok(Some((found.view(), history)))
     }
 
+    /// The recorded coupons `user` holds (newest campaign first, at most `limit`) with their
+    /// histories, for the marketer's coupon search.
+    pub async fn coupons_of_member(
+        &self,
+        user: &crate::UserId,
+        limit: i64,
+    ) -> Result<Vec<(CouponView, Vec<CouponEvent>)>, EngineError> {
+        let codes = redemptions::codes_of_member(self.db(), user.as_str(), limit).await?;
+        let mut found = Vec::with_capacity(codes.len());
+        for code in codes {
+            found.extend(self.coupon_with_history(&code).await?);
+        }
+        Ok(found)
+    }
+
     /// The recorded coupon with this code. A derived code leads to its row by (campaign,
     /// sequence); a random one from an older release by its text; a coupon still waiting in the
     /// Redis queue is recorded first.

@@ -19,6 +19,18 @@ pub enum CouponState {
     Expired,
 }
 
+impl CouponState {
+    /// The state's name, as the API writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Available => "available",
+            Self::Held => "held",
+            Self::Redeemed => "redeemed",
+            Self::Expired => "expired",
+        }
+    }
+}
+
 /// A coupon as `GET /api/v1/coupons/{code}` shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CouponView {

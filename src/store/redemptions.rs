@@ -250,3 +250,22 @@ pub async fn record_queued(
     }
     tx.commit().await
 }
+
+/// The codes a member holds, newest campaign first, at most `limit`: one descent of each
+/// campaign's primary key (no index on the member alone, which the sync would have to keep).
+pub async fn codes_of_member(
+    db: &PgPool,
+    user_id: &str,
+    limit: i64,
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT i.code FROM campaigns c \
+         JOIN LATERAL (SELECT code FROM issued_coupons \
+                       WHERE campaign_id = c.id AND user_id = $1) i ON true \
+         ORDER BY c.id DESC LIMIT $2",
+    )
+    .bind(user_id)
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}

@@ -3,10 +3,12 @@
 
 mod admin;
 mod campaigns;
+mod coupons;
 mod member;
 mod types;
 
 pub use admin::*;
 pub use campaigns::*;
+pub use coupons::*;
 pub use member::*;
 pub use types::*;

@@ -1,6 +1,7 @@
 //! One module per page.
 
 pub mod admin_campaign;
+pub mod admin_coupons;
 pub mod admin_list;
 pub mod admin_login;
 pub mod admin_new;
