@@ -1,6 +1,6 @@
 //! The identity of the person claiming a coupon.
 
-use crate::validation::{FieldError, has_control_chars};
+use crate::validation::{FieldError, check_identifier};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -20,28 +20,7 @@ impl UserId {
     /// Accepts 1–128 characters with no control characters and no surrounding whitespace.
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
         let field = "user_id";
-        if raw.trim().is_empty() {
-            return Err(FieldError::new(field, "must not be empty"));
-        }
-        if raw.chars().count() > USER_ID_MAX_CHARS {
-            return Err(FieldError::new(
-                field,
-                format!("must be at most {USER_ID_MAX_CHARS} characters"),
-            ));
-        }
-        if raw.trim() != raw {
-            return Err(FieldError::new(
-                field,
-                "must not start or end with whitespace",
-            ));
-        }
-        if has_control_chars(raw) {
-            return Err(FieldError::new(
-                field,
-                "must not contain control characters",
-            ));
-        }
-        crate::text::refuse_invisible(field, raw)?;
+        check_identifier(field, raw, USER_ID_MAX_CHARS)?;
         // Refused rather than composed: a member who claimed under the decomposed spelling
         // would otherwise become another member, with a coupon of their own.
         if !crate::text::is_nfc(raw) {

@@ -67,3 +67,30 @@ impl std::error::Error for ValidationErrors {}
 pub(crate) fn has_control_chars(text: &str) -> bool {
     text.chars().any(char::is_control)
 }
+
+/// The rules every identifier from the shop shares (member ids, order ids): 1 to `max_chars`
+/// characters, no surrounding whitespace, no control characters, no invisible formatting.
+pub(crate) fn check_identifier(field: &str, raw: &str, max_chars: usize) -> Result<(), FieldError> {
+    if raw.trim().is_empty() {
+        return Err(FieldError::new(field, "must not be empty"));
+    }
+    if raw.chars().count() > max_chars {
+        return Err(FieldError::new(
+            field,
+            format!("must be at most {max_chars} characters"),
+        ));
+    }
+    if raw.trim() != raw {
+        return Err(FieldError::new(
+            field,
+            "must not start or end with whitespace",
+        ));
+    }
+    if has_control_chars(raw) {
+        return Err(FieldError::new(
+            field,
+            "must not contain control characters",
+        ));
+    }
+    crate::text::refuse_invisible(field, raw)
+}

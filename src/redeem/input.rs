@@ -2,7 +2,7 @@
 
 use crate::campaign::MAX_ORDER_WON;
 use crate::user::UserId;
-use crate::validation::{FieldError, ValidationErrors, has_control_chars};
+use crate::validation::{FieldError, ValidationErrors, check_identifier};
 use serde::Deserialize;
 
 /// Longest order id, in characters (matches the database constraint).
@@ -131,29 +131,7 @@ impl RedeemRequest {
 
 /// An order id from the shop: 1–128 characters, no control characters, no surrounding spaces.
 pub fn parse_order_id(raw: &str) -> Result<String, FieldError> {
-    let field = "order_id";
-    if raw.trim().is_empty() {
-        return Err(FieldError::new(field, "must not be empty"));
-    }
-    if raw.chars().count() > ORDER_ID_MAX_CHARS {
-        return Err(FieldError::new(
-            field,
-            format!("must be at most {ORDER_ID_MAX_CHARS} characters"),
-        ));
-    }
-    if raw.trim() != raw {
-        return Err(FieldError::new(
-            field,
-            "must not start or end with whitespace",
-        ));
-    }
-    if has_control_chars(raw) {
-        return Err(FieldError::new(
-            field,
-            "must not contain control characters",
-        ));
-    }
-    crate::text::refuse_invisible(field, raw)?;
+    check_identifier("order_id", raw, ORDER_ID_MAX_CHARS)?;
     Ok(raw.to_owned())
 }
 
