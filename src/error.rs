@@ -45,6 +45,10 @@ pub enum EngineError {
     /// down). (A 503 for callers: try again.)
     #[error("campaign {0}: loading its claim state was interrupted")]
     LoadInterrupted(CampaignId),
+    /// A coupon's row changed under a checkout call on every try (others keep writing it), so
+    /// the call was not decided. (A 503 for callers: try again.)
+    #[error("the coupon changed under this call on every try; it was not decided")]
+    Contended,
     /// A Redis reply or queue entry did not have the shape our scripts produce.
     #[error("campaign {campaign}: unexpected data in Redis: {detail}")]
     CorruptState {

@@ -23,6 +23,9 @@ pub struct HeldCoupon {
     pub claimed_at: DateTime<Utc>,
     /// Whether PostgreSQL has recorded it (false while it waits in the queue).
     pub synced: bool,
+    /// When it was used at checkout, if it is redeemed (never while it waits in the queue).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redeemed_at: Option<DateTime<Utc>>,
 }
 
 impl From<IssuedCoupon> for HeldCoupon {
@@ -32,6 +35,7 @@ impl From<IssuedCoupon> for HeldCoupon {
             sequence: row.sequence,
             claimed_at: row.claimed_at,
             synced: true,
+            redeemed_at: row.redeemed_at,
         }
     }
 }
@@ -89,6 +93,7 @@ impl Engine {
             sequence: found.sequence,
             claimed_at: found.claimed_at,
             synced: false,
+            redeemed_at: None,
         }))
     }
 

@@ -7,7 +7,7 @@ use crate::loader::count_issued;
 use crate::redis::{CampaignKeys, RedisLink};
 use crate::store::campaigns;
 use crate::store::campaigns::CampaignFilter;
-use crate::store::coupons::{self, RecordNumbers};
+use crate::store::coupons::{self, CheckoutNumbers};
 use crate::sync::QueuedCoupon;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -29,9 +29,9 @@ pub struct StatusReport {
     pub oldest_queued_at: Option<DateTime<Utc>>,
     /// Coupons recorded in PostgreSQL.
     pub synced: i64,
-    /// Of those, redeemed, held, expired, and the discount granted (the record's numbers).
+    /// Of those, redeemed, held, expired, and the discount granted.
     #[serde(flatten)]
-    pub record: RecordNumbers,
+    pub checkout: CheckoutNumbers,
     /// When a sync step last committed and acknowledged a batch of this campaign.
     pub last_synced_at: Option<DateTime<Utc>>,
     /// The last sync failure, if it happened after the last success.
@@ -111,7 +111,7 @@ impl Engine {
     /// Adds the Redis numbers of each campaign, read in one pipeline.
     async fn reports(
         &self,
-        campaigns: Vec<(Campaign, RecordNumbers)>,
+        campaigns: Vec<(Campaign, (i64, CheckoutNumbers))>,
     ) -> Result<Vec<StatusReport>, EngineError> {
         let kinds = issued_kinds(&mut self.redis(), &campaigns).await?;
         let mut pipe = redis::pipe();
@@ -151,7 +151,7 @@ impl Engine {
 /// no claim or sync round has converted it yet.
 async fn issued_kinds(
     redis: &mut RedisLink,
-    campaigns: &[(Campaign, RecordNumbers)],
+    campaigns: &[(Campaign, (i64, CheckoutNumbers))],
 ) -> Result<Vec<redis::ValueType>, EngineError> {
     if campaigns.is_empty() {
         return Ok(Vec::new());
@@ -163,7 +163,11 @@ async fn issued_kinds(
     Ok(pipe.query_async(redis).await?)
 }
 
-fn report(campaign: Campaign, record: RecordNumbers, numbers: RedisNumbers) -> StatusReport {
+fn report(
+    campaign: Campaign,
+    (synced, checkout): (i64, CheckoutNumbers),
+    numbers: RedisNumbers,
+) -> StatusReport {
     let (remaining, claimed, queued, oldest, (last_ok_ms, last_error, last_error_ms)) = numbers;
     let oldest_queued_at = oldest
         .as_deref()
@@ -175,8 +179,8 @@ fn report(campaign: Campaign, record: RecordNumbers, numbers: RedisNumbers) -> S
         claimed,
         queued,
         oldest_queued_at,
-        synced: record.synced,
-        record,
+        synced,
+        checkout,
         last_synced_at: last_ok_ms.and_then(DateTime::from_timestamp_millis),
         last_sync_error: last_error,
         last_sync_error_at: last_error_ms.and_then(DateTime::from_timestamp_millis),

@@ -25,6 +25,34 @@ async fn claimed_and_synced(engine: &Engine, draft: CampaignDraft, members: usiz
     codes
 }
 
+/// Each of `orders` redeems `code` at the same moment (one task each, released together); the
+/// answers, in the order given.
+async fn redeemed_at_once(
+    engine: &Engine,
+    code: &str,
+    orders: Vec<String>,
+) -> Vec<Checkout<coupon::redeem::Redemption>> {
+    let start = Arc::new(tokio::sync::Barrier::new(orders.len()));
+    let tasks: Vec<_> = orders
+        .into_iter()
+        .map(|order| {
+            let (engine, code, start) = (engine.clone(), code.to_owned(), start.clone());
+            tokio::spawn(async move {
+                start.wait().await;
+                engine
+                    .redeem(&code, &redeem_request(&order, 10_000))
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut answers = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        answers.push(task.await.expect("redemption task"));
+    }
+    answers
+}
+
 fn redeem_request(order: &str, amount: i64) -> RedeemRequest {
     RedeemRequest {
         order_id: order.into(),
@@ -297,23 +325,11 @@ async fn fifty_orders_redeeming_one_code_at_once_leave_exactly_one_redemption() 
     let code = claimed_and_synced(&engine, open_draft(1), 1)
         .await
         .remove(0);
-    let start = Arc::new(tokio::sync::Barrier::new(50));
+    let orders: Vec<String> = (0..50).map(|n| format!("order-{n}")).collect();
 
-    let tasks: Vec<_> = (0..50)
-        .map(|n| {
-            let (engine, code, start) = (engine.clone(), code.clone(), start.clone());
-            tokio::spawn(async move {
-                start.wait().await;
-                engine
-                    .redeem(&code, &redeem_request(&format!("order-{n}"), 10_000))
-                    .await
-                    .unwrap()
-            })
-        })
-        .collect();
     let mut winners = Vec::new();
-    for task in tasks {
-        match task.await.unwrap() {
+    for answer in redeemed_at_once(&engine, &code, orders).await {
+        match answer {
             Checkout::Done { answer, .. } => winners.push(answer.order_id),
             Checkout::Refused(Refusal::AlreadyRedeemed) => {}
             other => panic!("unexpected {other:?}"),
@@ -331,24 +347,12 @@ async fn one_order_retried_fifty_times_at_once_is_redeemed_once_with_one_answer(
     let code = claimed_and_synced(&engine, open_draft(1), 1)
         .await
         .remove(0);
-    let start = Arc::new(tokio::sync::Barrier::new(50));
+    let orders = vec!["the-order".to_owned(); 50];
 
-    let tasks: Vec<_> = (0..50)
-        .map(|_| {
-            let (engine, code, start) = (engine.clone(), code.clone(), start.clone());
-            tokio::spawn(async move {
-                start.wait().await;
-                engine
-                    .redeem(&code, &redeem_request("the-order", 10_000))
-                    .await
-                    .unwrap()
-            })
-        })
-        .collect();
     let mut answers = Vec::new();
     let mut firsts = 0;
-    for task in tasks {
-        let (answer, first) = done(task.await.unwrap());
+    for answer in redeemed_at_once(&engine, &code, orders).await {
+        let (answer, first) = done(answer);
         firsts += usize::from(first);
         answers.push(answer);
     }

@@ -88,7 +88,94 @@ pub struct Release {
 
 /// How many times a call reads the coupon again after its statement matched nothing because
 /// another call changed the row meanwhile (each try sees that change committed).
-const RETRIES: usize = 3;
+const TRIES: usize = 4;
+
+/// A step that writes the coupon's row (hold, redeem): what a repeat of it by the same order
+/// answers, and its conditional statement.
+trait Step {
+    type Answer;
+    /// The operation's name in the metrics, and the outcome a success counts as.
+    const OPERATION: &'static str;
+    const DONE: &'static str;
+    /// The stored answer if the order already did this step.
+    fn repeated(&self, found: &Recorded) -> Option<Self::Answer>;
+    /// Writes the step if the row still allows it; its answer, `None` if the row changed.
+    async fn write(
+        &self,
+        db: &sqlx::PgPool,
+        found: &Recorded,
+        terms: OrderTerms<'_>,
+    ) -> Result<Option<Self::Answer>, sqlx::Error>;
+}
+
+struct Holding {
+    seconds: i64,
+}
+
+impl Step for Holding {
+    type Answer = Hold;
+    const OPERATION: &'static str = "hold";
+    const DONE: &'static str = "held";
+
+    fn repeated(&self, found: &Recorded) -> Option<Hold> {
+        let until = found.live_hold()?;
+        Some(Hold {
+            order_id: found.row.order_id.clone()?,
+            order_amount: found.row.order_amount?,
+            discount: found.row.discount?,
+            hold_expires_at: until,
+        })
+    }
+
+    async fn write(
+        &self,
+        db: &sqlx::PgPool,
+        found: &Recorded,
+        terms: OrderTerms<'_>,
+    ) -> Result<Option<Hold>, sqlx::Error> {
+        let (campaign, sequence) = (id(found), found.row.sequence);
+        let held = redemptions::hold(db, campaign, sequence, terms, self.seconds).await?;
+        Ok(held.map(|until| Hold {
+            order_id: terms.order_id.to_owned(),
+            order_amount: terms.order_amount,
+            discount: terms.discount,
+            hold_expires_at: until,
+        }))
+    }
+}
+
+struct Redeeming;
+
+impl Step for Redeeming {
+    type Answer = Redemption;
+    const OPERATION: &'static str = "redeem";
+    const DONE: &'static str = "redeemed";
+
+    fn repeated(&self, found: &Recorded) -> Option<Redemption> {
+        Some(Redemption {
+            order_id: found.row.order_id.clone()?,
+            order_amount: found.row.order_amount?,
+            discount: found.row.discount?,
+            redeemed_at: found.row.redeemed_at?,
+        })
+    }
+
+    async fn write(
+        &self,
+        db: &sqlx::PgPool,
+        found: &Recorded,
+        terms: OrderTerms<'_>,
+    ) -> Result<Option<Redemption>, sqlx::Error> {
+        let (campaign, sequence) = (id(found), found.row.sequence);
+        let redeemed = redemptions::redeem(db, campaign, sequence, terms).await?;
+        Ok(redeemed.map(|at| Redemption {
+            order_id: terms.order_id.to_owned(),
+            order_amount: terms.order_amount,
+            discount: terms.discount,
+            redeemed_at: at,
+        }))
+    }
+}
 
 impl Engine {
     /// Whether the coupon applies to the order, and its discount. Writes nothing.
@@ -98,21 +185,21 @@ impl Engine {
         request: &ValidateRequest,
     ) -> Result<Checkout<Valid>, EngineError> {
         let order = request.parse()?;
-        let Some(found) = self.recorded_coupon(code).await? else {
-            return Ok(counted("validate", Checkout::UnknownCode));
-        };
-        let answer = match refusal(&found, &order, true) {
-            Some(refusal) => Checkout::Refused(refusal),
-            None => Checkout::Done {
-                answer: Valid {
-                    discount: discount(&found, order.order_amount),
-                    order_amount: order.order_amount,
-                    expires_at: found.expires_at(),
+        let answer = match self.recorded_coupon(code).await? {
+            None => Checkout::UnknownCode,
+            Some(found) => match refusal(&found, &order, true) {
+                Some(refusal) => Checkout::Refused(refusal),
+                None => Checkout::Done {
+                    answer: Valid {
+                        discount: found.discount_on(order.order_amount),
+                        order_amount: order.order_amount,
+                        expires_at: found.expires_at(),
+                    },
+                    first: true,
                 },
-                first: true,
             },
         };
-        Ok(counted("validate", answer))
+        Ok(counted("validate", "valid", answer))
     }
 
     /// Reserves the coupon for the order (a repeated call of the same order answers with the
@@ -123,46 +210,7 @@ impl Engine {
         request: &HoldRequest,
     ) -> Result<Checkout<Hold>, EngineError> {
         let (order, seconds) = request.parse()?;
-        for _ in 0..RETRIES {
-            let Some(found) = self.recorded_coupon(code).await? else {
-                return Ok(counted("hold", Checkout::UnknownCode));
-            };
-            if found.row.order_id.as_deref() == Some(order.id())
-                && let Some(until) = found.live_hold()
-            {
-                let answer = stored_hold(&found, until);
-                return Ok(counted(
-                    "hold",
-                    Checkout::Done {
-                        answer,
-                        first: false,
-                    },
-                ));
-            }
-            if let Some(refusal) = refusal(&found, &order, false) {
-                return Ok(counted("hold", Checkout::Refused(refusal)));
-            }
-            let terms = terms(&found, &order);
-            let (campaign, sequence) = (id(&found), found.row.sequence);
-            if let Some(until) =
-                redemptions::hold(self.db(), campaign, sequence, terms, seconds).await?
-            {
-                let answer = Hold {
-                    order_id: order.id().to_owned(),
-                    order_amount: order.order_amount,
-                    discount: terms.discount,
-                    hold_expires_at: until,
-                };
-                return Ok(counted(
-                    "hold",
-                    Checkout::Done {
-                        answer,
-                        first: true,
-                    },
-                ));
-            }
-        }
-        Ok(counted("hold", self.outrun(code, &order).await?))
+        self.write_step(code, &order, Holding { seconds }).await
     }
 
     /// Redeems the coupon for the order, exactly once: the same order again answers the same;
@@ -173,44 +221,43 @@ impl Engine {
         request: &RedeemRequest,
     ) -> Result<Checkout<Redemption>, EngineError> {
         let order = request.parse()?;
-        for _ in 0..RETRIES {
+        self.write_step(code, &order, Redeeming).await
+    }
+
+    /// Reads the coupon, answers a repeat of the order's step from the row, refuses what the
+    /// row does not allow, or writes the step; reads again when the row changed in between.
+    async fn write_step<S: Step>(
+        &self,
+        code: &str,
+        order: &Order,
+        step: S,
+    ) -> Result<Checkout<S::Answer>, EngineError> {
+        for _ in 0..TRIES {
             let Some(found) = self.recorded_coupon(code).await? else {
-                return Ok(counted("redeem", Checkout::UnknownCode));
+                return Ok(counted(S::OPERATION, S::DONE, Checkout::UnknownCode));
             };
             if found.row.order_id.as_deref() == Some(order.id())
-                && let Some(at) = found.row.redeemed_at
+                && let Some(answer) = step.repeated(&found)
             {
-                let answer = stored_redemption(&found, at);
-                return Ok(counted(
-                    "redeem",
-                    Checkout::Done {
-                        answer,
-                        first: false,
-                    },
-                ));
-            }
-            if let Some(refusal) = refusal(&found, &order, false) {
-                return Ok(counted("redeem", Checkout::Refused(refusal)));
-            }
-            let terms = terms(&found, &order);
-            let (campaign, sequence) = (id(&found), found.row.sequence);
-            if let Some(at) = redemptions::redeem(self.db(), campaign, sequence, terms).await? {
-                let answer = Redemption {
-                    order_id: order.id().to_owned(),
-                    order_amount: order.order_amount,
-                    discount: terms.discount,
-                    redeemed_at: at,
+                let repeated = Checkout::Done {
+                    answer,
+                    first: false,
                 };
-                return Ok(counted(
-                    "redeem",
-                    Checkout::Done {
-                        answer,
-                        first: true,
-                    },
-                ));
+                return Ok(counted(S::OPERATION, S::DONE, repeated));
+            }
+            if let Some(refusal) = refusal(&found, order, false) {
+                return Ok(counted(S::OPERATION, S::DONE, Checkout::Refused(refusal)));
+            }
+            let terms = terms(&found, order);
+            if let Some(answer) = step.write(self.db(), &found, terms).await? {
+                let done = Checkout::Done {
+                    answer,
+                    first: true,
+                };
+                return Ok(counted(S::OPERATION, S::DONE, done));
             }
         }
-        Ok(counted("redeem", self.outrun(code, &order).await?))
+        Err(EngineError::Contended)
     }
 
     /// Gives the coupon back from the order (cancelled or refunded): available again unless
@@ -222,43 +269,21 @@ impl Engine {
     ) -> Result<Option<Checkout<Release>>, EngineError> {
         let order_id = parse_order_id(order_id).map_err(|e| crate::ValidationErrors(vec![e]))?;
         let Some(found) = self.recorded_coupon(code).await? else {
-            return Ok(Some(counted("release", Checkout::UnknownCode)));
+            return Ok(Some(counted("release", "released", Checkout::UnknownCode)));
         };
         let (campaign, sequence) = (id(&found), found.row.sequence);
-        let answer = Release {
-            order_id: order_id.clone(),
-        };
-        if redemptions::release(self.db(), campaign, sequence, &order_id).await? {
-            return Ok(Some(counted(
-                "release",
-                Checkout::Done {
-                    answer,
-                    first: true,
-                },
-            )));
+        let first = redemptions::release(self.db(), campaign, sequence, &order_id).await?;
+        if !first && !redemptions::was_released_by(self.db(), campaign, sequence, &order_id).await?
+        {
+            metrics::checkout("release", "not_held");
+            return Ok(None);
         }
-        if redemptions::was_released_by(self.db(), campaign, sequence, &order_id).await? {
-            return Ok(Some(counted(
-                "release",
-                Checkout::Done {
-                    answer,
-                    first: false,
-                },
-            )));
-        }
-        metrics::checkout("release", "not_held");
-        Ok(None)
-    }
-
-    /// The answer for a call whose statement matched nothing on every try (another call changed
-    /// the row each time after it was read): what the coupon is now.
-    async fn outrun<T>(&self, code: &str, order: &Order) -> Result<Checkout<T>, EngineError> {
-        let Some(found) = self.recorded_coupon(code).await? else {
-            return Ok(Checkout::UnknownCode);
-        };
-        Ok(Checkout::Refused(
-            refusal(&found, order, false).unwrap_or(Refusal::AlreadyRedeemed),
-        ))
+        let answer = Release { order_id };
+        Ok(Some(counted(
+            "release",
+            "released",
+            Checkout::Done { answer, first },
+        )))
     }
 }
 
@@ -266,25 +291,18 @@ fn id(found: &Recorded) -> CampaignId {
     CampaignId(found.row.campaign_id)
 }
 
-fn discount(found: &Recorded, order_amount: i64) -> i64 {
-    found
-        .campaign
-        .order_rules
-        .discount_on(found.campaign.discount, order_amount)
-}
-
 fn terms<'a>(found: &Recorded, order: &'a Order) -> OrderTerms<'a> {
     OrderTerms {
         order_id: order.id(),
         order_amount: order.order_amount,
-        discount: discount(found, order.order_amount),
-        valid_days: found.campaign.valid_days,
+        discount: found.discount_on(order.order_amount),
+        valid_days: found.row.valid_days,
     }
 }
 
 /// Why the coupon cannot go to this order, in the order a checkout can act on: someone
-/// else's coupon first (its state is none of their business), then used, expired, held, and
-/// too small an order.
+/// else's coupon first (its state is none of their business), then used, expired, held by
+/// another order, and too small an order.
 fn refusal(found: &Recorded, order: &Order, validating: bool) -> Option<Refusal> {
     if order
         .user
@@ -294,61 +312,28 @@ fn refusal(found: &Recorded, order: &Order, validating: bool) -> Option<Refusal>
         return Some(Refusal::NotYours);
     }
     let own_order = order.order_id.is_some() && found.row.order_id == order.order_id;
-    match found.state() {
-        CouponState::Redeemed if validating => return Some(Refusal::Redeemed),
-        CouponState::Redeemed => return Some(Refusal::AlreadyRedeemed),
-        CouponState::Expired => {
-            return Some(Refusal::Expired {
-                expires_at: found.expires_at(),
-            });
-        }
-        CouponState::Held if !own_order => {
-            return Some(Refusal::Held {
-                hold_expires_at: found.live_hold().unwrap_or(found.row.now),
-            });
-        }
-        CouponState::Held | CouponState::Available => {}
-    }
-    if found.is_expired() {
-        return Some(Refusal::Expired {
+    match (found.state(), found.live_hold()) {
+        (CouponState::Redeemed, _) if validating => Some(Refusal::Redeemed),
+        (CouponState::Redeemed, _) => Some(Refusal::AlreadyRedeemed),
+        (CouponState::Expired, _) => Some(Refusal::Expired {
             expires_at: found.expires_at(),
-        });
-    }
-    let rules = found.campaign.order_rules;
-    if rules.is_below_minimum(order.order_amount) {
-        return Some(Refusal::BelowMinimum {
-            min_order_amount: rules.min_order_amount.unwrap_or_default(),
-        });
-    }
-    None
-}
-
-fn stored_hold(found: &Recorded, until: DateTime<Utc>) -> Hold {
-    Hold {
-        order_id: found.row.order_id.clone().unwrap_or_default(),
-        order_amount: found.row.order_amount.unwrap_or_default(),
-        discount: found.row.discount.unwrap_or_default(),
-        hold_expires_at: until,
+        }),
+        (CouponState::Held, Some(hold_expires_at)) if !own_order => {
+            Some(Refusal::Held { hold_expires_at })
+        }
+        _ if found.order_rules.is_below_minimum(order.order_amount) => {
+            Some(Refusal::BelowMinimum {
+                min_order_amount: found.order_rules.min_order_amount.unwrap_or_default(),
+            })
+        }
+        _ => None,
     }
 }
 
-fn stored_redemption(found: &Recorded, at: DateTime<Utc>) -> Redemption {
-    Redemption {
-        order_id: found.row.order_id.clone().unwrap_or_default(),
-        order_amount: found.row.order_amount.unwrap_or_default(),
-        discount: found.row.discount.unwrap_or_default(),
-        redeemed_at: at,
-    }
-}
-
-fn counted<T>(operation: &'static str, answer: Checkout<T>) -> Checkout<T> {
+/// Counts the call in the metrics by its outcome (`done` for a success) and hands it back.
+fn counted<T>(operation: &'static str, done: &'static str, answer: Checkout<T>) -> Checkout<T> {
     let outcome = match &answer {
-        Checkout::Done { .. } => match operation {
-            "validate" => "valid",
-            "hold" => "held",
-            "redeem" => "redeemed",
-            _ => "released",
-        },
+        Checkout::Done { .. } => done,
         Checkout::Refused(refusal) => refusal.name(),
         Checkout::UnknownCode => "unknown_code",
     };

@@ -41,17 +41,20 @@ impl Engine {
         user: &crate::UserId,
         limit: i64,
     ) -> Result<Vec<(CouponView, Vec<CouponEvent>)>, EngineError> {
-        let codes = redemptions::codes_of_member(self.db(), user.as_str(), limit).await?;
-        let mut found = Vec::with_capacity(codes.len());
-        for code in codes {
-            found.extend(self.coupon_with_history(&code).await?);
+        let rows = redemptions::of_member(self.db(), user.as_str(), limit).await?;
+        let mut found = Vec::with_capacity(rows.len());
+        for row in rows {
+            let coupon = Recorded::try_from(row)?;
+            let campaign = CampaignId(coupon.row.campaign_id);
+            let history = redemptions::history(self.db(), campaign, coupon.row.sequence).await?;
+            found.push((coupon.view(), history));
         }
         Ok(found)
     }
 
     /// The recorded coupon with this code. A derived code leads to its row by (campaign,
-    /// sequence); a random one from an older release by its text; a coupon still waiting in the
-    /// Redis queue is recorded first.
+    /// sequence), a coupon still waiting in the Redis queue being recorded first; a random code
+    /// from an older release is found by its text.
     pub(super) async fn recorded_coupon(
         &self,
         code: &str,
@@ -62,23 +65,20 @@ impl Engine {
                 "is not a coupon code: sixteen letters and digits, like 7K3M-Q9ZD-T2XH-B8NC",
             )])
         })?;
-        let located = self.codes().locate(&canonical);
-        if let Some((campaign, sequence)) = located
-            && let Some(found) = self.recorded_at(campaign, sequence, &canonical).await?
-        {
-            return Ok(Some(found));
+        if let Some((campaign, sequence)) = self.codes().locate(&canonical) {
+            if let Some(found) = self.recorded_at(campaign, sequence, &canonical).await? {
+                return Ok(Some(found));
+            }
+            // Still queued: recorded now, as the sync would. Not queued either: the sync may
+            // have moved it between the two reads, so the record is asked again.
+            self.record_if_queued(campaign, sequence, &canonical)
+                .await?;
+            if let Some(found) = self.recorded_at(campaign, sequence, &canonical).await? {
+                return Ok(Some(found));
+            }
         }
-        if let Some(row) = redemptions::find_random_code(self.db(), &canonical).await? {
-            return self.with_campaign(row).await;
-        }
-        let Some((campaign, sequence)) = located else {
-            return Ok(None);
-        };
-        // Not in the queue either: the sync may have moved it between the two reads, so the
-        // record is asked once more.
-        self.record_if_queued(campaign, sequence, &canonical)
-            .await?;
-        self.recorded_at(campaign, sequence, &canonical).await
+        let older = redemptions::find_random_code(self.db(), &canonical).await?;
+        Ok(older.map(Recorded::try_from).transpose()?)
     }
 
     async fn recorded_at(
@@ -88,17 +88,9 @@ impl Engine {
         code: &str,
     ) -> Result<Option<Recorded>, EngineError> {
         match redemptions::find(self.db(), campaign, sequence).await? {
-            Some(row) if row.code == code => self.with_campaign(row).await,
+            Some(row) if row.code == code => Ok(Some(row.try_into()?)),
             _ => Ok(None),
         }
-    }
-
-    async fn with_campaign(
-        &self,
-        row: redemptions::CouponRow,
-    ) -> Result<Option<Recorded>, EngineError> {
-        let campaign = campaigns::find(self.db(), CampaignId(row.campaign_id)).await?;
-        Ok(campaign.map(|campaign| Recorded { row, campaign }))
     }
 
     /// Records the coupon numbered `sequence` if it waits in the campaign's Redis queue under

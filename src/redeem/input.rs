@@ -55,20 +55,24 @@ pub struct Order {
 }
 
 impl Order {
+    /// Checks the fields every checkout call shares, reporting each refused one.
     fn parse(
         order_id: Option<&str>,
         order_amount: i64,
         user_id: Option<&str>,
-        errors: &mut ValidationErrors,
-    ) -> Option<Self> {
+    ) -> Result<Self, ValidationErrors> {
+        let mut errors = ValidationErrors::default();
         let order_id = order_id.map(|raw| errors.check(parse_order_id(raw)));
         let amount = errors.check(parse_amount(order_amount));
         let user = user_id.map(|raw| errors.check(UserId::parse(raw)));
-        Some(Self {
-            order_id: if_valid(order_id)?,
-            order_amount: amount?,
-            user: if_valid(user)?,
-        })
+        match (if_valid(order_id), amount, if_valid(user)) {
+            (Some(order_id), Some(order_amount), Some(user)) if errors.is_empty() => Ok(Self {
+                order_id,
+                order_amount,
+                user,
+            }),
+            _ => Err(errors),
+        }
     }
 
     /// The order id of an order that must have one.
@@ -80,37 +84,38 @@ impl Order {
 impl ValidateRequest {
     /// Checks every field.
     pub fn parse(&self) -> Result<Order, ValidationErrors> {
-        let mut errors = ValidationErrors::default();
-        let order = Order::parse(
+        Order::parse(
             self.order_id.as_deref(),
             self.order_amount,
             self.user_id.as_deref(),
-            &mut errors,
-        );
-        order.filter(|_| errors.is_empty()).ok_or(errors)
+        )
     }
 }
 
 impl HoldRequest {
     /// Checks every field; the order and the hold's length in seconds.
     pub fn parse(&self) -> Result<(Order, i64), ValidationErrors> {
-        let mut errors = ValidationErrors::default();
         let order = Order::parse(
             Some(&self.order_id),
             self.order_amount,
             self.user_id.as_deref(),
-            &mut errors,
         );
         let seconds = self.hold_seconds.unwrap_or(DEFAULT_HOLD_SECONDS);
-        if !(1..=MAX_HOLD_SECONDS).contains(&seconds) {
-            errors.0.push(FieldError::new(
+        let seconds = if (1..=MAX_HOLD_SECONDS).contains(&seconds) {
+            Ok(seconds)
+        } else {
+            Err(FieldError::new(
                 "hold_seconds",
                 format!("must be between 1 and {MAX_HOLD_SECONDS} seconds"),
-            ));
-        }
-        match order {
-            Some(order) if errors.is_empty() => Ok((order, seconds)),
-            _ => Err(errors),
+            ))
+        };
+        match (order, seconds) {
+            (Ok(order), Ok(seconds)) => Ok((order, seconds)),
+            (order, seconds) => {
+                let mut errors = order.err().unwrap_or_default();
+                errors.0.extend(seconds.err());
+                Err(errors)
+            }
         }
     }
 }
@@ -118,14 +123,11 @@ impl HoldRequest {
 impl RedeemRequest {
     /// Checks every field.
     pub fn parse(&self) -> Result<Order, ValidationErrors> {
-        let mut errors = ValidationErrors::default();
-        let order = Order::parse(
+        Order::parse(
             Some(&self.order_id),
             self.order_amount,
             self.user_id.as_deref(),
-            &mut errors,
-        );
-        order.filter(|_| errors.is_empty()).ok_or(errors)
+        )
     }
 }
 

@@ -1,6 +1,6 @@
 //! A recorded coupon's state at checkout, as PostgreSQL's clock sees it.
 
-use crate::campaign::Campaign;
+use crate::campaign::{Discount, DiscountKind, OrderRules};
 use crate::store::redemptions::CouponRow;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -61,15 +61,43 @@ pub fn expires_at(claimed_at: DateTime<Utc>, valid_days: i32) -> DateTime<Utc> {
     claimed_at + Duration::days(i64::from(valid_days))
 }
 
-/// A recorded coupon with its campaign.
+/// A recorded coupon with its campaign's terms for using it.
 pub(super) struct Recorded {
     pub row: CouponRow,
-    pub campaign: Campaign,
+    pub discount: Discount,
+    pub order_rules: OrderRules,
+}
+
+impl TryFrom<CouponRow> for Recorded {
+    type Error = sqlx::Error;
+
+    // The table's CHECK constraint admits only known kinds: anything else means the schema and
+    // the code disagree, a decoding error.
+    fn try_from(row: CouponRow) -> Result<Self, Self::Error> {
+        let kind = DiscountKind::parse(&row.discount_kind)
+            .map_err(|e| sqlx::Error::Decode(e.to_string().into()))?;
+        Ok(Self {
+            discount: Discount {
+                kind,
+                amount: row.discount_amount,
+            },
+            order_rules: OrderRules {
+                min_order_amount: row.min_order_amount,
+                max_discount_amount: row.max_discount_amount,
+            },
+            row,
+        })
+    }
 }
 
 impl Recorded {
+    /// What the coupon takes off an order of `order_amount` won.
+    pub fn discount_on(&self, order_amount: i64) -> i64 {
+        self.order_rules.discount_on(self.discount, order_amount)
+    }
+
     pub fn expires_at(&self) -> DateTime<Utc> {
-        expires_at(self.row.claimed_at, self.campaign.valid_days)
+        expires_at(self.row.claimed_at, self.row.valid_days)
     }
 
     /// The end of a live hold.

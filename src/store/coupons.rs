@@ -22,6 +22,8 @@ pub struct IssuedCoupon {
     pub claimed_at: DateTime<Utc>,
     /// When the sync wrote this row.
     pub synced_at: DateTime<Utc>,
+    /// When it was used at checkout, if it is redeemed.
+    pub redeemed_at: Option<DateTime<Utc>>,
 }
 
 /// Inserts one batch (the caller commits), at most `rows_per_statement` rows per statement;
@@ -220,7 +222,7 @@ pub async fn holders_of_sequences(
 }
 
 /// The columns of an [`IssuedCoupon`], in its field order.
-const COLUMNS: &str = "campaign_id, user_id, code, sequence, claimed_at, synced_at";
+const COLUMNS: &str = "campaign_id, user_id, code, sequence, claimed_at, synced_at, redeemed_at";
 
 /// The coupon a user holds in a campaign, once it reached PostgreSQL.
 pub async fn find(
@@ -264,9 +266,7 @@ pub async fn page_after(
 
 /// What the record says of a campaign's coupons at checkout, by PostgreSQL's clock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct RecordNumbers {
-    /// Coupons recorded.
-    pub synced: i64,
+pub struct CheckoutNumbers {
     /// Redeemed.
     pub redeemed: i64,
     /// Held by a live hold.
@@ -277,11 +277,12 @@ pub struct RecordNumbers {
     pub discount_granted: i64,
 }
 
-/// The record's numbers of each of these campaigns that has coupons: one pass over their rows.
+/// Coupons recorded, and their checkout numbers, of each of these campaigns that has coupons:
+/// one pass over their rows.
 pub async fn numbers_of(
     db: &PgPool,
     campaigns: &[CampaignId],
-) -> Result<HashMap<CampaignId, RecordNumbers>, sqlx::Error> {
+) -> Result<HashMap<CampaignId, (i64, CheckoutNumbers)>, sqlx::Error> {
     let ids: Vec<i64> = campaigns.iter().map(|id| id.0).collect();
     let rows: Vec<(i64, i64, i64, i64, i64, i64)> = sqlx::query_as(
         "SELECT i.campaign_id, count(*), \
@@ -299,14 +300,13 @@ pub async fn numbers_of(
     Ok(rows
         .into_iter()
         .map(|(id, synced, redeemed, held, expired, discount_granted)| {
-            let numbers = RecordNumbers {
-                synced,
+            let numbers = CheckoutNumbers {
                 redeemed,
                 held,
                 expired,
                 discount_granted,
             };
-            (CampaignId(id), numbers)
+            (CampaignId(id), (synced, numbers))
         })
         .collect())
 }

@@ -8,8 +8,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 
-/// A recorded coupon with its redemption columns, read with PostgreSQL's clock (the one every
-/// hold and expiry is judged by).
+/// A recorded coupon with its redemption columns and the campaign's terms for using it (never
+/// changed once the campaign exists), in one read, with PostgreSQL's clock (the one every hold
+/// and expiry is judged by).
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct CouponRow {
     pub campaign_id: i64,
@@ -23,10 +24,20 @@ pub struct CouponRow {
     pub held_until: Option<DateTime<Utc>>,
     pub redeemed_at: Option<DateTime<Utc>>,
     pub now: DateTime<Utc>,
+    pub discount_kind: String,
+    pub discount_amount: i64,
+    pub valid_days: i32,
+    pub min_order_amount: Option<i64>,
+    pub max_discount_amount: Option<i64>,
 }
 
-const COLUMNS: &str = "campaign_id, sequence, user_id, code, claimed_at, order_id, order_amount, \
-     discount, held_until, redeemed_at, now() AS now";
+/// A [`CouponRow`] from `issued_coupons i` and `campaigns c`.
+const SELECTED: &str = "SELECT i.campaign_id, i.sequence, i.user_id, i.code, i.claimed_at, \
+     i.order_id, i.order_amount, i.discount, i.held_until, i.redeemed_at, now() AS now, \
+     c.discount_kind, c.discount_amount, c.valid_days, c.min_order_amount, c.max_discount_amount";
+
+/// Coupons with their campaigns.
+const FROM_COUPONS: &str = "FROM issued_coupons i JOIN campaigns c ON c.id = i.campaign_id";
 
 /// The coupon numbered `sequence` in `campaign`.
 pub async fn find(
@@ -34,8 +45,7 @@ pub async fn find(
     campaign: CampaignId,
     sequence: i64,
 ) -> Result<Option<CouponRow>, sqlx::Error> {
-    let sql =
-        format!("SELECT {COLUMNS} FROM issued_coupons WHERE campaign_id = $1 AND sequence = $2");
+    let sql = format!("{SELECTED} {FROM_COUPONS} WHERE i.campaign_id = $1 AND i.sequence = $2");
     sqlx::query_as(&sql)
         .bind(campaign.0)
         .bind(sequence)
@@ -54,7 +64,7 @@ pub async fn find_random_code(db: &PgPool, code: &str) -> Result<Option<CouponRo
     let Some(before) = before else {
         return Ok(None);
     };
-    let sql = format!("SELECT {COLUMNS} FROM issued_coupons WHERE code = $1 AND synced_at < $2");
+    let sql = format!("{SELECTED} {FROM_COUPONS} WHERE i.code = $1 AND i.synced_at < $2");
     sqlx::query_as(&sql)
         .bind(code)
         .bind(before)
@@ -73,6 +83,50 @@ pub struct OrderTerms<'a> {
     pub valid_days: i32,
 }
 
+/// The statement of a hold or a redemption: the conditional `UPDATE` of the coupon's row (not
+/// redeemed, `$hold_allows`, not expired: `$6` is the campaign's `valid_days`), the history row
+/// of `$kind` written from what it updated, and the updated row's `$returned` column.
+macro_rules! taking {
+    (set: $set:literal, hold_allows: $hold_allows:literal, returned: $returned:literal,
+     kind: $kind:literal) => {
+        concat!(
+            "WITH taken AS ( \
+                UPDATE issued_coupons SET order_id = $3, order_amount = $4, discount = $5, ",
+            $set,
+            " WHERE campaign_id = $1 AND sequence = $2 AND redeemed_at IS NULL AND ",
+            $hold_allows,
+            " AND claimed_at + make_interval(days => $6) > now() \
+                RETURNING campaign_id, sequence, user_id, order_id, order_amount, discount, ",
+            $returned,
+            "), logged AS ( \
+                INSERT INTO coupon_events \
+                    (campaign_id, sequence, kind, user_id, order_id, order_amount, discount) \
+                SELECT campaign_id, sequence, '",
+            $kind,
+            "', user_id, order_id, order_amount, discount FROM taken) \
+             SELECT ",
+            $returned,
+            " FROM taken"
+        )
+    };
+}
+
+/// The statement's `$1`–`$6` for this coupon and order.
+fn bind_order<'q, O>(
+    query: sqlx::query::QueryScalar<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments>,
+    campaign: CampaignId,
+    sequence: i64,
+    terms: OrderTerms<'q>,
+) -> sqlx::query::QueryScalar<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments> {
+    query
+        .bind(campaign.0)
+        .bind(sequence)
+        .bind(terms.order_id)
+        .bind(terms.order_amount)
+        .bind(terms.discount)
+        .bind(terms.valid_days)
+}
+
 /// Holds the coupon for the order until `hold_seconds` from now (never past the coupon's
 /// expiry), if it is not redeemed, not held by a live hold and not expired; the hold's end.
 pub async fn hold(
@@ -82,32 +136,17 @@ pub async fn hold(
     terms: OrderTerms<'_>,
     hold_seconds: i64,
 ) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
-    sqlx::query_scalar(
-        "WITH taken AS ( \
-            UPDATE issued_coupons SET order_id = $3, order_amount = $4, discount = $5, \
-                held_until = least(now() + make_interval(secs => $7), \
-                                   claimed_at + make_interval(days => $6)), \
-                redeemed_at = NULL \
-            WHERE campaign_id = $1 AND sequence = $2 AND redeemed_at IS NULL \
-              AND (held_until IS NULL OR held_until <= now()) \
-              AND claimed_at + make_interval(days => $6) > now() \
-            RETURNING campaign_id, sequence, user_id, order_id, order_amount, discount, held_until), \
-         logged AS ( \
-            INSERT INTO coupon_events \
-                (campaign_id, sequence, kind, user_id, order_id, order_amount, discount) \
-            SELECT campaign_id, sequence, 'held', user_id, order_id, order_amount, discount \
-            FROM taken) \
-         SELECT held_until FROM taken",
-    )
-    .bind(campaign.0)
-    .bind(sequence)
-    .bind(terms.order_id)
-    .bind(terms.order_amount)
-    .bind(terms.discount)
-    .bind(terms.valid_days)
-    .bind(hold_seconds as f64)
-    .fetch_optional(db)
-    .await
+    let statement = sqlx::query_scalar(taking!(
+        set: "held_until = least(now() + make_interval(secs => $7), \
+                                 claimed_at + make_interval(days => $6)), redeemed_at = NULL",
+        hold_allows: "(held_until IS NULL OR held_until <= now())",
+        returned: "held_until",
+        kind: "held"
+    ));
+    bind_order(statement, campaign, sequence, terms)
+        .bind(hold_seconds as f64)
+        .fetch_optional(db)
+        .await
 }
 
 /// Redeems the coupon for the order, if it is not redeemed, not held for another order by a
@@ -118,30 +157,15 @@ pub async fn redeem(
     sequence: i64,
     terms: OrderTerms<'_>,
 ) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
-    sqlx::query_scalar(
-        "WITH taken AS ( \
-            UPDATE issued_coupons SET order_id = $3, order_amount = $4, discount = $5, \
-                held_until = NULL, redeemed_at = now() \
-            WHERE campaign_id = $1 AND sequence = $2 AND redeemed_at IS NULL \
-              AND (held_until IS NULL OR held_until <= now() OR order_id = $3) \
-              AND claimed_at + make_interval(days => $6) > now() \
-            RETURNING campaign_id, sequence, user_id, order_id, order_amount, discount, \
-                redeemed_at), \
-         logged AS ( \
-            INSERT INTO coupon_events \
-                (campaign_id, sequence, kind, user_id, order_id, order_amount, discount) \
-            SELECT campaign_id, sequence, 'redeemed', user_id, order_id, order_amount, discount \
-            FROM taken) \
-         SELECT redeemed_at FROM taken",
-    )
-    .bind(campaign.0)
-    .bind(sequence)
-    .bind(terms.order_id)
-    .bind(terms.order_amount)
-    .bind(terms.discount)
-    .bind(terms.valid_days)
-    .fetch_optional(db)
-    .await
+    let statement = sqlx::query_scalar(taking!(
+        set: "held_until = NULL, redeemed_at = now()",
+        hold_allows: "(held_until IS NULL OR held_until <= now() OR order_id = $3)",
+        returned: "redeemed_at",
+        kind: "redeemed"
+    ));
+    bind_order(statement, campaign, sequence, terms)
+        .fetch_optional(db)
+        .await
 }
 
 /// Gives the coupon back from the order (held or redeemed, the hold live or not); whether it
@@ -251,21 +275,21 @@ pub async fn record_queued(
     tx.commit().await
 }
 
-/// The codes a member holds, newest campaign first, at most `limit`: one descent of each
+/// The coupons a member holds, newest campaign first, at most `limit`: one descent of each
 /// campaign's primary key (no index on the member alone, which the sync would have to keep).
-pub async fn codes_of_member(
+pub async fn of_member(
     db: &PgPool,
     user_id: &str,
     limit: i64,
-) -> Result<Vec<String>, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT i.code FROM campaigns c \
-         JOIN LATERAL (SELECT code FROM issued_coupons \
-                       WHERE campaign_id = c.id AND user_id = $1) i ON true \
-         ORDER BY c.id DESC LIMIT $2",
-    )
-    .bind(user_id)
-    .bind(limit)
-    .fetch_all(db)
-    .await
+) -> Result<Vec<CouponRow>, sqlx::Error> {
+    let sql = format!(
+        "{SELECTED} FROM campaigns c JOIN LATERAL ( \
+             SELECT * FROM issued_coupons WHERE campaign_id = c.id AND user_id = $1) i ON true \
+         ORDER BY c.id DESC LIMIT $2"
+    );
+    sqlx::query_as(&sql)
+        .bind(user_id)
+        .bind(limit)
+        .fetch_all(db)
+        .await
 }

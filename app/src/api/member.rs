@@ -130,7 +130,7 @@ pub async fn claim(campaign_id: i64) -> Result<ClaimView, ServerFnError> {
         },
         ClaimOutcome::AlreadyClaimed => match engine.coupon_of(campaign, &member).await {
             Ok(Some(held)) => ClaimView::Issued {
-                coupon: coupon_view(&engine, held).await?,
+                coupon: coupon_view(held),
                 just_now: false,
             },
             _ => ClaimView::Unavailable,
@@ -142,27 +142,14 @@ pub async fn claim(campaign_id: i64) -> Result<ClaimView, ServerFnError> {
     })
 }
 
-/// A member's coupon with whether it was used. One still waiting for the sync cannot have been
-/// used through this page's reads, so only a recorded one costs a look at its state.
+/// A member's coupon as the claim page shows it.
 #[cfg(feature = "ssr")]
-async fn coupon_view(
-    engine: &coupon::Engine,
-    held: coupon::HeldCoupon,
-) -> Result<CouponView, ServerFnError> {
-    let redeemed_at = if held.synced {
-        engine
-            .coupon_by_code(&held.code)
-            .await
-            .map_err(crate::backend::unavailable)?
-            .and_then(|coupon| coupon.redeemed_at)
-    } else {
-        None
-    };
-    Ok(CouponView {
+fn coupon_view(held: coupon::HeldCoupon) -> CouponView {
+    CouponView {
         code: held.code,
         claimed_at: held.claimed_at,
-        redeemed_at,
-    })
+        redeemed_at: held.redeemed_at,
+    }
 }
 
 /// What a signed-in member sees before clicking: their coupon if they hold one, else whatever
@@ -180,7 +167,7 @@ async fn member_state(
         .map_err(crate::backend::unavailable)?;
     if let Some(held) = held {
         return Ok(ClaimView::Issued {
-            coupon: coupon_view(engine, held).await?,
+            coupon: coupon_view(held),
             just_now: false,
         });
     }
