@@ -267,3 +267,28 @@ async fn a_campaign_with_a_misspelled_or_impossible_rule_is_refused_by_field() {
         (Some(5000), None)
     );
 }
+
+#[tokio::test]
+async fn the_coupon_search_finds_by_code_and_by_a_member_id_shaped_like_a_code() {
+    let server = spawn_server().await;
+    let campaign = server.campaign(2).await;
+    // Sixteen letters and digits: it reads as a code too.
+    let member = format!("{:016X}", rand::random::<u64>() | (1 << 63));
+    let issued = server
+        .engine
+        .claim(campaign.id, &coupon::UserId::parse(&member).unwrap())
+        .await
+        .unwrap();
+    let coupon::ClaimOutcome::Issued { code, .. } = issued else {
+        panic!("expected a coupon, got {issued:?}");
+    };
+    let admin = admin_browser(&server).await;
+
+    for query in [code.as_str(), member.as_str()] {
+        let found = call(&admin, &server, "find_coupons", &[("query", query)]).await;
+        assert_eq!(found.status(), StatusCode::OK);
+        let found: Value = found.json().await.unwrap();
+        assert_eq!(found[0]["code"], code.as_str(), "{query}: {found}");
+        assert_eq!(found[0]["user_id"], member.as_str(), "{query}: {found}");
+    }
+}

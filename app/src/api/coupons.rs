@@ -43,7 +43,9 @@ pub async fn find_coupons(query: String) -> Result<Vec<FoundCoupon>, ServerFnErr
     if query.is_empty() {
         return Ok(Vec::new());
     }
-    let found = if coupon::code::canonical(query).is_some() {
+    // Text shaped like a code is a code first; a member id may look like one too, so when no
+    // coupon has that code it is searched as a member id.
+    let mut found: Vec<_> = if coupon::code::canonical(query).is_some() {
         engine
             .coupon_with_history(query)
             .await
@@ -51,14 +53,16 @@ pub async fn find_coupons(query: String) -> Result<Vec<FoundCoupon>, ServerFnErr
             .into_iter()
             .collect()
     } else {
-        match coupon::UserId::parse(query) {
-            Ok(member) => engine
-                .coupons_of_member(&member, MOST_FOUND)
-                .await
-                .map_err(unavailable)?,
-            Err(_) => Vec::new(),
-        }
+        Vec::new()
     };
+    if found.is_empty()
+        && let Ok(member) = coupon::UserId::parse(query)
+    {
+        found = engine
+            .coupons_of_member(&member, MOST_FOUND)
+            .await
+            .map_err(unavailable)?;
+    }
     Ok(found.into_iter().map(found_coupon).collect())
 }
 

@@ -32,7 +32,9 @@ impl Asked {
     }
 }
 
-/// `key=value` for each non-empty value, percent-encoded.
+/// `key=value` for each non-empty value, percent-encoded. Written here rather than with
+/// leptos_router's `ParamsMap::to_query_string`, whose escaping differs between the server and
+/// the browser (the hydrated links would not match the ones the server rendered).
 fn form_urlencoded_pairs(pairs: &[(&str, &str)]) -> Vec<String> {
     pairs
         .iter()
