@@ -119,6 +119,7 @@ struct Parts {
     codes: CodeKey,
     claims: OnceLock<ClaimBatcher>,
     load_turns: LoadTurns,
+    coupon_terms: crate::redeem::KnownTerms,
 }
 
 /// How the engine reaches Redis, and what "issued" means.
@@ -182,7 +183,13 @@ impl Engine {
             codes,
             claims: OnceLock::new(),
             load_turns: LoadTurns::default(),
+            coupon_terms: crate::redeem::KnownTerms::default(),
         })))
+    }
+
+    /// The campaign terms checkouts have read (see `redeem::terms`).
+    pub(crate) fn coupon_terms(&self) -> &crate::redeem::KnownTerms {
+        &self.0.coupon_terms
     }
 
     /// What "issued" means for this engine.

@@ -641,7 +641,7 @@ async fn a_random_code_recorded_by_an_older_release_is_redeemed_by_its_text() {
     // As the release before derived codes recorded it: a random code, synced back then.
     sqlx::query(
         "INSERT INTO issued_coupons (campaign_id, user_id, code, sequence, claimed_at, synced_at) \
-         SELECT $1, 'old-member', $2, 1, now(), instant - interval '1 hour' \
+         SELECT $1, 'old-member', $2, 5, now(), instant - interval '1 hour' \
          FROM random_codes_recorded_before",
     )
     .bind(campaign.id.0)
@@ -663,6 +663,27 @@ async fn a_random_code_recorded_by_an_older_release_is_redeemed_by_its_text() {
             .unwrap(),
     );
     assert_eq!(redeemed.discount, 3000);
+
+    // The code derived from that row's number was never anyone's: with the campaign's terms
+    // known to the engine (from a coupon of its own), it still redeems nothing.
+    let own = codes_of(&engine, &campaign, 1).await.remove(0);
+    drain(&engine, campaign.id).await;
+    done(
+        engine
+            .validate(&own, &validate_request(10_000))
+            .await
+            .unwrap(),
+    );
+    let derived = engine.codes().code_of(campaign.id, 5).unwrap();
+    assert_eq!(
+        engine
+            .redeem(&derived, &redeem_request("forged", 10_000))
+            .await
+            .unwrap(),
+        Checkout::UnknownCode
+    );
+    let (_, history) = engine.coupon_with_history(&code).await.unwrap().unwrap();
+    assert_eq!(history.len(), 1, "only the old member's redemption");
 }
 
 #[tokio::test]

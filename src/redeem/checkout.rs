@@ -3,6 +3,7 @@
 
 use super::input::{HoldRequest, Order, RedeemRequest, ValidateRequest, parse_order_id};
 use super::state::{CouponState, Recorded};
+use super::terms::CouponTerms;
 use crate::campaign::CampaignId;
 use crate::engine::Engine;
 use crate::error::EngineError;
@@ -99,11 +100,12 @@ trait Step {
     const DONE: &'static str;
     /// The stored answer if the order already did this step.
     fn repeated(&self, found: &Recorded) -> Option<Self::Answer>;
-    /// Writes the step if the row still allows it; its answer, `None` if the row changed.
+    /// Writes the step if the row allows it; its answer, `None` if it does not (or is not
+    /// recorded).
     async fn write(
         &self,
         db: &sqlx::PgPool,
-        found: &Recorded,
+        coupon: (CampaignId, i64),
         terms: OrderTerms<'_>,
     ) -> Result<Option<Self::Answer>, sqlx::Error>;
 }
@@ -130,10 +132,9 @@ impl Step for Holding {
     async fn write(
         &self,
         db: &sqlx::PgPool,
-        found: &Recorded,
+        (campaign, sequence): (CampaignId, i64),
         terms: OrderTerms<'_>,
     ) -> Result<Option<Hold>, sqlx::Error> {
-        let (campaign, sequence) = (id(found), found.row.sequence);
         let held = redemptions::hold(db, campaign, sequence, terms, self.seconds).await?;
         Ok(held.map(|until| Hold {
             order_id: terms.order_id.to_owned(),
@@ -163,10 +164,9 @@ impl Step for Redeeming {
     async fn write(
         &self,
         db: &sqlx::PgPool,
-        found: &Recorded,
+        (campaign, sequence): (CampaignId, i64),
         terms: OrderTerms<'_>,
     ) -> Result<Option<Redemption>, sqlx::Error> {
-        let (campaign, sequence) = (id(found), found.row.sequence);
         let redeemed = redemptions::redeem(db, campaign, sequence, terms).await?;
         Ok(redeemed.map(|at| Redemption {
             order_id: terms.order_id.to_owned(),
@@ -191,7 +191,7 @@ impl Engine {
                 Some(refusal) => Checkout::Refused(refusal),
                 None => Checkout::Done {
                     answer: Valid {
-                        discount: found.discount_on(order.order_amount),
+                        discount: found.terms.discount_on(order.order_amount),
                         order_amount: order.order_amount,
                         expires_at: found.expires_at(),
                     },
@@ -224,7 +224,9 @@ impl Engine {
         self.write_step(code, &order, Redeeming).await
     }
 
-    /// Reads the coupon, answers a repeat of the order's step from the row, refuses what the
+    /// Writes the order's step at once when this engine knows the campaign's terms (the
+    /// statement checks the row's state itself); otherwise, or when the row does not allow it,
+    /// reads the coupon, answers a repeat of the order's step from the row, refuses what the
     /// row does not allow, or writes the step; reads again when the row changed in between.
     async fn write_step<S: Step>(
         &self,
@@ -232,6 +234,13 @@ impl Engine {
         order: &Order,
         step: S,
     ) -> Result<Checkout<S::Answer>, EngineError> {
+        if let Some(answer) = self.write_known(code, order, &step).await? {
+            let done = Checkout::Done {
+                answer,
+                first: true,
+            };
+            return Ok(counted(S::OPERATION, S::DONE, done));
+        }
         for _ in 0..TRIES {
             let Some(found) = self.recorded_coupon(code).await? else {
                 return Ok(counted(S::OPERATION, S::DONE, Checkout::UnknownCode));
@@ -248,8 +257,9 @@ impl Engine {
             if let Some(refusal) = refusal(&found, order, false) {
                 return Ok(counted(S::OPERATION, S::DONE, Checkout::Refused(refusal)));
             }
-            let terms = terms(&found, order);
-            if let Some(answer) = step.write(self.db(), &found, terms).await? {
+            let terms = order_terms(&found.terms, &found.row.code, order);
+            let coupon = (id(&found), found.row.sequence);
+            if let Some(answer) = step.write(self.db(), coupon, terms).await? {
                 let done = Checkout::Done {
                     answer,
                     first: true,
@@ -258,6 +268,30 @@ impl Engine {
             }
         }
         Err(EngineError::Contended)
+    }
+
+    /// The step written without reading the coupon first, if its campaign's terms are known and
+    /// the order meets them; `None` when the row did not allow it (the caller finds out why).
+    async fn write_known<S: Step>(
+        &self,
+        code: &str,
+        order: &Order,
+        step: &S,
+    ) -> Result<Option<S::Answer>, EngineError> {
+        let Some(canonical) = crate::code::canonical(code) else {
+            return Ok(None);
+        };
+        let Some((campaign, sequence)) = self.codes().locate(&canonical) else {
+            return Ok(None);
+        };
+        let Some(terms) = self.coupon_terms().get(campaign) else {
+            return Ok(None);
+        };
+        if terms.order_rules.is_below_minimum(order.order_amount) {
+            return Ok(None);
+        }
+        let terms = order_terms(&terms, &canonical, order);
+        Ok(step.write(self.db(), (campaign, sequence), terms).await?)
     }
 
     /// Gives the coupon back from the order (cancelled or refunded): available again unless
@@ -291,12 +325,14 @@ fn id(found: &Recorded) -> CampaignId {
     CampaignId(found.row.campaign_id)
 }
 
-fn terms<'a>(found: &Recorded, order: &'a Order) -> OrderTerms<'a> {
+fn order_terms<'a>(terms: &CouponTerms, code: &'a str, order: &'a Order) -> OrderTerms<'a> {
     OrderTerms {
         order_id: order.id(),
         order_amount: order.order_amount,
-        discount: found.discount_on(order.order_amount),
-        valid_days: found.row.valid_days,
+        discount: terms.discount_on(order.order_amount),
+        valid_days: terms.valid_days,
+        code,
+        user_id: order.user.as_ref().map(|user| user.as_str()),
     }
 }
 
@@ -321,9 +357,9 @@ fn refusal(found: &Recorded, order: &Order, validating: bool) -> Option<Refusal>
         (CouponState::Held, Some(hold_expires_at)) if !own_order => {
             Some(Refusal::Held { hold_expires_at })
         }
-        _ if found.order_rules.is_below_minimum(order.order_amount) => {
+        _ if found.terms.order_rules.is_below_minimum(order.order_amount) => {
             Some(Refusal::BelowMinimum {
-                min_order_amount: found.order_rules.min_order_amount.unwrap_or_default(),
+                min_order_amount: found.terms.order_rules.min_order_amount.unwrap_or_default(),
             })
         }
         _ => None,

@@ -88,7 +88,11 @@ impl Engine {
         code: &str,
     ) -> Result<Option<Recorded>, EngineError> {
         match redemptions::find(self.db(), campaign, sequence).await? {
-            Some(row) if row.code == code => Ok(Some(row.try_into()?)),
+            Some(row) if row.code == code => {
+                let found = Recorded::try_from(row)?;
+                self.coupon_terms().remember(campaign, found.terms);
+                Ok(Some(found))
+            }
             _ => Ok(None),
         }
     }

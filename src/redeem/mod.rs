@@ -10,6 +10,9 @@ mod checkout;
 mod finding;
 mod input;
 mod state;
+mod terms;
+
+pub(crate) use terms::KnownTerms;
 
 pub use crate::store::redemptions::CouponEvent;
 pub use checkout::{Checkout, Hold, Redemption, Refusal, Release, Valid};

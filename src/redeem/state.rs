@@ -1,5 +1,6 @@
 //! A recorded coupon's state at checkout, as PostgreSQL's clock sees it.
 
+use super::terms::CouponTerms;
 use crate::campaign::{Discount, DiscountKind, OrderRules};
 use crate::store::redemptions::CouponRow;
 use chrono::{DateTime, Duration, Utc};
@@ -64,8 +65,7 @@ pub fn expires_at(claimed_at: DateTime<Utc>, valid_days: i32) -> DateTime<Utc> {
 /// A recorded coupon with its campaign's terms for using it.
 pub(super) struct Recorded {
     pub row: CouponRow,
-    pub discount: Discount,
-    pub order_rules: OrderRules,
+    pub terms: CouponTerms,
 }
 
 impl TryFrom<CouponRow> for Recorded {
@@ -76,7 +76,7 @@ impl TryFrom<CouponRow> for Recorded {
     fn try_from(row: CouponRow) -> Result<Self, Self::Error> {
         let kind = DiscountKind::parse(&row.discount_kind)
             .map_err(|e| sqlx::Error::Decode(e.to_string().into()))?;
-        Ok(Self {
+        let terms = CouponTerms {
             discount: Discount {
                 kind,
                 amount: row.discount_amount,
@@ -85,19 +85,15 @@ impl TryFrom<CouponRow> for Recorded {
                 min_order_amount: row.min_order_amount,
                 max_discount_amount: row.max_discount_amount,
             },
-            row,
-        })
+            valid_days: row.valid_days,
+        };
+        Ok(Self { row, terms })
     }
 }
 
 impl Recorded {
-    /// What the coupon takes off an order of `order_amount` won.
-    pub fn discount_on(&self, order_amount: i64) -> i64 {
-        self.order_rules.discount_on(self.discount, order_amount)
-    }
-
     pub fn expires_at(&self) -> DateTime<Utc> {
-        expires_at(self.row.claimed_at, self.row.valid_days)
+        expires_at(self.row.claimed_at, self.terms.valid_days)
     }
 
     /// The end of a live hold.

@@ -73,7 +73,7 @@ pub async fn find_random_code(db: &PgPool, code: &str) -> Result<Option<CouponRo
         .await
 }
 
-/// What a hold or a redemption writes.
+/// What a hold or a redemption writes, and what the row must be for it.
 #[derive(Debug, Clone, Copy)]
 pub struct OrderTerms<'a> {
     pub order_id: &'a str,
@@ -81,11 +81,17 @@ pub struct OrderTerms<'a> {
     pub discount: i64,
     /// The coupon's validity: nothing is held or redeemed after `claimed_at` plus this.
     pub valid_days: i32,
+    /// The code the checkout named: the row must hold it (a row recorded with a random code
+    /// by an older release is not reached by the code derived from its number).
+    pub code: &'a str,
+    /// The member the checkout says it is for, if it says.
+    pub user_id: Option<&'a str>,
 }
 
 /// The statement of a hold or a redemption: the conditional `UPDATE` of the coupon's row (not
-/// redeemed, `$hold_allows`, not expired: `$6` is the campaign's `valid_days`), the history row
-/// of `$kind` written from what it updated, and the updated row's `$returned` column.
+/// redeemed, `$hold_allows`, not expired: `$6` is the campaign's `valid_days`; holding code `$7`
+/// for member `$8` if given), the history row of `$kind` written from what it updated, and the
+/// updated row's `$returned` column.
 macro_rules! taking {
     (set: $set:literal, hold_allows: $hold_allows:literal, returned: $returned:literal,
      kind: $kind:literal) => {
@@ -96,6 +102,7 @@ macro_rules! taking {
             " WHERE campaign_id = $1 AND sequence = $2 AND redeemed_at IS NULL AND ",
             $hold_allows,
             " AND claimed_at + make_interval(days => $6) > now() \
+                AND code = $7 AND ($8::text IS NULL OR user_id = $8) \
                 RETURNING campaign_id, sequence, user_id, order_id, order_amount, discount, ",
             $returned,
             "), logged AS ( \
@@ -111,7 +118,7 @@ macro_rules! taking {
     };
 }
 
-/// The statement's `$1`–`$6` for this coupon and order.
+/// The statement's `$1`–`$8` for this coupon and order.
 fn bind_order<'q, O>(
     query: sqlx::query::QueryScalar<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments>,
     campaign: CampaignId,
@@ -125,6 +132,8 @@ fn bind_order<'q, O>(
         .bind(terms.order_amount)
         .bind(terms.discount)
         .bind(terms.valid_days)
+        .bind(terms.code)
+        .bind(terms.user_id)
 }
 
 /// Holds the coupon for the order until `hold_seconds` from now (never past the coupon's
@@ -137,7 +146,7 @@ pub async fn hold(
     hold_seconds: i64,
 ) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
     let statement = sqlx::query_scalar(taking!(
-        set: "held_until = least(now() + make_interval(secs => $7), \
+        set: "held_until = least(now() + make_interval(secs => $9), \
                                  claimed_at + make_interval(days => $6)), redeemed_at = NULL",
         hold_allows: "(held_until IS NULL OR held_until <= now())",
         returned: "held_until",

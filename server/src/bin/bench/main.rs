@@ -8,6 +8,8 @@
 //!   bench lag <id> <seconds>         samples the age of the oldest queued claim; p99
 //!   bench check <id>...              the invariants; exits 1 on any violation
 //!   bench sessions <n> <file>        n signed-in member sessions; their cookies, one a line
+//!   bench coupons <n> <file>         a campaign of n recorded coupons; their codes, one a line
+//!   bench redeemed <id>              its coupons redeemed; exits 1 if one was redeemed twice
 
 use chrono::{Duration, Utc};
 use coupon::redis::{CLAIM_SCRIPT, CampaignKeys};
@@ -17,6 +19,8 @@ use redis::AsyncCommands;
 use std::collections::HashSet;
 use std::process::ExitCode;
 use std::time::Instant;
+
+mod redemptions;
 
 /// The raw line's campaign lives only in Redis, under an id PostgreSQL never hands out, so the
 /// sync never sees its queue: it only ever holds redis-benchmark's throwaway claims.
@@ -64,6 +68,11 @@ async fn run(args: &[String]) -> Result<(), Failure> {
             let file = args.get(2).ok_or("missing the cookie file")?;
             sessions(&engine, number(1)?, file).await
         }
+        Some("coupons") => {
+            let file = args.get(2).ok_or("missing the code file")?;
+            redemptions::coupons(&engine, number(1)?, file).await
+        }
+        Some("redeemed") => redemptions::redeemed(&engine, number(1)?).await,
         Some("check") => {
             for i in 1..args.len() {
                 check(&engine, CampaignId(number(i)?)).await?;
@@ -72,7 +81,7 @@ async fn run(args: &[String]) -> Result<(), Failure> {
             Ok(())
         }
         _ => {
-            Err("usage: bench raw-setup|raw-teardown|campaign|fill|drain|lag|check|sessions".into())
+            Err("usage: bench raw-setup|raw-teardown|campaign|fill|drain|lag|check|sessions|coupons|redeemed".into())
         }
     }
 }
