@@ -2,7 +2,8 @@
 
 use crate::claim::{ClaimAck, connected_replicas};
 use crate::engine::Engine;
-use crate::store::MIGRATOR;
+use crate::redis::CampaignKeys;
+use crate::store::{MIGRATOR, campaigns};
 use serde::Serialize;
 
 /// What `/readyz` reports: each dependency, and whether all are fine.
@@ -22,7 +23,28 @@ pub struct Readiness {
     /// With Redis Sentinel: the primary it names now (`host:port`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub redis_primary: Option<String>,
+    /// On a Redis Cluster: each primary, whether it answers, and which campaigns it holds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redis_cluster: Option<Vec<ClusterNode>>,
 }
+
+/// One primary of a Redis Cluster, as `/readyz` shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClusterNode {
+    /// `host:port`.
+    pub node: String,
+    /// Slots it owns.
+    pub slots: u32,
+    /// `ok`, or what it answered instead of `PONG`.
+    pub redis: String,
+    /// Campaigns not yet drained whose keys it holds (their slot is one of its own).
+    pub campaigns: usize,
+    /// Their ids, lowest first, at most [`LISTED_CAMPAIGNS`].
+    pub campaign_ids: Vec<i64>,
+}
+
+/// Most campaign ids `/readyz` lists per node.
+pub const LISTED_CAMPAIGNS: usize = 50;
 
 impl Engine {
     /// Pings Redis and PostgreSQL and checks that every migration this build knows is applied.
@@ -50,14 +72,64 @@ impl Engine {
             (None, ClaimAck::Replicated { .. }) => "ok".to_owned(),
             (None, ClaimAck::Primary) => "not required".to_owned(),
         };
+        let redis_cluster = self.cluster_nodes().await;
+        let nodes_ok = redis_cluster
+            .iter()
+            .flatten()
+            .all(|node| node.redis == "ok");
         Readiness {
-            ready: redis == "ok" && postgres == "ok" && migrations == "ok" && missing.is_none(),
+            ready: redis == "ok"
+                && nodes_ok
+                && postgres == "ok"
+                && migrations == "ok"
+                && missing.is_none(),
             redis,
             postgres,
             migrations,
             replicas,
             redis_primary: self.redis().primary(),
+            redis_cluster,
         }
+    }
+
+    /// Each primary of the cluster with the campaigns it holds; `None` without a cluster.
+    async fn cluster_nodes(&self) -> Option<Vec<ClusterNode>> {
+        let mut redis = self.redis();
+        let primaries = redis.cluster()?.primaries();
+        let pings = redis.on_primaries(&redis::cmd("PING")).await;
+        let watched = campaigns::watched(self.db()).await.unwrap_or_default();
+        let nodes = primaries
+            .into_iter()
+            .map(|(node, slots)| {
+                let redis = match &pings {
+                    Ok(answers) => match answers.iter().find(|(at, _)| **at == *node) {
+                        Some((_, redis::Value::SimpleString(pong))) if pong == "PONG" => {
+                            "ok".to_owned()
+                        }
+                        Some((_, other)) => format!("{other:?}"),
+                        None => "no answer".to_owned(),
+                    },
+                    Err(error) => error.to_string(),
+                };
+                let held: Vec<i64> = watched
+                    .iter()
+                    .map(|watched| watched.campaign.id)
+                    .filter(|id| {
+                        let meta = CampaignKeys::new(*id).meta;
+                        self.redis().node_of(meta.as_bytes()).as_deref() == Some(&*node)
+                    })
+                    .map(|id| id.0)
+                    .collect();
+                ClusterNode {
+                    node: node.to_string(),
+                    slots,
+                    redis,
+                    campaigns: held.len(),
+                    campaign_ids: held.into_iter().take(LISTED_CAMPAIGNS).collect(),
+                }
+            })
+            .collect();
+        Some(nodes)
     }
 
     /// With replicated acknowledgments, while fewer replicas are connected than needed (every

@@ -10,6 +10,9 @@ pub const CLAIMS: &str = "coupon_claims_total";
 pub const CLAIM_SECONDS: &str = "coupon_claim_duration_seconds";
 /// Histogram: claims decided by one call of the claim script (how much the rounds coalesce).
 pub const CLAIMS_PER_CALL: &str = "coupon_claims_per_script_call";
+/// Counter: Lua script calls sent, labelled by `script` (`claim`, `repair`, …) and by `node`, the
+/// Redis node (`host:port`) that holds the keys of the call (on a cluster, as last read).
+pub const SCRIPT_CALLS: &str = "coupon_script_calls_total";
 /// Counter: sync batches committed to PostgreSQL.
 pub const SYNC_BATCHES: &str = "coupon_sync_batches_total";
 /// Counter: rows the sync inserted (replays of a committed batch insert none).
@@ -86,6 +89,30 @@ pub(crate) fn claim_answered(outcome: &'static str, took: Duration) {
 /// Counts one call of the claim script carrying `claims` claims.
 pub(crate) fn claim_call(claims: usize) {
     claim_handles().per_call.record(claims as f64);
+}
+
+/// Counts one script call on `node`. The handles are kept per script and node, so the claim
+/// path does not look a counter up by its labels every call.
+pub(crate) fn script_call(script: &'static str, node: Option<std::sync::Arc<str>>) {
+    type Handles = Vec<(&'static str, std::sync::Arc<str>, metrics::Counter)>;
+    static HANDLES: std::sync::RwLock<Handles> = std::sync::RwLock::new(Vec::new());
+    let node = node.unwrap_or_else(|| std::sync::Arc::from("unknown"));
+    let known = HANDLES
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .iter()
+        .find(|(name, at, _)| *name == script && *at == node)
+        .map(|(_, _, counter)| counter.clone());
+    let counter = known.unwrap_or_else(|| {
+        let counter =
+            metrics::counter!(SCRIPT_CALLS, "script" => script, "node" => node.to_string());
+        HANDLES
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push((script, node, counter.clone()));
+        counter
+    });
+    counter.increment(1);
 }
 
 pub(crate) fn batch_committed(inserted: u64) {

@@ -41,6 +41,10 @@ pub struct StatusReport {
     /// With replicated acknowledgments, while fewer replicas are connected than needed (every
     /// claim is answered "try again"): how many are, e.g. `0 of 1 replicas connected`.
     pub replicas_missing: Option<String>,
+    /// The Redis node (`host:port`) holding the campaign's keys: on a cluster, the primary that
+    /// owns its slot as last read; `None` while that is not known.
+    #[serde(default)]
+    pub redis_node: Option<String>,
 }
 
 /// What an end user's page shows of a campaign: the record's campaign and the coupons Redis
@@ -113,34 +117,41 @@ impl Engine {
         &self,
         campaigns: Vec<(Campaign, (i64, CheckoutNumbers))>,
     ) -> Result<Vec<StatusReport>, EngineError> {
-        let kinds = issued_kinds(&mut self.redis(), &campaigns).await?;
-        let mut pipe = redis::pipe();
-        for ((campaign, _), kind) in campaigns.iter().zip(kinds) {
-            let keys = CampaignKeys::new(campaign.id);
-            pipe.get(&keys.counter);
-            count_issued(&mut pipe, &keys, kind);
-            pipe.llen(&keys.queue).lindex(&keys.queue, 0).hmget(
-                &keys.sync_state,
-                &["last_ok_ms", "last_error", "last_error_ms"],
-            );
-        }
+        let mut redis = self.redis();
+        let kinds = issued_kinds(&mut redis, &campaigns).await?;
+        let groups: Vec<redis::Pipeline> = campaigns
+            .iter()
+            .zip(kinds)
+            .map(|((campaign, _), kind)| {
+                let keys = CampaignKeys::new(campaign.id);
+                let mut pipe = redis::pipe();
+                pipe.get(&keys.counter);
+                count_issued(&mut pipe, &keys, kind);
+                pipe.llen(&keys.queue).lindex(&keys.queue, 0).hmget(
+                    &keys.sync_state,
+                    &["last_ok_ms", "last_error", "last_error_ms"],
+                );
+                pipe
+            })
+            .collect();
         let replicas_missing = self.replicas_missing().await;
-        let numbers: Vec<RedisNumbers> = if campaigns.is_empty() {
-            Vec::new()
-        } else {
-            // Five replies per campaign, regrouped into one tuple each.
-            let flat: Vec<redis::Value> = pipe.query_async(&mut self.redis()).await?;
-            flat.chunks(5)
-                .map(|chunk| redis::from_redis_value(redis::Value::Array(chunk.to_vec())))
-                .collect::<Result<_, _>>()
-                .map_err(redis::RedisError::from)?
-        };
+        // Five replies per campaign, made into one tuple each.
+        let numbers: Vec<RedisNumbers> = redis
+            .query_groups(&groups)
+            .await?
+            .into_iter()
+            .map(|replies| redis::from_redis_value(redis::Value::Array(replies)))
+            .collect::<Result<_, _>>()
+            .map_err(redis::RedisError::from)?;
         Ok(campaigns
             .into_iter()
             .zip(numbers)
             .map(|((campaign, record), numbers)| {
                 let mut report = report(campaign, record, numbers);
                 report.replicas_missing = replicas_missing.clone();
+                report.redis_node = redis
+                    .node_of(CampaignKeys::new(report.campaign.id).meta.as_bytes())
+                    .map(|node| node.to_string());
                 report
             })
             .collect())
@@ -153,14 +164,19 @@ async fn issued_kinds(
     redis: &mut RedisLink,
     campaigns: &[(Campaign, (i64, CheckoutNumbers))],
 ) -> Result<Vec<redis::ValueType>, EngineError> {
-    if campaigns.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut pipe = redis::pipe();
-    for (campaign, _) in campaigns {
-        pipe.key_type(CampaignKeys::new(campaign.id).issued);
-    }
-    Ok(pipe.query_async(redis).await?)
+    let groups: Vec<redis::Pipeline> = campaigns
+        .iter()
+        .map(|(campaign, _)| {
+            let mut pipe = redis::pipe();
+            pipe.key_type(CampaignKeys::new(campaign.id).issued);
+            pipe
+        })
+        .collect();
+    let kinds = redis.query_groups(&groups).await?.into_iter().flatten();
+    Ok(kinds
+        .map(redis::from_redis_value)
+        .collect::<Result<_, _>>()
+        .map_err(redis::RedisError::from)?)
 }
 
 fn report(
@@ -185,5 +201,6 @@ fn report(
         last_sync_error: last_error,
         last_sync_error_at: last_error_ms.and_then(DateTime::from_timestamp_millis),
         replicas_missing: None,
+        redis_node: None,
     }
 }

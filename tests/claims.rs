@@ -179,7 +179,7 @@ async fn one_script_call_decides_its_claims_in_order_as_separate_calls_would() {
         .key(&keys.counter)
         .key(&keys.issued)
         .key(&keys.queue)
-        .arg(redis_run_id(&engine).await);
+        .arg(redis_run_id(&engine, campaign.id).await);
     for member in &members {
         call.arg(member.as_str());
     }

@@ -18,21 +18,12 @@ const MOST_READS_A_LOOKUP: u64 = 2 + 15;
 
 /// How many list reads (`LINDEX`, `LRANGE`, `LPOS`) Redis has run, scripts' calls included.
 async fn list_reads(engine: &Engine) -> u64 {
-    let info: String = redis::cmd("INFO")
-        .arg("commandstats")
-        .query_async(&mut engine.redis())
-        .await
-        .expect("INFO commandstats");
-    ["lindex", "lrange", "lpos"]
-        .iter()
-        .map(|command| {
-            let prefix = format!("cmdstat_{command}:calls=");
-            info.lines()
-                .find_map(|line| line.strip_prefix(prefix.as_str()))
-                .and_then(|rest| rest.split(',').next())
-                .map_or(0, |calls| calls.parse::<u64>().expect("a count"))
-        })
-        .sum()
+    let mut reads = 0;
+    for command in ["lindex", "lrange", "lpos"] {
+        let name = format!("cmdstat_{command}");
+        reads += info_sum(engine, "commandstats", &name, Some("calls")).await;
+    }
+    reads
 }
 
 fn sequence_of(outcome: &ClaimOutcome) -> i64 {

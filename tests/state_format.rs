@@ -179,7 +179,7 @@ async fn an_instance_of_the_previous_release_fails_on_a_converted_state_and_writ
         .key(&keys.counter)
         .key(&keys.issued)
         .key(&keys.queue)
-        .arg(redis_run_id(&engine).await)
+        .arg(redis_run_id(&engine, campaign.id).await)
         .arg(user(1).as_str());
     let reply: redis::RedisResult<Vec<i64>> = call.invoke_async(&mut engine.redis()).await;
 

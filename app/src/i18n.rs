@@ -278,6 +278,7 @@ pub struct Texts {
     pub sync_error: &'static str,
     /// Shown while replicated acknowledgments cannot be given (every claim hears "try again").
     pub replicas_missing: &'static str,
+    pub redis_node: &'static str,
     pub claims_per_second: &'static str,
     pub live: &'static str,
     pub reconnecting: &'static str,
@@ -379,6 +380,7 @@ const KO: Texts = Texts {
     never: "없음",
     sync_error: "동기화 오류",
     replicas_missing: "복제본 부족으로 발급을 멈췄습니다",
+    redis_node: "Redis 노드",
     claims_per_second: "초당 발급 (최근 5분)",
     live: "실시간",
     reconnecting: "연결이 끊겼습니다. 다시 연결하는 중…",
@@ -479,6 +481,7 @@ const EN: Texts = Texts {
     never: "never",
     sync_error: "Sync error",
     replicas_missing: "Claims are refused until enough Redis replicas are connected",
+    redis_node: "Redis node",
     claims_per_second: "Claims per second (last 5 min)",
     live: "Live",
     reconnecting: "Connection lost. Reconnecting…",

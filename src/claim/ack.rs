@@ -3,10 +3,11 @@
 //! member was told is theirs.
 //!
 //! One `WAIT` per round of script calls, not per claim: every claim of the round was written on
-//! the same connection before it, so one answer covers them all. A round that does not reach N
-//! replicas in time has its issued claims answered "try again" (they stand in Redis: the member's
-//! next try hears "already claimed"). After such a round, and until enough replicas are
-//! connected again, rounds are refused before they reach Redis.
+//! the same connection before it, so one answer covers them all (on a cluster, redis-rs sends it
+//! to every primary, on the connection the round's calls took, and takes the lowest answer).
+//! A round that does not reach N replicas in time has its issued claims answered "try again"
+//! (they stand in Redis: the member's next try hears "already claimed"). After such a round, and
+//! until enough replicas are connected again, rounds are refused before they reach Redis.
 
 use crate::error::EngineError;
 use crate::redis::RedisLink;
@@ -108,15 +109,21 @@ impl Unconfirmed {
     }
 }
 
-/// `connected_slaves` of `INFO replication`.
+/// `connected_slaves` of `INFO replication`: on a cluster, the fewest any primary has (each
+/// primary's claims wait for its own replicas).
 pub(crate) async fn connected_replicas(redis: &mut RedisLink) -> redis::RedisResult<i64> {
-    let info: String = redis::cmd("INFO")
-        .arg("replication")
-        .query_async(redis)
+    let answers = redis
+        .on_primaries(redis::cmd("INFO").arg("replication"))
         .await?;
-    Ok(info
-        .lines()
-        .find_map(|line| line.trim().strip_prefix("connected_slaves:"))
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(0))
+    let mut fewest = None;
+    for (_, answer) in answers {
+        let info: String = redis::from_redis_value(answer)?;
+        let connected = info
+            .lines()
+            .find_map(|line| line.trim().strip_prefix("connected_slaves:"))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0);
+        fewest = Some(fewest.map_or(connected, |known: i64| known.min(connected)));
+    }
+    Ok(fewest.unwrap_or(0))
 }

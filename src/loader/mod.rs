@@ -79,8 +79,9 @@ impl Engine {
     /// id of the Redis last seen): one Redis read, no PostgreSQL.
     async fn is_ready(&self, id: CampaignId) -> Result<bool, EngineError> {
         let keys = CampaignKeys::new(id);
-        let view = StateView::read(&mut self.redis(), &keys).await?;
-        let run = self.scripts().identity.current();
+        let mut redis = self.redis();
+        let view = StateView::read(&mut redis, &keys).await?;
+        let run = self.scripts().run_for(&mut redis, &keys, false).await?;
         Ok(view.is_ready_in(&run))
     }
 
@@ -98,9 +99,8 @@ impl Engine {
         let mut redis = self.redis();
         // The stamp written must be the run id of the Redis that was read, so it is read first;
         // a change after this leaves an old stamp behind, which claims refuse.
-        self.scripts().identity.refresh(&mut redis).await?;
-        let run = self.scripts().identity.current();
         let keys = CampaignKeys::new(campaign.id);
+        let run = self.scripts().run_for(&mut redis, &keys, true).await?;
         let view = StateView::read(&mut redis, &keys).await?;
         let recorded = coupons::highest_sequence(tx, campaign.id).await?;
         let standing = view.against(campaign, recorded, &run);
@@ -142,7 +142,7 @@ impl Engine {
             .arg(campaign.claim_ends_at.timestamp_millis())
             .arg(campaign.quantity)
             .arg(continue_after)
-            .arg(&*run)
+            .arg(&*self.scripts().run_to_pass(&redis, run.clone()))
             .invoke(&mut redis)
             .await?;
         crate::metrics::state_repaired(standing.name());

@@ -1,6 +1,7 @@
 //! The connection to Redis every part of the engine shares: one multiplexed connection (redis-rs's
 //! `ConnectionManager`, which pipelines concurrent requests and reconnects on its own), either
-//! to a fixed address or to whichever node Redis Sentinel names as the primary.
+//! to a fixed address or to whichever node Redis Sentinel names as the primary; or redis-rs's
+//! cluster connection, one multiplexed connection per node (`cluster.rs`).
 //!
 //! Following a failover: a task asks the sentinels for the primary's address a few times a
 //! second and, when it moved, opens a connection to the new primary and swaps it in. Commands
@@ -8,6 +9,7 @@
 //! so its first script call answers `NOSCRIPT` and every campaign is verified against the record
 //! before it answers a claim (see `identity.rs`).
 
+use super::cluster::Clustered;
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::{Cmd, Pipeline, RedisError, RedisFuture, RedisResult, Value};
 use std::sync::{Arc, RwLock, Weak};
@@ -25,6 +27,26 @@ pub enum RedisTarget {
         /// The name the sentinels monitor the primary under.
         master: String,
     },
+    /// A Redis Cluster, found through these seed nodes (`REDIS_CLUSTER_NODES`, `host:port`).
+    Cluster(Vec<String>),
+}
+
+impl RedisTarget {
+    /// The cluster `REDIS_CLUSTER_NODES` names (`host:port,…`) when it is set, else the
+    /// address `REDIS_URL` holds; `None` with neither. For the tools and tests that take no
+    /// other setting (the server reads its own, with checks: `server/src/config`).
+    pub fn from_environment() -> Option<Self> {
+        match std::env::var("REDIS_CLUSTER_NODES") {
+            Ok(list) if !list.trim().is_empty() => Some(Self::Cluster(
+                list.split(',')
+                    .map(str::trim)
+                    .filter(|node| !node.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
+            )),
+            _ => std::env::var("REDIS_URL").ok().map(Self::Url),
+        }
+    }
 }
 
 /// How often the sentinels are asked where the primary is.
@@ -33,10 +55,12 @@ const FOLLOW_EVERY: Duration = Duration::from_millis(250);
 /// A handle on the shared connection; cheap to clone.
 #[derive(Clone)]
 pub enum RedisLink {
-    /// A fixed address.
-    Fixed(ConnectionManager),
+    /// A fixed address (`host:port`, as the metrics name it).
+    Fixed(ConnectionManager, Arc<str>),
     /// The primary named by the sentinels, swapped when it moves.
     Followed(Arc<Followed>),
+    /// A Redis Cluster.
+    Cluster(Clustered),
 }
 
 /// The connection to the current primary, and where it points.
@@ -51,7 +75,8 @@ impl RedisLink {
     /// starts following it on the current tokio runtime).
     pub async fn connect(target: &RedisTarget) -> RedisResult<Self> {
         match target {
-            RedisTarget::Url(url) => Ok(Self::Fixed(manager(url).await?)),
+            RedisTarget::Url(url) => Ok(Self::Fixed(manager(url).await?, address_in(url).into())),
+            RedisTarget::Cluster(nodes) => Ok(Self::Cluster(Clustered::connect(nodes).await?)),
             RedisTarget::Sentinel { sentinels, master } => {
                 let address = primary_address(sentinels, master).await?;
                 let connection = manager(&format!("redis://{address}")).await?;
@@ -66,18 +91,30 @@ impl RedisLink {
         }
     }
 
-    /// The primary the sentinels named last (`host:port`); `None` for a fixed address.
+    /// The primary the sentinels named last (`host:port`); `None` for a fixed address or a
+    /// cluster.
     pub fn primary(&self) -> Option<String> {
         match self {
-            Self::Fixed(_) => None,
             Self::Followed(followed) => Some(followed.connection().0),
+            Self::Fixed(..) | Self::Cluster(_) => None,
         }
     }
 
-    fn connection(&self) -> ConnectionManager {
+    /// The cluster behind this link, if it is one.
+    pub fn cluster(&self) -> Option<&Clustered> {
         match self {
-            Self::Fixed(connection) => connection.clone(),
-            Self::Followed(followed) => followed.connection().1,
+            Self::Cluster(clustered) => Some(clustered),
+            Self::Fixed(..) | Self::Followed(_) => None,
+        }
+    }
+
+    /// The node (`host:port`) holding the keys of the slot `key` hashes to, as last known:
+    /// the one node without a cluster; `None` when the cluster's owner of it is not known yet.
+    pub fn node_of(&self, key: &[u8]) -> Option<Arc<str>> {
+        match self {
+            Self::Fixed(_, address) => Some(address.clone()),
+            Self::Followed(followed) => Some(followed.connection().0.into()),
+            Self::Cluster(clustered) => clustered.owner_of(super::cluster::slot_of(key)),
         }
     }
 }
@@ -95,9 +132,10 @@ impl Followed {
 impl ConnectionLike for RedisLink {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
         match self {
-            Self::Fixed(connection) => connection.req_packed_command(cmd),
-            Self::Followed(_) => {
-                let mut connection = self.connection();
+            Self::Fixed(connection, _) => connection.req_packed_command(cmd),
+            Self::Cluster(clustered) => clustered.connection.req_packed_command(cmd),
+            Self::Followed(followed) => {
+                let mut connection = followed.connection().1;
                 Box::pin(async move { connection.req_packed_command(cmd).await })
             }
         }
@@ -110,9 +148,12 @@ impl ConnectionLike for RedisLink {
         count: usize,
     ) -> RedisFuture<'a, Vec<Value>> {
         match self {
-            Self::Fixed(connection) => connection.req_packed_commands(pipeline, offset, count),
-            Self::Followed(_) => {
-                let mut connection = self.connection();
+            Self::Fixed(connection, _) => connection.req_packed_commands(pipeline, offset, count),
+            Self::Cluster(clustered) => clustered
+                .connection
+                .req_packed_commands(pipeline, offset, count),
+            Self::Followed(followed) => {
+                let mut connection = followed.connection().1;
                 Box::pin(async move {
                     connection
                         .req_packed_commands(pipeline, offset, count)
@@ -124,8 +165,9 @@ impl ConnectionLike for RedisLink {
 
     fn get_db(&self) -> i64 {
         match self {
-            Self::Fixed(connection) => connection.get_db(),
+            Self::Fixed(connection, _) => connection.get_db(),
             Self::Followed(followed) => followed.connection().1.get_db(),
+            Self::Cluster(_) => 0,
         }
     }
 }
@@ -140,6 +182,13 @@ async fn manager(url: &str) -> RedisResult<ConnectionManager> {
         .set_number_of_retries(2)
         .set_max_delay(Duration::from_millis(500));
     ConnectionManager::new_with_config(client, config).await
+}
+
+/// `host:port` of a `redis://` URL, for the metrics' node label.
+fn address_in(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let rest = rest.rsplit_once('@').map_or(rest, |(_, rest)| rest);
+    rest.split(['/', '?']).next().unwrap_or(rest).to_owned()
 }
 
 /// Swaps in a connection to the new primary whenever the sentinels name another one; ends when

@@ -1,10 +1,13 @@
 //! Everything the engine keeps in Redis: key names and the Lua scripts that change them.
 
+mod cluster;
+mod groups;
 mod identity;
 mod keys;
 mod link;
 mod scripts;
 
+pub use cluster::{Clustered, slot_of};
 pub use keys::CampaignKeys;
 pub use link::{RedisLink, RedisTarget};
 pub use scripts::CLAIM_SCRIPT;

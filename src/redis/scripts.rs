@@ -3,10 +3,12 @@
 //! Each script is sent with a comment naming this process (a random token), so its SHA is this
 //! process's own: a Redis that restarted or was swapped by a failover answers `NOSCRIPT` to it,
 //! whoever else has loaded their copy meanwhile. That answer is how the instance learns that
-//! Redis changed ([`RedisIdentity`]); it then reads the run id, loads the script and retries.
+//! Redis changed ([`RedisIdentity`]); it then loads the script, reads the run id and retries.
+//! On a cluster the scripts read their node's run id themselves, and a `NOSCRIPT` is answered by
+//! sending the script whole (`EVAL`), which caches it on the node that owns the keys.
 
-use super::RedisLink;
 use super::identity::RedisIdentity;
+use super::{CampaignKeys, RedisLink};
 use crate::engine::random_token;
 use redis::{ErrorKind, FromRedisValue, RedisResult, Script, ServerErrorKind, ToRedisArgs};
 use std::sync::Arc;
@@ -20,14 +22,15 @@ pub const CLAIM_SCRIPT: &str = include_str!("lua/claim.lua");
 pub(crate) struct Scripts(Arc<ScriptSet>);
 
 pub(crate) struct ScriptSet {
-    pub claim: Script,
-    pub repair: Script,
-    pub acquire_lease: Script,
-    pub acknowledge: Script,
-    pub release_lease: Script,
-    pub set_status: Script,
-    pub set_quantity: Script,
-    pub lookup: Script,
+    pub claim: LuaScript,
+    pub repair: LuaScript,
+    pub acquire_lease: LuaScript,
+    pub acknowledge: LuaScript,
+    pub release_lease: LuaScript,
+    pub set_status: LuaScript,
+    pub set_quantity: LuaScript,
+    pub lookup: LuaScript,
+    pub run_id: LuaScript,
     /// The Redis these scripts were last loaded into.
     pub identity: RedisIdentity,
 }
@@ -35,22 +38,64 @@ pub(crate) struct ScriptSet {
 impl Scripts {
     pub fn new() -> Self {
         let token = random_token();
-        let script = |source: &str| Script::new(&format!("{source}\n-- instance {token}\n"));
+        let script = |name: &'static str, source: &str| {
+            let source = format!("{source}\n-- instance {token}\n");
+            LuaScript {
+                name,
+                script: Script::new(&source),
+                source,
+            }
+        };
         Self(Arc::new(ScriptSet {
-            claim: script(CLAIM_SCRIPT),
-            repair: script(include_str!("lua/repair.lua")),
-            acquire_lease: script(include_str!("lua/acquire_lease.lua")),
-            acknowledge: script(include_str!("lua/acknowledge.lua")),
-            release_lease: script(include_str!("lua/release_lease.lua")),
-            set_status: script(include_str!("lua/set_status.lua")),
-            set_quantity: script(include_str!("lua/set_quantity.lua")),
-            lookup: script(include_str!("lua/lookup.lua")),
+            claim: script("claim", CLAIM_SCRIPT),
+            repair: script("repair", include_str!("lua/repair.lua")),
+            acquire_lease: script("acquire_lease", include_str!("lua/acquire_lease.lua")),
+            acknowledge: script("acknowledge", include_str!("lua/acknowledge.lua")),
+            release_lease: script("release_lease", include_str!("lua/release_lease.lua")),
+            set_status: script("set_status", include_str!("lua/set_status.lua")),
+            set_quantity: script("set_quantity", include_str!("lua/set_quantity.lua")),
+            lookup: script("lookup", include_str!("lua/lookup.lua")),
+            run_id: script("run_id", include_str!("lua/run_id.lua")),
             identity: RedisIdentity::default(),
         }))
     }
 
+    /// The run id a campaign's state must be stamped with to be answered from: on one node,
+    /// the one last read (read again first when `fresh`); on a cluster, that of the node that
+    /// owns the campaign's slot now, asked through a script call on one of its keys.
+    pub async fn run_for(
+        &self,
+        redis: &mut RedisLink,
+        keys: &CampaignKeys,
+        fresh: bool,
+    ) -> RedisResult<Arc<str>> {
+        if redis.cluster().is_some() {
+            let run: String = self
+                .call(&self.run_id)
+                .key(&keys.meta)
+                .invoke(redis)
+                .await?;
+            return Ok(Arc::from(run));
+        }
+        if fresh {
+            self.identity.refresh(redis).await?;
+        }
+        Ok(self.identity.current())
+    }
+
+    /// What a script is given as the run id to check against: on a cluster nothing (`''`,
+    /// the script reads its node's own), since a call may run on another node than the one
+    /// the caller asked once its slot moved.
+    pub fn run_to_pass(&self, redis: &RedisLink, known: Arc<str>) -> Arc<str> {
+        if redis.cluster().is_some() {
+            Arc::from("")
+        } else {
+            known
+        }
+    }
+
     /// A call of `script` (one of this set's), to be given its keys and arguments.
-    pub fn call<'s>(&'s self, script: &'s Script) -> Call<'s> {
+    pub fn call<'s>(&'s self, script: &'s LuaScript) -> Call<'s> {
         Call {
             set: &self.0,
             script,
@@ -68,10 +113,18 @@ impl std::ops::Deref for Scripts {
     }
 }
 
+/// A script and its source (sent whole when a cluster node does not know it).
+pub(crate) struct LuaScript {
+    /// As the metrics name it.
+    name: &'static str,
+    script: Script,
+    source: String,
+}
+
 /// One call of a script: its keys and arguments, sent with `EVALSHA`.
 pub(crate) struct Call<'s> {
     set: &'s ScriptSet,
-    script: &'s Script,
+    script: &'s LuaScript,
     keys: Vec<Vec<u8>>,
     args: Vec<Vec<u8>>,
     /// Whether `ARGV[1]` is the run id of Redis as known when the call goes out.
@@ -99,25 +152,45 @@ impl Call<'_> {
     }
 
     /// Runs the script. On `NOSCRIPT` (Redis restarted, or a failover swapped it, or this
-    /// process is new to it), reads Redis's run id again, loads the script and retries once.
+    /// process is new to it), loads the script, reads Redis's run id again and retries once.
+    /// Loaded first: a restart between the two then answers `NOSCRIPT` again, where the other
+    /// order could send the run id of the Redis before the restart to the one after it, which
+    /// would take a state restored from the old one's files as verified.
     pub async fn invoke<T: FromRedisValue>(&self, redis: &mut RedisLink) -> RedisResult<T> {
-        match self.evalsha().query_async(redis).await {
+        let cluster = redis.cluster().is_some();
+        let node = match self.keys.first() {
+            Some(key) => redis.node_of(key),
+            None => None,
+        };
+        crate::metrics::script_call(self.script.name, node);
+        match self.command("EVALSHA", cluster).query_async(redis).await {
+            Err(error) if is_unknown_script(&error) && cluster => {
+                self.command("EVAL", cluster).query_async(redis).await
+            }
             Err(error) if is_unknown_script(&error) => {
+                self.script.script.load_async(redis).await?;
                 self.set.identity.refresh(redis).await?;
-                self.script.load_async(redis).await?;
-                self.evalsha().query_async(redis).await
+                self.command("EVALSHA", cluster).query_async(redis).await
             }
             other => other,
         }
     }
 
-    fn evalsha(&self) -> redis::Cmd {
-        let mut cmd = redis::cmd("EVALSHA");
-        cmd.arg(self.script.get_hash()).arg(self.keys.len());
+    /// `EVALSHA` with the script's hash, or `EVAL` with its source.
+    fn command(&self, name: &str, cluster: bool) -> redis::Cmd {
+        let mut cmd = redis::cmd(name);
+        if name == "EVAL" {
+            cmd.arg(self.script.source.as_str());
+        } else {
+            cmd.arg(self.script.script.get_hash());
+        }
+        cmd.arg(self.keys.len());
         for key in &self.keys {
             cmd.arg(key.as_slice());
         }
-        if self.identity_first {
+        if self.identity_first && cluster {
+            cmd.arg("");
+        } else if self.identity_first {
             cmd.arg(&*self.set.identity.current());
         }
         for arg in &self.args {

@@ -115,15 +115,21 @@ impl Drainer {
     /// Each campaign's queue length and meta, in the order given, and Redis's clock, from one
     /// pipelined call; `None` if Redis did not answer.
     async fn read_round(&self, watched: &[Watched]) -> Option<(Vec<Seen>, DateTime<Utc>)> {
-        let mut pipe = redis::pipe();
-        for campaign in watched {
-            let keys = CampaignKeys::new(campaign.campaign.id);
-            pipe.llen(&keys.queue);
-            MetaView::read(&mut pipe, &keys);
-        }
-        pipe.cmd("TIME");
-        let replies: Result<Vec<redis::Value>, _> =
-            pipe.query_async(&mut self.engine.redis()).await;
+        let mut groups: Vec<redis::Pipeline> = watched
+            .iter()
+            .map(|campaign| {
+                let keys = CampaignKeys::new(campaign.campaign.id);
+                let mut pipe = redis::pipe();
+                pipe.llen(&keys.queue);
+                MetaView::read(&mut pipe, &keys);
+                pipe
+            })
+            .collect();
+        let mut clock = redis::pipe();
+        clock.cmd("TIME");
+        groups.push(clock);
+        let replies = self.engine.redis().query_groups(&groups).await;
+        let replies = replies.map(|groups| groups.into_iter().flatten().collect());
         match replies.map(|replies| read_replies(replies, watched.len())) {
             Ok(Some(read)) => Some(read),
             Ok(None) => None,

@@ -4,19 +4,27 @@
 #![allow(dead_code)] // each test binary uses its own subset
 
 use chrono::{DateTime, Duration, Utc};
+use coupon::redis::{CampaignKeys, RedisTarget};
 use coupon::store::MIGRATOR;
 use coupon::sync::Drainer;
-use coupon::{Campaign, CampaignDraft, CampaignId, ClaimOutcome, Engine, SyncSettings, UserId};
+use coupon::{
+    Campaign, CampaignDraft, CampaignId, ClaimAck, ClaimOutcome, Engine, RedisSettings,
+    SyncSettings, UserId,
+};
 use std::future::Future;
 use std::time::Duration as StdDuration;
 
 /// An engine with the given sync settings, migrations applied.
 pub async fn engine_with(settings: SyncSettings) -> Engine {
-    let redis_url =
-        std::env::var("REDIS_URL").expect("REDIS_URL is not set: run the tests through ./dev test");
     let database_url = std::env::var("DATABASE_URL")
         .expect("DATABASE_URL is not set: run the tests through ./dev test");
-    let engine = Engine::connect(&redis_url, &database_url, settings)
+    let redis = RedisSettings {
+        // `./dev test` runs the suites a second time with REDIS_CLUSTER_NODES set.
+        target: RedisTarget::from_environment()
+            .expect("REDIS_URL is not set: run the tests through ./dev test"),
+        ack: ClaimAck::Primary,
+    };
+    let engine = Engine::connect_to(&redis, &database_url, settings)
         .await
         .expect("connect to Redis and PostgreSQL");
     MIGRATOR.run(engine.db()).await.expect("migrations");
@@ -95,17 +103,47 @@ pub async fn rows(engine: &Engine, id: CampaignId) -> i64 {
         .expect("count rows")
 }
 
-/// The run id of the Redis the engine talks to (claim.lua's first argument).
-pub async fn redis_run_id(engine: &Engine) -> String {
-    let info: String = redis::cmd("INFO")
-        .arg("server")
+/// The run id of the Redis node that holds the campaign's keys (claim.lua's first argument):
+/// a script call on one of them reaches that node on a cluster too.
+pub async fn redis_run_id(engine: &Engine, id: CampaignId) -> String {
+    redis::cmd("EVAL")
+        .arg("return string.match(redis.call('INFO', 'server'), 'run_id:(%x+)')")
+        .arg(1)
+        .arg(CampaignKeys::new(id).meta)
         .query_async(&mut engine.redis())
         .await
-        .expect("INFO server");
-    info.lines()
-        .find_map(|line| line.trim().strip_prefix("run_id:"))
-        .expect("a run id")
-        .to_owned()
+        .expect("the node's run id")
+}
+
+/// The sum over every primary of a number `INFO <section>` reports on a `name:value` line, or
+/// of one field of it (`name:field=value,…`).
+pub async fn info_sum(engine: &Engine, section: &str, name: &str, field: Option<&str>) -> u64 {
+    let answers = engine
+        .redis()
+        .on_primaries(redis::cmd("INFO").arg(section))
+        .await
+        .expect("INFO on every primary");
+    answers
+        .into_iter()
+        .map(|(_, answer)| {
+            let info: String = redis::from_redis_value(answer).expect("INFO text");
+            let prefix = format!("{name}:");
+            let Some(value) = info
+                .lines()
+                .find_map(|line| line.strip_prefix(prefix.as_str()))
+            else {
+                return 0;
+            };
+            let value = match field {
+                None => value.trim(),
+                Some(field) => value
+                    .split(',')
+                    .find_map(|part| part.strip_prefix(&format!("{field}=")))
+                    .unwrap_or("0"),
+            };
+            value.trim().parse::<u64>().expect("a count")
+        })
+        .sum()
 }
 
 /// Deletes Redis keys, as a Redis that lost its data would have.
@@ -130,7 +168,7 @@ pub async fn recorded_holders_and_lost_state(engine: &Engine, id: CampaignId) {
     .execute(engine.db())
     .await
     .expect("record the holders");
-    delete_keys(engine, &coupon::redis::CampaignKeys::new(id).all()).await;
+    delete_keys(engine, &CampaignKeys::new(id).all()).await;
 }
 
 /// Members `members` claim a coupon of `id` at the same moment (one task each, released

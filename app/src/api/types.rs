@@ -49,6 +49,10 @@ pub struct LiveNumbers {
     /// answered "try again"): how many are.
     #[serde(default)]
     pub replicas_missing: Option<String>,
+    /// The Redis node (`host:port`) holding the campaign's keys (on a cluster, its slot's
+    /// primary).
+    #[serde(default)]
+    pub redis_node: Option<String>,
     /// Claims per second, oldest first, one entry per second (at most 300).
     pub per_second: Vec<u32>,
 }

@@ -90,6 +90,7 @@ impl LiveNumbers {
             last_synced_at: report.last_synced_at,
             last_sync_error: report.last_sync_error.clone(),
             replicas_missing: report.replicas_missing.clone(),
+            redis_node: report.redis_node.clone(),
             per_second: Vec::new(),
         }
     }

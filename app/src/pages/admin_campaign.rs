@@ -140,6 +140,9 @@ fn LiveCampaign(
             </div>
             <p class="sync-line">
                 {t.last_sync} ": " <span data-testid="last-sync">{last_sync}</span>
+                {move || live.get().redis_node.map(|node| view! {
+                    " · " {t.redis_node} ": " <span data-testid="redis-node">{node}</span>
+                })}
                 {move || live.get().last_sync_error.map(|error| view! {
                     <span class="bad" role="alert">" · " {t.sync_error} ": " {error}</span>
                 })}

@@ -13,7 +13,8 @@ use std::time::Duration;
 #[derive(Debug, Clone)]
 pub struct Config {
     /// Where Redis is and what "issued" means: `REDIS_URL` (e.g. `redis://127.0.0.1:6379`), or
-    /// `REDIS_SENTINELS` (`host:port,…`) with `REDIS_SENTINEL_MASTER`; `CLAIM_ACK` (`primary`
+    /// `REDIS_SENTINELS` (`host:port,…`) with `REDIS_SENTINEL_MASTER`, or `REDIS_CLUSTER_NODES`
+    /// (`host:port,…`, seed nodes of a Redis Cluster); `CLAIM_ACK` (`primary`
     /// or `replicated`) with `CLAIM_ACK_REPLICAS` and `CLAIM_ACK_TIMEOUT_MS`.
     pub redis: RedisSettings,
     /// `DATABASE_URL`, e.g. `postgres://postgres@127.0.0.1:5432/coupon`.
@@ -133,25 +134,21 @@ impl Config {
             )?,
         };
         let live_tick = Duration::from_millis(number("LIVE_TICK_MS", 1000)?.max(50));
-        let target = match optional("REDIS_SENTINELS") {
-            Some(list) => {
-                let sentinels: Vec<String> = list
-                    .split(',')
-                    .map(str::trim)
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_owned)
-                    .collect();
-                if sentinels.iter().any(|s| !s.contains(':')) {
-                    return Err(ConfigError(format!(
-                        "REDIS_SENTINELS must be host:port entries separated by commas, got {list:?}"
-                    )));
-                }
+        let target = match (optional("REDIS_CLUSTER_NODES"), optional("REDIS_SENTINELS")) {
+            (Some(_), Some(_)) => {
+                return Err(ConfigError(
+                    "REDIS_CLUSTER_NODES and REDIS_SENTINELS exclude each other: set one".into(),
+                ));
+            }
+            (Some(list), None) => RedisTarget::Cluster(host_ports("REDIS_CLUSTER_NODES", &list)?),
+            (None, Some(list)) => {
+                let sentinels = host_ports("REDIS_SENTINELS", &list)?;
                 let master = optional("REDIS_SENTINEL_MASTER").ok_or_else(|| {
                     ConfigError("REDIS_SENTINEL_MASTER must be set with REDIS_SENTINELS".into())
                 })?;
                 RedisTarget::Sentinel { sentinels, master }
             }
-            None => RedisTarget::Url(required("REDIS_URL")?),
+            (None, None) => RedisTarget::Url(required("REDIS_URL")?),
         };
         let ack = match optional("CLAIM_ACK").as_deref() {
             None | Some("primary") => ClaimAck::Primary,
@@ -232,6 +229,27 @@ fn public_origin(raw: &str) -> Result<String, ConfigError> {
     Ok(origin)
 }
 
+/// `host:port` entries separated by commas, as `name` must hold them.
+fn host_ports(name: &str, list: &str) -> Result<Vec<String>, ConfigError> {
+    let entries: Vec<String> = list
+        .split(',')
+        .map(str::trim)
+        .filter(|entry| !entry.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let well_formed = |entry: &String| {
+        entry
+            .rsplit_once(':')
+            .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok())
+    };
+    if entries.is_empty() || !entries.iter().all(well_formed) {
+        return Err(ConfigError(format!(
+            "{name} must be host:port entries separated by commas, got {list:?}"
+        )));
+    }
+    Ok(entries)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -275,6 +293,35 @@ mod tests {
                 sentinels: vec!["10.0.0.1:26379".into(), "10.0.0.2:26379".into()],
                 master: "coupon".into(),
             }
+        );
+    }
+
+    #[test]
+    fn cluster_nodes_replace_the_redis_url_and_exclude_sentinels() {
+        let base = [
+            ("DATABASE_URL", "postgres://y"),
+            ("REDIS_CLUSTER_NODES", "10.0.0.1:7000, 10.0.0.2:7000,"),
+        ];
+        let config = Config::from_lookup(lookup(&base)).unwrap();
+        assert_eq!(
+            config.redis.target,
+            RedisTarget::Cluster(vec!["10.0.0.1:7000".into(), "10.0.0.2:7000".into()])
+        );
+        let bad = [
+            ("DATABASE_URL", "postgres://y"),
+            ("REDIS_CLUSTER_NODES", "10.0.0.1"),
+        ];
+        let err = Config::from_lookup(lookup(&bad)).unwrap_err();
+        assert_eq!(
+            err.0,
+            "REDIS_CLUSTER_NODES must be host:port entries separated by commas, got \"10.0.0.1\""
+        );
+        let mut both = base.to_vec();
+        both.push(("REDIS_SENTINELS", "10.0.0.1:26379"));
+        let err = Config::from_lookup(lookup(&both)).unwrap_err();
+        assert_eq!(
+            err.0,
+            "REDIS_CLUSTER_NODES and REDIS_SENTINELS exclude each other: set one"
         );
     }
 

@@ -83,6 +83,8 @@ impl ServerProcess {
             .env("LEPTOS_OUTPUT_NAME", "coupon")
             .env("LEPTOS_SITE_ROOT", "target/site")
             .env("REDIS_URL", redis_url)
+            // The stores are the ones given, whichever Redis the test run itself was given.
+            .env_remove("REDIS_CLUSTER_NODES")
             .env("DATABASE_URL", database_url)
             .env("API_KEY", super::API_KEY)
             .env("SYNC_LEASE_MS", "1000")

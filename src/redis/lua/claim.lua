@@ -7,7 +7,9 @@
 -- KEYS[2] counter STRING coupons still available
 -- KEYS[3] issued  HASH   user id -> the sequence number it got, in hexadecimal (src/redis/keys.rs)
 -- KEYS[4] queue   LIST   "seq<TAB>ms_since_open<TAB>user" entries waiting for the sync
--- ARGV[1] the run id of the Redis the caller believes it is talking to (src/redis/identity.rs)
+-- ARGV[1] the run id of the Redis the caller believes it is talking to (src/redis/identity.rs),
+--         or '' for the script to read its own: on a cluster the caller cannot know which node
+--         runs the call once a slot moves
 -- ARGV[2..] one user id per claim (validated: no control characters)
 --
 -- The coupon's code is not decided here: the server derives it from the campaign and the
@@ -28,7 +30,14 @@
 
 local meta = redis.call('HMGET', KEYS[1], 'status', 'starts_ms', 'ends_ms', 'seq', 'run', 'format')
 local available = redis.call('GET', KEYS[2])
-if not meta[1] or not available or meta[5] ~= ARGV[1] or meta[6] ~= '2' then
+if not meta[1] or not available or meta[6] ~= '2' then
+  return {0}
+end
+local run = ARGV[1]
+if run == '' then
+  run = string.match(redis.call('INFO', 'server'), 'run_id:(%x+)')
+end
+if meta[5] ~= run then
   return {0}
 end
 

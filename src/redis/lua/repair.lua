@@ -15,7 +15,8 @@
 -- ARGV[5] the sequence number to continue after, at least: above every number an earlier state
 --         of the campaign may have handed out (its sequence ceiling, src/store/sequences.rs),
 --         or 0 to keep numbering where the state is
--- ARGV[6] the run id of this Redis: the state is verified for it from now on
+-- ARGV[6] the run id of this Redis: the state is verified for it from now on; '' for the script
+--         to read it (on a cluster, where the caller cannot be sure which node runs the call)
 --
 -- Returns the number of users who hold a coupon now.
 --
@@ -98,7 +99,11 @@ if tonumber(ARGV[5]) > seq then
   seq = tonumber(ARGV[5])
 end
 
+local run = ARGV[6]
+if run == '' then
+  run = string.match(redis.call('INFO', 'server'), 'run_id:(%x+)')
+end
 redis.call('HSET', KEYS[1], 'status', ARGV[1], 'starts_ms', ARGV[2], 'ends_ms', ARGV[3],
-  'quantity', ARGV[4], 'seq', string.format('%d', seq), 'run', ARGV[6], 'format', '2')
+  'quantity', ARGV[4], 'seq', string.format('%d', seq), 'run', run, 'format', '2')
 redis.call('SET', KEYS[2], string.format('%d', available))
 return claimed

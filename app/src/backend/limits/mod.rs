@@ -199,15 +199,30 @@ impl RateLimits {
     /// Adds one to each counter; refused if any is then over its allowance.
     async fn count(&self, counters: &[Counter]) -> Result<(), LimitRefusal> {
         let now = unix_now();
-        let mut pipe = redis::pipe();
+        // One group per key: the two windows of a counter may hash to different cluster slots.
+        let mut groups = Vec::with_capacity(2 * counters.len());
         for counter in counters {
             let [current, previous] = counter.keys(&self.0.prefix, now);
-            pipe.incr(&current, counter.adds)
-                .expire(&current, counter.expiry_seconds())
-                .ignore()
-                .get(previous);
+            let mut add = redis::pipe();
+            add.incr(&current, counter.adds)
+                .expire(&current, counter.expiry_seconds());
+            let mut before = redis::pipe();
+            before.get(previous);
+            groups.extend([add, before]);
         }
-        let counts: Vec<(u64, Option<u64>)> = pipe.query_async(&mut self.0.redis.clone()).await?;
+        let replies = self.0.redis.clone().query_groups(&groups).await?;
+        let counts = replies
+            .chunks(2)
+            .map(|pair| {
+                let count = pair[0].first().cloned().unwrap_or(redis::Value::Nil);
+                let before = pair[1].first().cloned().unwrap_or(redis::Value::Nil);
+                Ok((
+                    redis::from_redis_value(count)?,
+                    redis::from_redis_value(before)?,
+                ))
+            })
+            .collect::<Result<Vec<(u64, Option<u64>)>, redis::ParsingError>>()
+            .map_err(redis::RedisError::from)?;
         verdict(counters, &counts, now)
     }
 

@@ -1,0 +1,72 @@
+//! Commands about many campaigns at once (the dashboard, the sync's round, the rate limits) in a
+//! way that works on one node and on a cluster alike.
+//!
+//! On one node a single pipeline carries them all: one round trip. A cluster refuses a pipeline
+//! whose keys hash to different slots, so there each group (the commands about one campaign, or
+//! one key) goes to its slot's node as a pipeline of its own, all of them at once: one round trip
+//! per node, in parallel.
+
+use super::RedisLink;
+use redis::cluster_routing::{MultipleNodeRoutingInfo, RoutingInfo};
+use redis::{Cmd, Pipeline, RedisResult, Value};
+
+impl RedisLink {
+    /// Runs every group (commands whose keys share one slot, none of them ignored) and returns
+    /// each group's replies, in order.
+    pub async fn query_groups(&mut self, groups: &[Pipeline]) -> RedisResult<Vec<Vec<Value>>> {
+        if groups.is_empty() {
+            return Ok(Vec::new());
+        }
+        if self.cluster().is_some() {
+            let sent = groups.iter().map(|group| {
+                let mut link = self.clone();
+                async move { group.query_async::<Vec<Value>>(&mut link).await }
+            });
+            return futures::future::try_join_all(sent).await;
+        }
+        let mut all = redis::pipe();
+        let mut sizes = Vec::with_capacity(groups.len());
+        for group in groups {
+            let mut size = 0;
+            for command in group.cmd_iter() {
+                all.add_command(command.clone());
+                size += 1;
+            }
+            sizes.push(size);
+        }
+        let mut replies = all.query_async::<Vec<Value>>(self).await?.into_iter();
+        Ok(sizes
+            .into_iter()
+            .map(|size| replies.by_ref().take(size).collect())
+            .collect())
+    }
+
+    /// Runs `command` on every primary (the one node without a cluster); each primary's
+    /// `host:port` with its answer, or the error it gave.
+    pub async fn on_primaries(&mut self, command: &Cmd) -> RedisResult<Vec<(String, Value)>> {
+        let Some(clustered) = self.cluster() else {
+            let node = self
+                .node_of(b"")
+                .map(|node| node.to_string())
+                .unwrap_or_default();
+            let reply = command.query_async::<Value>(self).await?;
+            return Ok(vec![(node, reply)]);
+        };
+        let routing = RoutingInfo::MultiNode((MultipleNodeRoutingInfo::AllMasters, None));
+        let reply = clustered
+            .connection
+            .clone()
+            .route_command(command.clone(), routing)
+            .await?;
+        let Value::Map(per_node) = reply else {
+            return Ok(vec![(String::new(), reply)]);
+        };
+        Ok(per_node
+            .into_iter()
+            .map(|(node, answer)| {
+                let node = redis::from_redis_value::<String>(node).unwrap_or_default();
+                (node, answer)
+            })
+            .collect())
+    }
+}
