@@ -1,17 +1,78 @@
-//! A Redis primary lost mid-storm (SIGKILL) and a replica promoted by Sentinel, with real
-//! processes: the server follows the new primary without a restart. With replicated
-//! acknowledgments no acknowledged claim is lost; without them every other invariant holds and
-//! the loss is counted.
+//! A Redis primary lost mid-storm (SIGKILL) and a replica promoted, by Sentinel or by Redis
+//! Cluster, with real processes: the server follows the new primary without a restart. With
+//! replicated acknowledgments no acknowledged claim is lost; without them every other invariant
+//! holds and the loss is counted.
 
 mod support;
 
-use coupon::redis::RedisTarget;
-use coupon::{ClaimAck, RedisSettings};
+use coupon::redis::{CampaignKeys, RedisTarget, slot_of};
+use coupon::{CampaignId, ClaimAck, RedisSettings};
 use std::collections::HashSet;
+use support::cluster::LocalCluster;
 use support::process::{ServerProcess, free_port};
 use support::sentinel::{MASTER, Replicated};
 use support::stack::{Database, test_engine};
 use support::storm::{Seen, Storm, issued_in_redis, until_drained};
+
+/// A primary with a replica to take over: watched by Sentinel, or a shard of a Redis Cluster.
+enum Redundant {
+    Sentinel(Replicated),
+    Cluster(LocalCluster),
+}
+
+impl Redundant {
+    async fn start(cluster: bool) -> Self {
+        if cluster {
+            Self::Cluster(LocalCluster::start().await)
+        } else {
+            Self::Sentinel(Replicated::start().await)
+        }
+    }
+
+    /// A number of its own, to name the test's database.
+    fn tag(&self) -> u16 {
+        match self {
+            Self::Sentinel(redis) => redis.sentinel_port,
+            Self::Cluster(cluster) => cluster.nodes[0].port,
+        }
+    }
+
+    fn target(&self) -> RedisTarget {
+        match self {
+            Self::Sentinel(redis) => RedisTarget::Sentinel {
+                sentinels: vec![redis.sentinels()],
+                master: MASTER.into(),
+            },
+            Self::Cluster(cluster) => RedisTarget::Cluster(cluster.seed_list()),
+        }
+    }
+
+    fn server_env(&self) -> Vec<(&'static str, String)> {
+        match self {
+            Self::Sentinel(redis) => vec![
+                ("REDIS_SENTINELS", redis.sentinels()),
+                ("REDIS_SENTINEL_MASTER", MASTER.to_owned()),
+            ],
+            Self::Cluster(cluster) => vec![("REDIS_CLUSTER_NODES", cluster.seeds())],
+        }
+    }
+
+    /// SIGKILLs the primary holding the campaign's keys and waits until its replica serves.
+    async fn kill_primary_of(&mut self, campaign: CampaignId) {
+        match self {
+            Self::Sentinel(redis) => {
+                redis.primary.kill();
+                redis.until_replica_promoted().await;
+            }
+            Self::Cluster(cluster) => {
+                let slot = slot_of(CampaignKeys::new(campaign).meta.as_bytes());
+                let primary = cluster.primary_of(slot).await;
+                cluster.node(primary).kill();
+                cluster.until_failed_over(slot, primary).await;
+            }
+        }
+    }
+}
 
 /// Kills the primary once the storm has had `before` answers, lets the storm run out, and
 /// returns what it saw, with the stores left after the drain: (rows, Redis's issued set).
@@ -24,14 +85,16 @@ struct Failover {
     ready: (u16, serde_json::Value),
 }
 
-async fn storm_through_a_failover(name: &str, ack: &[(&str, String)], quantity: i64) -> Failover {
-    let mut redis = Replicated::start().await;
-    let database = Database::create(name, redis.sentinel_port).await;
+async fn storm_through_a_failover(
+    name: &str,
+    cluster: bool,
+    ack: &[(&str, String)],
+    quantity: i64,
+) -> Failover {
+    let mut redis = Redundant::start(cluster).await;
+    let database = Database::create(name, redis.tag()).await;
     let settings = RedisSettings {
-        target: RedisTarget::Sentinel {
-            sentinels: vec![redis.sentinels()],
-            master: MASTER.into(),
-        },
+        target: redis.target(),
         ack: ClaimAck::Primary,
     };
     let engine = test_engine(&settings, &database.url).await;
@@ -39,10 +102,7 @@ async fn storm_through_a_failover(name: &str, ack: &[(&str, String)], quantity: 
         .create_campaign(&support::draft(quantity))
         .await
         .expect("create campaign");
-    let mut env = vec![
-        ("REDIS_SENTINELS", redis.sentinels()),
-        ("REDIS_SENTINEL_MASTER", MASTER.to_owned()),
-    ];
+    let mut env = redis.server_env();
     env.extend(ack.iter().cloned());
     let server = ServerProcess::start_with(name, free_port(), "", &database.url, &env).await;
 
@@ -54,8 +114,7 @@ async fn storm_through_a_failover(name: &str, ack: &[(&str, String)], quantity: 
         20,
     );
     storm.until_answered(quantity as usize / 3).await;
-    redis.primary.kill();
-    redis.until_replica_promoted().await;
+    redis.kill_primary_of(campaign.id).await;
     let seen = storm.run_out().await;
     until_drained(&engine, campaign.id).await;
 
@@ -129,11 +188,32 @@ fn lost(failover: &Failover) -> Vec<&String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_replicated_acknowledgments_a_primary_killed_mid_storm_loses_no_acknowledged_claim() {
+    no_acknowledged_claim_lost("replicated", false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_cluster_with_replicated_acknowledgments_a_primary_killed_mid_storm_loses_no_acknowledged_claim()
+ {
+    no_acknowledged_claim_lost("clusterreplicated", true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_replicated_acknowledgments_a_failover_keeps_every_other_invariant_and_counts_the_loss()
+ {
+    every_other_invariant_kept("primaryack", false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_cluster_without_replicated_acknowledgments_a_failover_keeps_every_other_invariant() {
+    every_other_invariant_kept("clusterprimaryack", true).await;
+}
+
+async fn no_acknowledged_claim_lost(name: &str, cluster: bool) {
     let ack = [
         ("CLAIM_ACK", "replicated".to_owned()),
         ("CLAIM_ACK_REPLICAS", "1".to_owned()),
     ];
-    let failover = storm_through_a_failover("replicated", &ack, 400).await;
+    let failover = storm_through_a_failover(name, cluster, &ack, 400).await;
 
     assert!(
         !failover.seen.issued.is_empty(),
@@ -153,10 +233,8 @@ async fn with_replicated_acknowledgments_a_primary_killed_mid_storm_loses_no_ack
     assert_eq!(body["replicas"], "0 of 1 replicas connected", "{body}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn without_replicated_acknowledgments_a_failover_keeps_every_other_invariant_and_counts_the_loss()
- {
-    let failover = storm_through_a_failover("primaryack", &[], 400).await;
+async fn every_other_invariant_kept(name: &str, cluster: bool) {
+    let failover = storm_through_a_failover(name, cluster, &[], 400).await;
 
     let lost = lost(&failover);
     println!(

@@ -3,14 +3,17 @@
 //! member was told is theirs.
 //!
 //! One `WAIT` per round of script calls, not per claim: every claim of the round was written on
-//! the same connection before it, so one answer covers them all (on a cluster, redis-rs sends it
-//! to every primary, on the connection the round's calls took, and takes the lowest answer).
+//! the same connection before it, so one answer covers them all. On a cluster, one per slot the
+//! round wrote to, sent to its primary on the connection the calls took: each primary waits for
+//! its own replicas, and a shard without enough of them holds up its campaigns only.
 //! A round that does not reach N replicas in time has its issued claims answered "try again"
 //! (they stand in Redis: the member's next try hears "already claimed"). After such a round, and
-//! until enough replicas are connected again, rounds are refused before they reach Redis.
+//! until enough replicas are connected again, calls to that shard are refused before they reach
+//! Redis.
 
 use crate::error::EngineError;
 use crate::redis::RedisLink;
+use std::collections::HashSet;
 use std::time::Duration;
 
 /// When a claim counts as issued.
@@ -28,28 +31,39 @@ pub enum ClaimAck {
     },
 }
 
+/// Where a call's writes land as far as replication goes: the one primary (`None`), or on a
+/// cluster the slot of the campaign (its primary waits for its own replicas).
+pub(crate) type Shard = Option<u16>;
+
 /// The claim rounds' view of the replicas.
 pub(crate) struct Acknowledger {
     ack: ClaimAck,
-    /// The last round fell short: check that enough replicas are connected before the next.
-    short: bool,
+    /// Shards whose last round fell short: their replicas are counted before their next call.
+    short: HashSet<Shard>,
 }
 
 impl Acknowledger {
     pub fn new(ack: ClaimAck) -> Self {
-        Self { ack, short: false }
+        Self {
+            ack,
+            short: HashSet::new(),
+        }
     }
 
-    /// Before a round: refused while fewer replicas are connected than the setting needs (only
-    /// looked at after a round fell short, so the normal path costs nothing).
-    pub async fn before_round(&mut self, redis: &mut RedisLink) -> Result<(), Unconfirmed> {
+    /// Before a call to `shard`: refused while it has fewer replicas connected than the setting
+    /// needs (only looked at after a round there fell short, so the normal path costs nothing).
+    pub async fn before_call(
+        &mut self,
+        redis: &mut RedisLink,
+        shard: Shard,
+    ) -> Result<(), Unconfirmed> {
         let ClaimAck::Replicated { replicas, .. } = self.ack else {
             return Ok(());
         };
-        if !self.short {
+        if !self.short.contains(&shard) {
             return Ok(());
         }
-        let connected = connected_replicas(redis)
+        let connected = replicas_of(redis, shard)
             .await
             .map_err(Unconfirmed::Redis)?;
         if connected < i64::from(replicas) {
@@ -58,33 +72,48 @@ impl Acknowledger {
                 wanted: replicas,
             });
         }
-        self.short = false;
+        self.short.remove(&shard);
         Ok(())
     }
 
-    /// After a round that wrote (issued something): whether enough replicas have it.
-    pub async fn after_round(&mut self, redis: &mut RedisLink) -> Result<(), Unconfirmed> {
+    /// After a round that wrote (issued something) to `shards`: whether enough replicas of
+    /// each have it, in the order given.
+    pub async fn after_round(
+        &mut self,
+        redis: &RedisLink,
+        shards: &[Shard],
+    ) -> Vec<Result<(), Unconfirmed>> {
         let ClaimAck::Replicated { replicas, timeout } = self.ack else {
-            return Ok(());
+            return shards.iter().map(|_| Ok(())).collect();
         };
         let timeout_ms = u64::try_from(timeout.as_millis())
             .unwrap_or(u64::MAX)
             .max(1);
-        let acked: i64 = redis::cmd("WAIT")
-            .arg(replicas)
-            .arg(timeout_ms)
-            .query_async(redis)
-            .await
-            .map_err(Unconfirmed::Redis)?;
-        if acked < i64::from(replicas) {
-            self.short = true;
-            crate::metrics::claims_unreplicated();
-            return Err(Unconfirmed::Short {
-                connected: acked,
-                wanted: replicas,
-            });
-        }
-        Ok(())
+        let waits = shards.iter().map(|shard| {
+            let mut redis = redis.clone();
+            async move {
+                let mut wait = redis::cmd("WAIT");
+                wait.arg(replicas).arg(timeout_ms);
+                redis.query_shard::<i64>(&wait, *shard).await
+            }
+        });
+        let acked = futures::future::join_all(waits).await;
+        shards
+            .iter()
+            .zip(acked)
+            .map(|(shard, acked)| match acked {
+                Ok(acked) if acked >= i64::from(replicas) => Ok(()),
+                Ok(acked) => {
+                    self.short.insert(*shard);
+                    crate::metrics::claims_unreplicated();
+                    Err(Unconfirmed::Short {
+                        connected: acked,
+                        wanted: replicas,
+                    })
+                }
+                Err(error) => Err(Unconfirmed::Redis(error)),
+            })
+            .collect()
     }
 }
 
@@ -109,21 +138,31 @@ impl Unconfirmed {
     }
 }
 
-/// `connected_slaves` of `INFO replication`: on a cluster, the fewest any primary has (each
-/// primary's claims wait for its own replicas).
+/// `connected_slaves` of `INFO replication`: on a cluster, the fewest any primary has.
 pub(crate) async fn connected_replicas(redis: &mut RedisLink) -> redis::RedisResult<i64> {
     let answers = redis
         .on_primaries(redis::cmd("INFO").arg("replication"))
         .await?;
     let mut fewest = None;
     for (_, answer) in answers {
-        let info: String = redis::from_redis_value(answer)?;
-        let connected = info
-            .lines()
-            .find_map(|line| line.trim().strip_prefix("connected_slaves:"))
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(0);
+        let connected = replicas_in(&redis::from_redis_value::<String>(answer)?);
         fewest = Some(fewest.map_or(connected, |known: i64| known.min(connected)));
     }
     Ok(fewest.unwrap_or(0))
+}
+
+/// The replicas connected to the primary of `shard`.
+async fn replicas_of(redis: &mut RedisLink, shard: Shard) -> redis::RedisResult<i64> {
+    let mut info = redis::cmd("INFO");
+    info.arg("replication");
+    Ok(replicas_in(
+        &redis.query_shard::<String>(&info, shard).await?,
+    ))
+}
+
+fn replicas_in(info: &str) -> i64 {
+    info.lines()
+        .find_map(|line| line.trim().strip_prefix("connected_slaves:"))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
 }

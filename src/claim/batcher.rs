@@ -15,7 +15,7 @@
 //! went out is left out of the call and is not issued a coupon.
 
 use super::ClaimOutcome;
-use super::ack::{Acknowledger, ClaimAck};
+use super::ack::{Acknowledger, ClaimAck, Shard};
 use super::reply::{CallReply, read_call_reply};
 use crate::campaign::CampaignId;
 use crate::code::CodeKey;
@@ -116,36 +116,58 @@ async fn run_rounds(
     let mut acknowledger = Acknowledger::new(ack);
     let mut round = Vec::with_capacity(MOST_CLAIMS_PER_ROUND);
     while incoming.recv_many(&mut round, MOST_CLAIMS_PER_ROUND).await > 0 {
-        let calls = calls_of_round(round.drain(..));
-        if let Err(refused) = acknowledger.before_round(&mut redis).await {
-            for claim in calls.into_iter().flat_map(|(_, claims)| claims) {
-                let _ = claim.answer.send(Err(refused.to_error()));
+        let mut calls = Vec::new();
+        for (campaign, claims) in calls_of_round(round.drain(..)) {
+            let shard = shard_of(&redis, campaign);
+            match acknowledger.before_call(&mut redis, shard).await {
+                Ok(()) => calls.push((shard, campaign, claims)),
+                Err(refused) => {
+                    for claim in claims {
+                        let _ = claim.answer.send(Err(refused.to_error()));
+                    }
+                }
             }
-            continue;
         }
-        let sent = calls
-            .into_iter()
-            .map(|(campaign, claims)| run_call(campaign, claims, redis.clone(), &scripts, &codes));
-        let decided: Vec<(Request, Answer)> = futures::future::join_all(sent)
-            .await
-            .into_iter()
-            .flatten()
+        let sent = calls.into_iter().map(|(shard, campaign, claims)| {
+            let call = run_call(campaign, claims, redis.clone(), &scripts, &codes);
+            async move { (shard, call.await) }
+        });
+        let decided: Vec<(Shard, Vec<(Request, Answer)>)> = futures::future::join_all(sent).await;
+        let mut written: Vec<Shard> = decided
+            .iter()
+            .filter(|(_, answers)| answers.iter().any(|(_, answer)| is_issued(answer)))
+            .map(|(shard, _)| *shard)
             .collect();
-        let issued_any = decided.iter().any(|(_, answer)| is_issued(answer));
-        let confirmed = if issued_any {
-            acknowledger.after_round(&mut redis).await
+        written.sort_unstable();
+        written.dedup();
+        let confirmed = if written.is_empty() {
+            Vec::new()
         } else {
-            Ok(())
+            acknowledger.after_round(&redis, &written).await
         };
-        for (claim, answer) in decided {
-            let answer = match &confirmed {
-                Err(unconfirmed) if is_issued(&answer) => Err(unconfirmed.to_error()),
-                _ => answer,
-            };
-            // A caller that stopped waiting has nobody to tell; its claim stands as decided.
-            let _ = claim.answer.send(answer);
+        for (shard, answers) in decided {
+            let unconfirmed = written
+                .iter()
+                .position(|known| *known == shard)
+                .and_then(|at| confirmed.get(at))
+                .and_then(|confirmed| confirmed.as_ref().err());
+            for (claim, answer) in answers {
+                let answer = match unconfirmed {
+                    Some(unconfirmed) if is_issued(&answer) => Err(unconfirmed.to_error()),
+                    _ => answer,
+                };
+                // A caller that stopped waiting has nobody to tell; its claim stands as decided.
+                let _ = claim.answer.send(answer);
+            }
         }
     }
+}
+
+/// Where the campaign's writes are replicated from: its slot on a cluster.
+fn shard_of(redis: &RedisLink, campaign: CampaignId) -> Shard {
+    redis
+        .cluster()
+        .map(|_| crate::redis::slot_of(CampaignKeys::new(campaign).meta.as_bytes()))
 }
 
 fn is_issued(answer: &Answer) -> bool {

@@ -7,7 +7,9 @@
 //! per node, in parallel.
 
 use super::RedisLink;
-use redis::cluster_routing::{MultipleNodeRoutingInfo, RoutingInfo};
+use redis::cluster_routing::{
+    MultipleNodeRoutingInfo, Route, RoutingInfo, SingleNodeRoutingInfo, SlotAddr,
+};
 use redis::{Cmd, Pipeline, RedisResult, Value};
 
 impl RedisLink {
@@ -39,6 +41,26 @@ impl RedisLink {
             .into_iter()
             .map(|size| replies.by_ref().take(size).collect())
             .collect())
+    }
+
+    /// Runs `command`, which names no key, on the primary of `slot` (`None`: the one node, or
+    /// any node of a cluster).
+    pub async fn query_shard<T: redis::FromRedisValue>(
+        &mut self,
+        command: &Cmd,
+        slot: Option<u16>,
+    ) -> RedisResult<T> {
+        let (Some(clustered), Some(slot)) = (self.cluster(), slot) else {
+            return command.query_async(self).await;
+        };
+        let route = Route::new(slot, SlotAddr::Master);
+        let routing = RoutingInfo::SingleNode(SingleNodeRoutingInfo::SpecificNode(route));
+        let reply = clustered
+            .connection
+            .clone()
+            .route_command(command.clone(), routing)
+            .await?;
+        Ok(redis::from_redis_value(reply)?)
     }
 
     /// Runs `command` on every primary (the one node without a cluster); each primary's

@@ -2,6 +2,7 @@
 //! plus an HTTP client that keeps cookies like a browser.
 #![allow(dead_code)] // each test binary uses its own subset
 
+pub mod cluster;
 pub mod process;
 pub mod sentinel;
 pub mod stack;

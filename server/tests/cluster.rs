@@ -1,0 +1,159 @@
+//! Redis Cluster with real processes: campaigns spread over the primaries, and a hot
+//! campaign's slot moved to another primary in the middle of a storm. (A primary killed
+//! mid-storm is in failover.rs, beside the same test on Sentinel.)
+
+mod support;
+
+use coupon::redis::{CampaignKeys, RedisTarget, slot_of};
+use coupon::{ClaimAck, ClaimOutcome, RedisSettings, UserId};
+use support::cluster::LocalCluster;
+use support::process::{ServerProcess, free_port};
+use support::stack::{Database, test_engine};
+use support::storm::{Storm, assert_invariants, until_drained};
+
+/// Campaigns in the spread test.
+const CAMPAIGNS: i64 = 30;
+/// Claims each of them gets, one after another (so each is a script call of its own).
+const CLAIMS_EACH: usize = 20;
+
+/// The first of `CAMPAIGNS` consecutive ids whose slots fall ten to each third of the slot
+/// space, as `redis-cli --cluster create` splits it over three primaries. Hashing spreads any
+/// thirty ids only roughly (ids 1 to 30 fall 13, 11 and 6), so the test picks its ids to
+/// measure the routing, not the luck of the hash.
+fn evenly_hashed_ids() -> i64 {
+    (1_000..)
+        .find(|first| {
+            let mut thirds = [0; 3];
+            for id in *first..first + CAMPAIGNS {
+                let slot = slot_of(CampaignKeys::new(coupon::CampaignId(id)).meta.as_bytes());
+                thirds[usize::from(slot) * 3 / 16384] += 1;
+            }
+            thirds == [10, 10, 10]
+        })
+        .expect("some window of ids splits evenly")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn thirty_campaigns_claimed_at_once_spread_their_keys_and_script_calls_over_every_primary() {
+    // Arrange: a cluster, and thirty open campaigns on it.
+    let cluster = LocalCluster::start().await;
+    let database = Database::create("spread", cluster.nodes[0].port).await;
+    let redis = RedisSettings {
+        target: RedisTarget::Cluster(cluster.seed_list()),
+        ack: ClaimAck::Primary,
+    };
+    let engine = test_engine(&redis, &database.url).await;
+    sqlx::query("SELECT setval(pg_get_serial_sequence('campaigns', 'id'), $1)")
+        .bind(evenly_hashed_ids() - 1)
+        .execute(engine.db())
+        .await
+        .expect("set the first campaign id");
+    let mut campaigns = Vec::new();
+    for _ in 0..CAMPAIGNS {
+        let campaign = engine
+            .create_campaign(&support::draft(CLAIMS_EACH as i64))
+            .await
+            .expect("create campaign");
+        campaigns.push(campaign.id);
+    }
+    let before = cluster.script_calls().await;
+
+    // Act: every campaign claimed at the same time.
+    let claimers: Vec<_> = campaigns
+        .iter()
+        .map(|id| {
+            let (engine, id) = (engine.clone(), *id);
+            tokio::spawn(async move {
+                let mut issued = 0;
+                for n in 0..CLAIMS_EACH {
+                    let member = UserId::parse(&format!("member-{n}")).expect("member id");
+                    let outcome = engine.claim(id, &member).await.expect("claim answered");
+                    issued += usize::from(matches!(outcome, ClaimOutcome::Issued { .. }));
+                }
+                issued
+            })
+        })
+        .collect();
+    for claimer in claimers {
+        assert_eq!(claimer.await.expect("claimer"), CLAIMS_EACH);
+    }
+
+    // Assert: keys on all three primaries, and each ran a fair share of the script calls.
+    let keys = cluster.keys_per_primary().await;
+    assert_eq!(keys.len(), 3, "{keys:?}");
+    assert!(keys.values().all(|keys| *keys > 0), "{keys:?}");
+    let after = cluster.script_calls().await;
+    let calls: Vec<(u16, u64)> = after
+        .iter()
+        .map(|(port, calls)| (*port, calls - before.get(port).copied().unwrap_or(0)))
+        .collect();
+    let total: u64 = calls.iter().map(|(_, calls)| calls).sum();
+    assert!(
+        total >= (CAMPAIGNS as u64) * CLAIMS_EACH as u64,
+        "{calls:?}"
+    );
+    for (port, node_calls) in &calls {
+        let share = *node_calls as f64 / total as f64;
+        assert!(
+            (0.20..=0.45).contains(&share),
+            "primary {port} ran {share:.2} of the script calls: {calls:?}"
+        );
+    }
+    for id in &campaigns {
+        let report = engine.status(*id).await.expect("status").expect("campaign");
+        let node = report.redis_node.expect("the node holding the campaign");
+        let slot = slot_of(CampaignKeys::new(*id).meta.as_bytes());
+        assert_eq!(
+            node,
+            format!("127.0.0.1:{}", cluster.primary_of(slot).await)
+        );
+    }
+    engine.db().close().await;
+    database.remove().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hot_campaigns_slot_moved_to_another_primary_mid_storm_keeps_every_invariant() {
+    // Arrange: a server on a cluster, and a campaign three times as many members want.
+    let cluster = LocalCluster::start().await;
+    let database = Database::create("migration", cluster.nodes[0].port).await;
+    let redis = RedisSettings {
+        target: RedisTarget::Cluster(cluster.seed_list()),
+        ack: ClaimAck::Primary,
+    };
+    let engine = test_engine(&redis, &database.url).await;
+    let quantity = 600;
+    let campaign = engine
+        .create_campaign(&support::draft(quantity))
+        .await
+        .expect("create campaign");
+    let env = [("REDIS_CLUSTER_NODES", cluster.seeds())];
+    let server = ServerProcess::start_with("migration", free_port(), "", &database.url, &env).await;
+    let slot = slot_of(CampaignKeys::new(campaign.id).meta.as_bytes());
+    let from = cluster.primary_of(slot).await;
+    let to = *cluster
+        .primaries()
+        .await
+        .iter()
+        .find(|port| **port != from)
+        .expect("another primary");
+
+    // Act: the storm, and the campaign's slot moved while it runs.
+    let users = 3 * quantity as usize;
+    let storm = Storm::start(vec![server.url("")], campaign.id, users, 1, 20);
+    storm.until_answered(quantity as usize / 4).await;
+    cluster.migrate_slot(slot, from, to).await;
+    let seen = storm.run_out().await;
+    until_drained(&engine, campaign.id).await;
+
+    // Assert: the slot moved, every coupon went to one member each, every acknowledged claim
+    // is recorded, and nobody got a server error.
+    assert_eq!(cluster.primary_of(slot).await, to);
+    assert!(!seen.statuses.contains_key(&500), "{:?}", seen.statuses);
+    let rows = engine.recorded_coupons(campaign.id).await.expect("rows");
+    assert_eq!(rows.len() as i64, quantity, "sold out: {:?}", seen.statuses);
+    assert_invariants(&engine, campaign.id, quantity, &seen).await;
+    drop(server);
+    engine.db().close().await;
+    database.remove().await;
+}
