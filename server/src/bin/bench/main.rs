@@ -1,8 +1,10 @@
 //! Helper of `./dev bench`: the steps that need the engine itself. Each prints `key=value`
-//! lines that the script collects into the table.
+//! lines that the script collects into the table. Redis is the cluster `REDIS_CLUSTER_NODES`
+//! names when it is set, else `REDIS_URL`.
 //!
 //!   bench raw-setup | raw-teardown   a Redis-only campaign for redis-benchmark's raw line
-//!   bench campaign <quantity>        a real campaign (PostgreSQL + Redis); prints its id
+//!   bench campaign <quantity> [n]    n real campaigns (PostgreSQL + Redis; one if not given);
+//!                                    prints their ids, separated by commas
 //!   bench fill <quantity>            a campaign with that many claims queued; Redis bytes each
 //!   bench drain <id>                 runs the sync until the queue is empty; rows per second
 //!   bench lag <id> <seconds>         samples the age of the oldest queued claim; p99
@@ -12,9 +14,11 @@
 //!   bench redeemed <id>              its coupons redeemed; exits 1 if one was redeemed twice
 
 use chrono::{Duration, Utc};
-use coupon::redis::{CLAIM_SCRIPT, CampaignKeys};
+use coupon::redis::{CLAIM_SCRIPT, CampaignKeys, RedisTarget};
 use coupon::sync::{Drainer, StepOutcome};
-use coupon::{CampaignDraft, CampaignId, ClaimOutcome, Engine, SyncSettings, UserId};
+use coupon::{
+    CampaignDraft, CampaignId, ClaimAck, ClaimOutcome, Engine, RedisSettings, SyncSettings, UserId,
+};
 use redis::AsyncCommands;
 use std::collections::HashSet;
 use std::process::ExitCode;
@@ -50,19 +54,32 @@ async fn run(args: &[String]) -> Result<(), Failure> {
         rows_per_statement: env_number("SYNC_ROWS_PER_STATEMENT", defaults.rows_per_statement)?,
         ..defaults
     };
-    let engine = Engine::connect(&env("REDIS_URL")?, &env("DATABASE_URL")?, settings).await?;
+    let redis = RedisSettings {
+        target: RedisTarget::from_environment().ok_or("REDIS_URL must be set")?,
+        ack: ClaimAck::Primary,
+    };
+    let engine = Engine::connect_to(&redis, &env("DATABASE_URL")?, settings).await?;
     let number =
         |i: usize| -> Result<i64, Failure> { Ok(args.get(i).ok_or("missing argument")?.parse()?) };
     match args.first().map(String::as_str) {
         Some("raw-setup") => raw_setup(&engine).await,
         Some("raw-teardown") => delete_keys(&engine, RAW).await,
         Some("campaign") => {
-            let campaign = engine.create_campaign(&draft(number(1)?)).await?;
-            println!("id={}", campaign.id);
+            let count = if args.len() > 2 { number(2)? } else { 1 };
+            let mut ids = Vec::new();
+            for _ in 0..count {
+                ids.push(engine.create_campaign(&draft(number(1)?)).await?.id.to_string());
+            }
+            println!("id={}", ids.join(","));
             Ok(())
         }
         Some("fill") => fill(&engine, number(1)?).await,
-        Some("drain") => drain(&engine, CampaignId(number(1)?)).await,
+        Some("drain") => {
+            for id in ids_in(&args[1..])? {
+                drain(&engine, id).await?;
+            }
+            Ok(())
+        }
         Some("lag") => lag(&engine, CampaignId(number(1)?), number(2)?).await,
         Some("sessions") => {
             let file = args.get(2).ok_or("missing the cookie file")?;
@@ -74,8 +91,8 @@ async fn run(args: &[String]) -> Result<(), Failure> {
         }
         Some("redeemed") => redemptions::redeemed(&engine, number(1)?).await,
         Some("check") => {
-            for i in 1..args.len() {
-                check(&engine, CampaignId(number(i)?)).await?;
+            for id in ids_in(&args[1..])? {
+                check(&engine, id).await?;
             }
             println!("invariants=ok");
             Ok(())
@@ -84,6 +101,17 @@ async fn run(args: &[String]) -> Result<(), Failure> {
             Err("usage: bench raw-setup|raw-teardown|campaign|fill|drain|lag|check|sessions|coupons|redeemed".into())
         }
     }
+}
+
+/// Campaign ids given as arguments, each of them one id or several separated by commas.
+fn ids_in(args: &[String]) -> Result<Vec<CampaignId>, Failure> {
+    let mut ids = Vec::new();
+    for arg in args {
+        for id in arg.split(',').filter(|id| !id.is_empty()) {
+            ids.push(CampaignId(id.parse()?));
+        }
+    }
+    Ok(ids)
 }
 
 fn env(name: &str) -> Result<String, Failure> {
@@ -145,23 +173,29 @@ async fn delete_keys(engine: &Engine, id: CampaignId) -> Result<(), Failure> {
     Ok(())
 }
 
-/// What Redis holds as data: `used_memory` less its client and AOF buffers. Those are transient
-/// (a pipelined burst leaves megabytes in a connection's query buffer for a few seconds) and
-/// would make the figure depend on the moment it is read.
+/// What Redis holds as data (on a cluster, every primary together): `used_memory` less its
+/// client and AOF buffers. Those are transient (a pipelined burst leaves megabytes in a
+/// connection's query buffer for a few seconds) and would make the figure depend on the moment
+/// it is read.
 async fn used_memory(engine: &Engine) -> Result<i64, Failure> {
-    let info: String = redis::cmd("INFO")
-        .arg("memory")
-        .query_async(&mut engine.redis())
+    let answers = engine
+        .redis()
+        .on_primaries(redis::cmd("INFO").arg("memory"))
         .await?;
-    let field = |name: &str| -> Result<i64, Failure> {
-        info.lines()
-            .find_map(|line| line.strip_prefix(name)?.strip_prefix(':'))
-            .ok_or_else(|| format!("INFO memory has no {name}"))?
-            .trim()
-            .parse()
-            .map_err(Into::into)
-    };
-    Ok(field("used_memory")? - field("mem_clients_normal")? - field("mem_aof_buffer")?)
+    let mut total = 0;
+    for (_, answer) in answers {
+        let info: String = redis::from_redis_value(answer)?;
+        let field = |name: &str| -> Result<i64, Failure> {
+            info.lines()
+                .find_map(|line| line.strip_prefix(name)?.strip_prefix(':'))
+                .ok_or_else(|| format!("INFO memory has no {name}"))?
+                .trim()
+                .parse()
+                .map_err(Into::into)
+        };
+        total += field("used_memory")? - field("mem_clients_normal")? - field("mem_aof_buffer")?;
+    }
+    Ok(total)
 }
 
 /// Claims `quantity` coupons of a fresh campaign from 200 concurrent tasks (the sync must not
