@@ -153,6 +153,42 @@ async fn a_hot_campaigns_slot_moved_to_another_primary_mid_storm_keeps_every_inv
     let rows = engine.recorded_coupons(campaign.id).await.expect("rows");
     assert_eq!(rows.len() as i64, quantity, "sold out: {:?}", seen.statuses);
     assert_invariants(&engine, campaign.id, quantity, &seen).await;
+
+    // And the operator sees where it went: /readyz lists it under its new primary (the
+    // server reads the slot owners every second), /metrics counts claim calls there.
+    let new_home = format!("127.0.0.1:{to}");
+    support::eventually(
+        "/readyz to list the campaign on its new primary",
+        std::time::Duration::from_secs(10),
+        || async {
+            let Ok(answer) = reqwest::get(server.url("/readyz")).await else {
+                return false;
+            };
+            let body: serde_json::Value = answer.json().await.unwrap_or_default();
+            body["redis_cluster"].as_array().is_some_and(|nodes| {
+                nodes.len() == 3
+                    && nodes.iter().any(|node| {
+                        node["node"] == new_home.as_str()
+                            && node["campaign_ids"]
+                                .as_array()
+                                .is_some_and(|ids| ids.contains(&campaign.id.0.into()))
+                    })
+            })
+        },
+    )
+    .await;
+    let metrics = reqwest::get(server.url("/metrics"))
+        .await
+        .expect("/metrics")
+        .text()
+        .await
+        .expect("text");
+    let claim_calls_there = metrics.lines().any(|line| {
+        line.starts_with("coupon_script_calls_total")
+            && line.contains(&format!("node=\"{new_home}\""))
+            && line.contains("script=\"claim\"")
+    });
+    assert!(claim_calls_there, "{metrics}");
     drop(server);
     engine.db().close().await;
     database.remove().await;
