@@ -5,7 +5,7 @@
 mod support;
 
 use coupon::redis::{CampaignKeys, RedisTarget, slot_of};
-use coupon::{ClaimAck, ClaimOutcome, RedisSettings, UserId};
+use coupon::{ClaimAck, ClaimOutcome, Engine, RedisSettings, UserId};
 use support::cluster::LocalCluster;
 use support::process::{ServerProcess, free_port};
 use support::stack::{Database, test_engine};
@@ -33,16 +33,22 @@ fn evenly_hashed_ids() -> i64 {
         .expect("some window of ids splits evenly")
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn thirty_campaigns_claimed_at_once_spread_their_keys_and_script_calls_over_every_primary() {
-    // Arrange: a cluster, and thirty open campaigns on it.
+/// A cluster of the test's own, a database named after the test, and an engine on both.
+async fn private_stores(name: &str) -> (LocalCluster, Database, Engine) {
     let cluster = LocalCluster::start().await;
-    let database = Database::create("spread", cluster.nodes[0].port).await;
+    let database = Database::create(name, cluster.nodes[0].port).await;
     let redis = RedisSettings {
         target: RedisTarget::Cluster(cluster.seed_list()),
         ack: ClaimAck::Primary,
     };
     let engine = test_engine(&redis, &database.url).await;
+    (cluster, database, engine)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn thirty_campaigns_claimed_at_once_spread_their_keys_and_script_calls_over_every_primary() {
+    // Arrange: a cluster, and thirty open campaigns on it.
+    let (cluster, database, engine) = private_stores("spread").await;
     sqlx::query("SELECT setval(pg_get_serial_sequence('campaigns', 'id'), $1)")
         .bind(evenly_hashed_ids() - 1)
         .execute(engine.db())
@@ -115,13 +121,7 @@ async fn thirty_campaigns_claimed_at_once_spread_their_keys_and_script_calls_ove
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hot_campaigns_slot_moved_to_another_primary_mid_storm_keeps_every_invariant() {
     // Arrange: a server on a cluster, and a campaign three times as many members want.
-    let cluster = LocalCluster::start().await;
-    let database = Database::create("migration", cluster.nodes[0].port).await;
-    let redis = RedisSettings {
-        target: RedisTarget::Cluster(cluster.seed_list()),
-        ack: ClaimAck::Primary,
-    };
-    let engine = test_engine(&redis, &database.url).await;
+    let (cluster, database, engine) = private_stores("migration").await;
     let quantity = 600;
     let campaign = engine
         .create_campaign(&support::draft(quantity))

@@ -133,34 +133,22 @@ async fn read_slot_ranges(
     let Value::Array(ranges) = reply else {
         return Ok(Vec::new());
     };
-    let mut read = Vec::with_capacity(ranges.len());
-    for range in ranges {
-        let Value::Array(fields) = range else {
-            continue;
-        };
-        let (Some(first), Some(last), Some(Value::Array(primary))) =
-            (fields.first(), fields.get(1), fields.get(2))
-        else {
-            continue;
-        };
-        let (Ok(first), Ok(last)) = (
-            redis::from_redis_value_ref::<u16>(first),
-            redis::from_redis_value_ref::<u16>(last),
-        ) else {
-            continue;
-        };
-        let (Some(host), Some(port)) = (primary.first(), primary.get(1)) else {
-            continue;
-        };
-        let (Ok(host), Ok(port)) = (
-            redis::from_redis_value_ref::<String>(host),
-            redis::from_redis_value_ref::<u16>(port),
-        ) else {
-            continue;
-        };
-        read.push((first, last, Arc::from(format!("{host}:{port}"))));
-    }
-    Ok(read)
+    Ok(ranges.iter().filter_map(range_of).collect())
+}
+
+/// One entry of `CLUSTER SLOTS`: `[first, last, [host, port, id], replicas…]`.
+fn range_of(range: &Value) -> Option<(u16, u16, Arc<str>)> {
+    let Value::Array(fields) = range else {
+        return None;
+    };
+    let first = redis::from_redis_value_ref::<u16>(fields.first()?).ok()?;
+    let last = redis::from_redis_value_ref::<u16>(fields.get(1)?).ok()?;
+    let Value::Array(primary) = fields.get(2)? else {
+        return None;
+    };
+    let host = redis::from_redis_value_ref::<String>(primary.first()?).ok()?;
+    let port = redis::from_redis_value_ref::<u16>(primary.get(1)?).ok()?;
+    Some((first, last, Arc::from(format!("{host}:{port}"))))
 }
 
 /// The slot of `key`: CRC16 (XMODEM) of its hash tag (the text between the first `{` and the

@@ -307,20 +307,18 @@ mod tests {
             config.redis.target,
             RedisTarget::Cluster(vec!["10.0.0.1:7000".into(), "10.0.0.2:7000".into()])
         );
-        let bad = [
-            ("DATABASE_URL", "postgres://y"),
-            ("REDIS_CLUSTER_NODES", "10.0.0.1"),
-        ];
-        let err = Config::from_lookup(lookup(&bad)).unwrap_err();
+        let refusal = |pairs: &[(&str, &str)]| Config::from_lookup(lookup(pairs)).unwrap_err().0;
         assert_eq!(
-            err.0,
+            refusal(&[
+                ("DATABASE_URL", "postgres://y"),
+                ("REDIS_CLUSTER_NODES", "10.0.0.1")
+            ]),
             "REDIS_CLUSTER_NODES must be host:port entries separated by commas, got \"10.0.0.1\""
         );
         let mut both = base.to_vec();
         both.push(("REDIS_SENTINELS", "10.0.0.1:26379"));
-        let err = Config::from_lookup(lookup(&both)).unwrap_err();
         assert_eq!(
-            err.0,
+            refusal(&both),
             "REDIS_CLUSTER_NODES and REDIS_SENTINELS exclude each other: set one"
         );
     }
