@@ -179,6 +179,29 @@ async fn an_older_copy_from_a_restarted_redis_is_repaired_before_the_next_claim_
 }
 
 #[tokio::test]
+async fn the_sync_repairs_a_state_stamped_by_another_redis_before_any_claim_arrives() {
+    // Arrange: two claims recorded, then the state stamped by an earlier Redis (on a cluster:
+    // as if its node had restarted from its files, or it came from another node).
+    let engine = engine().await;
+    let campaign = open_campaign(&engine, 5).await;
+    let drainer = Drainer::new(engine.clone());
+    claim(&engine, campaign.id, 0).await;
+    claim(&engine, campaign.id, 1).await;
+    drain_with(&drainer, campaign.id).await;
+    stamp_by_an_earlier_redis(&engine, campaign.id).await;
+
+    // Act: one sync round, and no claim.
+    drainer.sync_once().await.expect("a sync round");
+
+    // Assert: verified for the Redis that holds it, nobody lost.
+    let keys = CampaignKeys::new(campaign.id);
+    let run: Option<String> = engine.redis().hget(&keys.meta, "run").await.expect("HGET");
+    assert_eq!(run, Some(redis_run_id(&engine, campaign.id).await));
+    let status = engine.status(campaign.id).await.unwrap().unwrap();
+    assert_eq!((status.claimed, status.remaining), (2, Some(3)));
+}
+
+#[tokio::test]
 async fn the_sync_finds_a_state_behind_the_record_and_repairs_it_though_its_stamp_is_current() {
     // Arrange: as above, but the older copy keeps the current run id (a rollback Redis itself
     // gives no sign of): only the record shows it is behind.

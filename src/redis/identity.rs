@@ -11,8 +11,9 @@
 //! or promoted Redis therefore answers this instance's next script call with `NOSCRIPT`, and the
 //! instance reads the run id again before it loads the script and retries.
 
-use super::RedisLink;
+use super::{CampaignKeys, RedisLink};
 use redis::{RedisError, RedisResult};
+use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 /// The run id of the Redis last seen; empty until the first script call reads it.
@@ -51,6 +52,47 @@ impl RedisIdentity {
             *known = Arc::from(run_id);
         }
         Ok(())
+    }
+}
+
+/// The run id each campaign's state should carry, as a sync round sees it: the one Redis's (as
+/// last read; unknown until this instance's first script call), or on a cluster each primary's,
+/// read for the round, with a campaign's node taken from the slot owners last read. A stale
+/// owner only makes the round ask for a verification that finds the state agrees; the claim
+/// script checks its own node either way.
+pub(crate) enum ExpectedRuns {
+    One(Arc<str>),
+    PerNode(HashMap<String, String>),
+}
+
+impl ExpectedRuns {
+    pub async fn read(redis: &mut RedisLink, identity: &RedisIdentity) -> Self {
+        if redis.cluster().is_none() {
+            return Self::One(identity.current());
+        }
+        let answers = redis
+            .on_primaries(redis::cmd("INFO").arg("server"))
+            .await
+            .unwrap_or_default();
+        let runs = answers
+            .into_iter()
+            .filter_map(|(node, answer)| {
+                let info = redis::from_redis_value::<String>(answer).ok()?;
+                Some((node, run_id_in(&info)?.to_owned()))
+            })
+            .collect();
+        Self::PerNode(runs)
+    }
+
+    /// The run id the state of the campaign with these keys should carry; `None` if unknown.
+    pub fn of(&self, redis: &RedisLink, keys: &CampaignKeys) -> Option<&str> {
+        match self {
+            Self::One(run) => Some(&**run).filter(|run| !run.is_empty()),
+            Self::PerNode(runs) => {
+                let node = redis.node_of(keys.meta.as_bytes())?;
+                runs.get(&*node).map(String::as_str)
+            }
+        }
     }
 }
 

@@ -5,7 +5,7 @@ use super::drainer::{Drainer, StepOutcome, SyncReport};
 use crate::error::EngineError;
 use crate::loader::MetaView;
 use crate::metrics;
-use crate::redis::CampaignKeys;
+use crate::redis::{CampaignKeys, ExpectedRuns};
 use crate::store::campaigns::{self, Watched};
 use chrono::{DateTime, Utc};
 
@@ -38,6 +38,8 @@ impl Drainer {
             campaigns: watched.len(),
             ..SyncReport::default()
         };
+        let runs =
+            ExpectedRuns::read(&mut self.engine.redis(), &self.engine.scripts().identity).await;
         let (seen, redis_now): (Vec<Option<Seen>>, _) = match self.read_round(&watched).await {
             Some((seen, now)) => (seen.into_iter().map(Some).collect(), Some(now)),
             None => (watched.iter().map(|_| None).collect(), None),
@@ -45,7 +47,7 @@ impl Drainer {
         for (watched, seen) in watched.into_iter().zip(seen) {
             let id = watched.campaign.id;
             if let Some(seen) = &seen
-                && self.disagrees(&watched, &seen.meta)
+                && self.disagrees(&watched, &seen.meta, &runs)
                 && let Err(error) = self.engine.verify_campaign(id).await
             {
                 tracing::warn!(campaign = %id, %error, "could not repair the claim state");
@@ -89,17 +91,20 @@ impl Drainer {
     /// Whether the campaign's Redis state (loaded: a state not loaded is loaded by its next
     /// claim) may disagree with the record: its last number is below the highest this drainer
     /// knows recorded (it drains the campaign, so it knows the record's highest), it
-    /// was last verified by another Redis than the one this instance talks to, it is in an
-    /// older release's format, or its status, window or quantity differ. Read outside the row lock, so the repair looks again under it.
-    fn disagrees(&self, watched: &Watched, meta: &MetaView) -> bool {
+    /// was last verified by another Redis than the one holding it (`runs`), it is in an older
+    /// release's format, or its status, window or quantity differ. Read outside the row lock,
+    /// so the repair looks again under it.
+    fn disagrees(&self, watched: &Watched, meta: &MetaView, runs: &ExpectedRuns) -> bool {
         if meta.status.is_none() {
             return false;
         }
-        let run = self.engine.scripts().identity.current();
         let behind = meta.seq.unwrap_or(0) < self.known_recorded(watched.campaign.id).unwrap_or(0);
-        // An instance that has not called a script yet does not know the run id; its claims
-        // learn it before they are decided.
-        let other_redis = !run.is_empty() && meta.run.as_deref() != Some(&*run);
+        // An unknown run id (no script call yet, a node that did not answer) is no finding:
+        // the claims learn it before they are decided.
+        let keys = CampaignKeys::new(watched.campaign.id);
+        let other_redis = runs
+            .of(&self.engine.redis(), &keys)
+            .is_some_and(|run| meta.run.as_deref() != Some(run));
         behind || other_redis || !meta.is_current_format() || !meta.agrees_with(&watched.campaign)
     }
 
