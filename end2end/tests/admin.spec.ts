@@ -46,6 +46,8 @@ test('a marketer pauses, resumes and tops up a campaign', async ({ page }) => {
   await page.getByRole('button', { name: 'Apply' }).click();
 
   await expect(page.getByTestId('remaining')).toHaveText('10');
+  // Which Redis node holds the campaign's keys (on a cluster: the primary owning its slot).
+  await expect(page.getByTestId('redis-node')).toHaveText(/^127\.0\.0\.1:\d+$/);
   await open(page, '/admin');
   await expect(page.getByRole('heading', { name: 'Campaigns' })).toBeVisible();
   await page.screenshot({ path: 'screenshots/admin-list.png', fullPage: true });
