@@ -1,10 +1,12 @@
 //! Readiness: can this instance serve claims and record them?
 
+use crate::campaign::CampaignId;
 use crate::claim::{ClaimAck, connected_replicas};
 use crate::engine::Engine;
-use crate::redis::CampaignKeys;
 use crate::store::{MIGRATOR, campaigns};
 use serde::Serialize;
+use std::collections::HashMap;
+use std::sync::Arc;
 
 /// What `/readyz` reports: each dependency, and whether all are fine.
 #[derive(Debug, Clone, Serialize)]
@@ -97,7 +99,12 @@ impl Engine {
         let mut redis = self.redis();
         let primaries = redis.cluster()?.primaries();
         let pings = redis.on_primaries(&redis::cmd("PING")).await;
-        let watched = campaigns::watched(self.db()).await.unwrap_or_default();
+        let mut held: HashMap<Arc<str>, Vec<i64>> = HashMap::new();
+        for id in campaigns::watched_ids(self.db()).await.unwrap_or_default() {
+            if let Some(node) = redis.node_of_campaign(CampaignId(id)) {
+                held.entry(node).or_default().push(id);
+            }
+        }
         let nodes = primaries
             .into_iter()
             .map(|(node, slots)| {
@@ -111,21 +118,13 @@ impl Engine {
                     },
                     Err(error) => error.to_string(),
                 };
-                let held: Vec<i64> = watched
-                    .iter()
-                    .map(|watched| watched.campaign.id)
-                    .filter(|id| {
-                        let meta = CampaignKeys::new(*id).meta;
-                        self.redis().node_of(meta.as_bytes()).as_deref() == Some(&*node)
-                    })
-                    .map(|id| id.0)
-                    .collect();
+                let ids = held.remove(&node).unwrap_or_default();
                 ClusterNode {
                     node: node.to_string(),
                     slots,
                     redis,
-                    campaigns: held.len(),
-                    campaign_ids: held.into_iter().take(LISTED_CAMPAIGNS).collect(),
+                    campaigns: ids.len(),
+                    campaign_ids: ids.into_iter().take(LISTED_CAMPAIGNS).collect(),
                 }
             })
             .collect();

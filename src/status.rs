@@ -119,25 +119,21 @@ impl Engine {
     ) -> Result<Vec<StatusReport>, EngineError> {
         let mut redis = self.redis();
         let kinds = issued_kinds(&mut redis, &campaigns).await?;
-        let groups: Vec<redis::Pipeline> = campaigns
-            .iter()
-            .zip(kinds)
-            .map(|((campaign, _), kind)| {
-                let keys = CampaignKeys::new(campaign.id);
-                let mut pipe = redis::pipe();
-                pipe.get(&keys.counter);
-                count_issued(&mut pipe, &keys, kind);
-                pipe.llen(&keys.queue).lindex(&keys.queue, 0).hmget(
-                    &keys.sync_state,
-                    &["last_ok_ms", "last_error", "last_error_ms"],
-                );
-                pipe
-            })
-            .collect();
+        let mut groups = redis.groups();
+        for ((campaign, _), kind) in campaigns.iter().zip(kinds) {
+            let keys = CampaignKeys::new(campaign.id);
+            let pipe = groups.group();
+            pipe.get(&keys.counter);
+            count_issued(pipe, &keys, kind);
+            pipe.llen(&keys.queue).lindex(&keys.queue, 0).hmget(
+                &keys.sync_state,
+                &["last_ok_ms", "last_error", "last_error_ms"],
+            );
+        }
         let replicas_missing = self.replicas_missing().await;
         // Five replies per campaign, made into one tuple each.
-        let numbers: Vec<RedisNumbers> = redis
-            .query_groups(&groups)
+        let numbers: Vec<RedisNumbers> = groups
+            .query(&mut redis)
             .await?
             .into_iter()
             .map(|replies| redis::from_redis_value(redis::Value::Array(replies)))
@@ -150,7 +146,7 @@ impl Engine {
                 let mut report = report(campaign, record, numbers);
                 report.replicas_missing = replicas_missing.clone();
                 report.redis_node = redis
-                    .node_of(CampaignKeys::new(report.campaign.id).meta.as_bytes())
+                    .node_of_campaign(report.campaign.id)
                     .map(|node| node.to_string());
                 report
             })
@@ -164,15 +160,13 @@ async fn issued_kinds(
     redis: &mut RedisLink,
     campaigns: &[(Campaign, (i64, CheckoutNumbers))],
 ) -> Result<Vec<redis::ValueType>, EngineError> {
-    let groups: Vec<redis::Pipeline> = campaigns
-        .iter()
-        .map(|(campaign, _)| {
-            let mut pipe = redis::pipe();
-            pipe.key_type(CampaignKeys::new(campaign.id).issued);
-            pipe
-        })
-        .collect();
-    let kinds = redis.query_groups(&groups).await?.into_iter().flatten();
+    let mut groups = redis.groups();
+    for (campaign, _) in campaigns {
+        groups
+            .group()
+            .key_type(CampaignKeys::new(campaign.id).issued);
+    }
+    let kinds = groups.query(redis).await?.into_iter().flatten();
     Ok(kinds
         .map(redis::from_redis_value)
         .collect::<Result<_, _>>()

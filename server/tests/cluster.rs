@@ -4,7 +4,7 @@
 
 mod support;
 
-use coupon::redis::{CampaignKeys, RedisTarget, slot_of};
+use coupon::redis::{CampaignKeys, RedisTarget};
 use coupon::{ClaimAck, ClaimOutcome, Engine, RedisSettings, UserId};
 use support::cluster::LocalCluster;
 use support::process::{ServerProcess, free_port};
@@ -25,7 +25,7 @@ fn evenly_hashed_ids() -> i64 {
         .find(|first| {
             let mut thirds = [0; 3];
             for id in *first..first + CAMPAIGNS {
-                let slot = slot_of(CampaignKeys::new(coupon::CampaignId(id)).meta.as_bytes());
+                let slot = CampaignKeys::slot(coupon::CampaignId(id));
                 thirds[usize::from(slot) * 3 / 16384] += 1;
             }
             thirds == [10, 10, 10]
@@ -108,7 +108,7 @@ async fn thirty_campaigns_claimed_at_once_spread_their_keys_and_script_calls_ove
     for id in &campaigns {
         let report = engine.status(*id).await.expect("status").expect("campaign");
         let node = report.redis_node.expect("the node holding the campaign");
-        let slot = slot_of(CampaignKeys::new(*id).meta.as_bytes());
+        let slot = CampaignKeys::slot(*id);
         assert_eq!(
             node,
             format!("127.0.0.1:{}", cluster.primary_of(slot).await)
@@ -129,7 +129,7 @@ async fn a_hot_campaigns_slot_moved_to_another_primary_mid_storm_keeps_every_inv
         .expect("create campaign");
     let env = [("REDIS_CLUSTER_NODES", cluster.seeds())];
     let server = ServerProcess::start_with("migration", free_port(), "", &database.url, &env).await;
-    let slot = slot_of(CampaignKeys::new(campaign.id).meta.as_bytes());
+    let slot = CampaignKeys::slot(campaign.id);
     let from = cluster.primary_of(slot).await;
     let to = *cluster
         .primaries()
@@ -142,7 +142,9 @@ async fn a_hot_campaigns_slot_moved_to_another_primary_mid_storm_keeps_every_inv
     let users = 3 * quantity as usize;
     let storm = Storm::start(vec![server.url("")], campaign.id, users, 1, 20);
     storm.until_answered(quantity as usize / 4).await;
-    cluster.migrate_slot(slot, from, to).await;
+    // Between key batches, the storm gets more answers (some 503s while the keys are split).
+    let next_answers = || storm.until_answered(storm.answered() + 10);
+    cluster.migrate_slot(slot, from, to, next_answers).await;
     let seen = storm.run_out().await;
     until_drained(&engine, campaign.id).await;
 
@@ -177,6 +179,18 @@ async fn a_hot_campaigns_slot_moved_to_another_primary_mid_storm_keeps_every_inv
         },
     )
     .await;
+    // A few more claims once the server knows the new owner (sold out by now: still a call).
+    let client = reqwest::Client::new();
+    for n in 0..5 {
+        let answer = client
+            .post(server.url(&format!("/api/v1/campaigns/{}/claims", campaign.id)))
+            .bearer_auth(support::API_KEY)
+            .json(&serde_json::json!({ "user_id": format!("late-{n}") }))
+            .send()
+            .await
+            .expect("a claim");
+        assert_eq!(answer.status().as_u16(), 409, "sold out");
+    }
     let metrics = reqwest::get(server.url("/metrics"))
         .await
         .expect("/metrics")

@@ -5,7 +5,7 @@
 
 mod support;
 
-use coupon::redis::{CampaignKeys, RedisTarget, slot_of};
+use coupon::redis::{CampaignKeys, RedisTarget};
 use coupon::{CampaignId, ClaimAck, RedisSettings};
 use std::collections::HashSet;
 use support::cluster::LocalCluster;
@@ -65,7 +65,7 @@ impl Redundant {
                 redis.until_replica_promoted().await;
             }
             Self::Cluster(cluster) => {
-                let slot = slot_of(CampaignKeys::new(campaign).meta.as_bytes());
+                let slot = CampaignKeys::slot(campaign);
                 let primary = cluster.primary_of(slot).await;
                 cluster.node(primary).kill();
                 cluster.until_failed_over(slot, primary).await;

@@ -165,9 +165,7 @@ async fn run_rounds(
 
 /// Where the campaign's writes are replicated from: its slot on a cluster.
 fn shard_of(redis: &RedisLink, campaign: CampaignId) -> Shard {
-    redis
-        .cluster()
-        .map(|_| crate::redis::slot_of(CampaignKeys::new(campaign).meta.as_bytes()))
+    redis.cluster().map(|_| CampaignKeys::slot(campaign))
 }
 
 fn is_issued(answer: &Answer) -> bool {

@@ -12,35 +12,61 @@ use redis::cluster_routing::{
 };
 use redis::{Cmd, Pipeline, RedisResult, Value};
 
-impl RedisLink {
-    /// Runs every group (commands whose keys share one slot, none of them ignored) and returns
-    /// each group's replies, in order.
-    pub async fn query_groups(&mut self, groups: &[Pipeline]) -> RedisResult<Vec<Vec<Value>>> {
-        if groups.is_empty() {
-            return Ok(Vec::new());
+/// Groups of commands being written: on one node all in one pipeline (with where each group
+/// starts), on a cluster a pipeline each.
+pub struct Groups {
+    cluster: bool,
+    pipelines: Vec<Pipeline>,
+    /// One node: the command each group starts at.
+    starts: Vec<usize>,
+}
+
+impl Groups {
+    /// Starts the next group (commands whose keys share one slot, none of them ignored) and
+    /// returns the pipeline to write it into.
+    pub fn group(&mut self) -> &mut Pipeline {
+        if self.cluster || self.pipelines.is_empty() {
+            self.pipelines.push(redis::pipe());
         }
-        if self.cluster().is_some() {
-            let sent = groups.iter().map(|group| {
-                let mut link = self.clone();
+        let last = self.pipelines.len() - 1;
+        let pipeline = &mut self.pipelines[last];
+        if !self.cluster {
+            self.starts.push(pipeline.len());
+        }
+        pipeline
+    }
+
+    /// Sends every group and returns each group's replies, in order.
+    pub async fn query(self, redis: &mut RedisLink) -> RedisResult<Vec<Vec<Value>>> {
+        if self.cluster {
+            let sent = self.pipelines.iter().map(|group| {
+                let mut link = redis.clone();
                 async move { group.query_async::<Vec<Value>>(&mut link).await }
             });
             return futures::future::try_join_all(sent).await;
         }
-        let mut all = redis::pipe();
-        let mut sizes = Vec::with_capacity(groups.len());
-        for group in groups {
-            let mut size = 0;
-            for command in group.cmd_iter() {
-                all.add_command(command.clone());
-                size += 1;
-            }
-            sizes.push(size);
-        }
-        let mut replies = all.query_async::<Vec<Value>>(self).await?.into_iter();
-        Ok(sizes
-            .into_iter()
-            .map(|size| replies.by_ref().take(size).collect())
+        let Some(all) = self.pipelines.first() else {
+            return Ok(Vec::new());
+        };
+        let mut replies = all.query_async::<Vec<Value>>(redis).await?.into_iter();
+        let ends = self.starts.iter().skip(1).copied().chain([all.len()]);
+        Ok(self
+            .starts
+            .iter()
+            .zip(ends)
+            .map(|(start, end)| replies.by_ref().take(end - start).collect())
             .collect())
+    }
+}
+
+impl RedisLink {
+    /// Commands about many campaigns (or keys) at once, written group by group.
+    pub fn groups(&self) -> Groups {
+        Groups {
+            cluster: self.cluster().is_some(),
+            pipelines: Vec::new(),
+            starts: Vec::new(),
+        }
     }
 
     /// Runs `command`, which names no key, on the primary of `slot` (`None`: the one node, or

@@ -38,6 +38,12 @@ impl CampaignKeys {
         }
     }
 
+    /// The Redis Cluster slot every key of campaign `id` hashes to (that of its hash tag),
+    /// without making the key names.
+    pub fn slot(id: CampaignId) -> u16 {
+        super::slot_of(id.to_string().as_bytes())
+    }
+
     /// A private staging HASH for one loader run, in the same slot as the other keys.
     pub fn loading(id: CampaignId, token: &str) -> String {
         format!("coupon:loading:{{{id}}}:{token}")
@@ -65,6 +71,17 @@ impl CampaignKeys {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_campaign_slot_is_the_slot_of_each_of_its_keys() {
+        let keys = CampaignKeys::new(CampaignId(42));
+        for key in keys.all() {
+            assert_eq!(
+                CampaignKeys::slot(CampaignId(42)),
+                super::super::slot_of(key.as_bytes())
+            );
+        }
+    }
 
     #[test]
     fn keys_keep_the_seed_names_with_the_id_as_hash_tag() {

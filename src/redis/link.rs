@@ -9,7 +9,9 @@
 //! so its first script call answers `NOSCRIPT` and every campaign is verified against the record
 //! before it answers a claim (see `identity.rs`).
 
+use super::CampaignKeys;
 use super::cluster::Clustered;
+use crate::campaign::CampaignId;
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::{Cmd, Pipeline, RedisError, RedisFuture, RedisResult, Value};
 use std::sync::{Arc, RwLock, Weak};
@@ -65,7 +67,7 @@ pub enum RedisLink {
 
 /// The connection to the current primary, and where it points.
 pub struct Followed {
-    current: RwLock<(String, ConnectionManager)>,
+    current: RwLock<(Arc<str>, ConnectionManager)>,
     sentinels: Vec<String>,
     master: String,
 }
@@ -81,7 +83,7 @@ impl RedisLink {
                 let address = primary_address(sentinels, master).await?;
                 let connection = manager(&format!("redis://{address}")).await?;
                 let followed = Arc::new(Followed {
-                    current: RwLock::new((address, connection)),
+                    current: RwLock::new((address.into(), connection)),
                     sentinels: sentinels.clone(),
                     master: master.clone(),
                 });
@@ -95,7 +97,7 @@ impl RedisLink {
     /// cluster.
     pub fn primary(&self) -> Option<String> {
         match self {
-            Self::Followed(followed) => Some(followed.connection().0),
+            Self::Followed(followed) => Some(followed.connection().0.to_string()),
             Self::Fixed(..) | Self::Cluster(_) => None,
         }
     }
@@ -111,16 +113,26 @@ impl RedisLink {
     /// The node (`host:port`) holding the keys of the slot `key` hashes to, as last known:
     /// the one node without a cluster; `None` when the cluster's owner of it is not known yet.
     pub fn node_of(&self, key: &[u8]) -> Option<Arc<str>> {
+        self.node_of_slot(|| super::cluster::slot_of(key))
+    }
+
+    /// The same for a campaign's keys.
+    pub fn node_of_campaign(&self, id: CampaignId) -> Option<Arc<str>> {
+        self.node_of_slot(|| CampaignKeys::slot(id))
+    }
+
+    /// The slot is only worked out on a cluster.
+    fn node_of_slot(&self, slot: impl FnOnce() -> u16) -> Option<Arc<str>> {
         match self {
             Self::Fixed(_, address) => Some(address.clone()),
-            Self::Followed(followed) => Some(followed.connection().0.into()),
-            Self::Cluster(clustered) => clustered.owner_of(super::cluster::slot_of(key)),
+            Self::Followed(followed) => Some(followed.connection().0),
+            Self::Cluster(clustered) => clustered.owner_of(slot()),
         }
     }
 }
 
 impl Followed {
-    fn connection(&self) -> (String, ConnectionManager) {
+    fn connection(&self) -> (Arc<str>, ConnectionManager) {
         // Only ever replaced whole, so a poisoned lock still holds a usable connection.
         self.current
             .read()
@@ -207,7 +219,7 @@ async fn follow(link: Weak<Followed>) {
                 continue;
             }
         };
-        if address == followed.connection().0 {
+        if *address == *followed.connection().0 {
             continue;
         }
         match manager(&format!("redis://{address}")).await {
@@ -216,7 +228,8 @@ async fn follow(link: Weak<Followed>) {
                 *followed
                     .current
                     .write()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner) = (address, connection);
+                    .unwrap_or_else(std::sync::PoisonError::into_inner) =
+                    (address.as_str().into(), connection);
             }
             Err(error) => {
                 tracing::warn!(%error, primary = %address, "cannot reach the new Redis primary yet")

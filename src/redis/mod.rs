@@ -8,6 +8,7 @@ mod link;
 mod scripts;
 
 pub use cluster::{Clustered, slot_of};
+pub use groups::Groups;
 pub(crate) use identity::ExpectedRuns;
 pub use keys::CampaignKeys;
 pub use link::{RedisLink, RedisTarget};

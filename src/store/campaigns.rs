@@ -166,6 +166,13 @@ pub struct Watched {
     pub campaign: Campaign,
 }
 
+/// The ids of the campaigns `watched` lists, lowest first, without their rows.
+pub async fn watched_ids(db: &PgPool) -> Result<Vec<i64>, sqlx::Error> {
+    sqlx::query_scalar("SELECT id FROM campaigns WHERE drained_at IS NULL ORDER BY id")
+        .fetch_all(db)
+        .await
+}
+
 /// Campaigns whose queue may still hold coupons: all but those marked drained.
 pub async fn watched(db: &PgPool) -> Result<Vec<Watched>, sqlx::Error> {
     let sql = format!("SELECT {COLUMNS} FROM campaigns WHERE drained_at IS NULL ORDER BY id");

@@ -120,20 +120,16 @@ impl Drainer {
     /// Each campaign's queue length and meta, in the order given, and Redis's clock, from one
     /// pipelined call; `None` if Redis did not answer.
     async fn read_round(&self, watched: &[Watched]) -> Option<(Vec<Seen>, DateTime<Utc>)> {
-        let mut groups: Vec<redis::Pipeline> = watched
-            .iter()
-            .map(|campaign| {
-                let keys = CampaignKeys::new(campaign.campaign.id);
-                let mut pipe = redis::pipe();
-                pipe.llen(&keys.queue);
-                MetaView::read(&mut pipe, &keys);
-                pipe
-            })
-            .collect();
-        let mut clock = redis::pipe();
-        clock.cmd("TIME");
-        groups.push(clock);
-        let replies = self.engine.redis().query_groups(&groups).await;
+        let mut redis = self.engine.redis();
+        let mut groups = redis.groups();
+        for campaign in watched {
+            let keys = CampaignKeys::new(campaign.campaign.id);
+            let pipe = groups.group();
+            pipe.llen(&keys.queue);
+            MetaView::read(pipe, &keys);
+        }
+        groups.group().cmd("TIME");
+        let replies = groups.query(&mut redis).await;
         let replies = replies.map(|groups| groups.into_iter().flatten().collect());
         match replies.map(|replies| read_replies(replies, watched.len())) {
             Ok(Some(read)) => Some(read),

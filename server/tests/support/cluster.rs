@@ -183,8 +183,13 @@ impl LocalCluster {
 
     /// Moves `slot` from the primary on `from` to the one on `to` as `redis-cli --cluster
     /// reshard` does: importing and migrating marks, its keys moved a few at a time with
-    /// `MIGRATE`, then the slot given to its new owner. Claims go on meanwhile.
-    pub async fn migrate_slot(&self, slot: u16, from: u16, to: u16) {
+    /// `MIGRATE`, then the slot given to its new owner. `between_batches` runs after each
+    /// batch (a storm's next answers: claims arrive while some keys are on each side).
+    pub async fn migrate_slot<F, Fut>(&self, slot: u16, from: u16, to: u16, between_batches: F)
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = ()>,
+    {
         let mut source = connect(from).await.expect("source");
         let mut target = connect(to).await.expect("target");
         let source_id = node_id(&mut source).await;
@@ -213,9 +218,7 @@ impl LocalCluster {
                 .query_async(&mut source)
                 .await
                 .expect("MIGRATE");
-            // A pause between batches, as a reshard of a busy slot has: claims arrive while
-            // some keys are on each side.
-            tokio::time::sleep(Duration::from_millis(30)).await;
+            between_batches().await;
         }
         set_slot(&mut target, slot, "NODE", &target_id).await;
         set_slot(&mut source, slot, "NODE", &target_id).await;

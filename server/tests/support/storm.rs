@@ -117,6 +117,11 @@ impl Storm {
         }
     }
 
+    /// Claims answered so far.
+    pub fn answered(&self) -> usize {
+        self.answered.load(Ordering::SeqCst)
+    }
+
     /// Waits (bounded) until at least `n` claims were answered.
     pub async fn until_answered(&self, n: usize) {
         let answered = &self.answered;

@@ -200,17 +200,17 @@ impl RateLimits {
     async fn count(&self, counters: &[Counter]) -> Result<(), LimitRefusal> {
         let now = unix_now();
         // One group per key: the two windows of a counter may hash to different cluster slots.
-        let mut groups = Vec::with_capacity(2 * counters.len());
+        let mut redis = self.0.redis.clone();
+        let mut groups = redis.groups();
         for counter in counters {
             let [current, previous] = counter.keys(&self.0.prefix, now);
-            let mut add = redis::pipe();
-            add.incr(&current, counter.adds)
+            groups
+                .group()
+                .incr(&current, counter.adds)
                 .expire(&current, counter.expiry_seconds());
-            let mut before = redis::pipe();
-            before.get(previous);
-            groups.extend([add, before]);
+            groups.group().get(previous);
         }
-        let replies = self.0.redis.clone().query_groups(&groups).await?;
+        let replies = groups.query(&mut redis).await?;
         let counts = replies
             .chunks(2)
             .map(|pair| {
