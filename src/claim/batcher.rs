@@ -1,18 +1,24 @@
 //! Coalescing claims: every claim that arrives while the previous round of script calls is on
-//! its way goes to Redis with the other claims of its campaign, in one call of claim.lua.
+//! its way goes to Redis with the other claims of its campaign, and of the other campaigns its
+//! Redis node holds, in one call of claim.lua.
 //!
-//! Why: most of what a script call costs Redis is per call, not per claim (reading the
-//! campaign and the clock, running the script, the reply). Measured here with
-//! `redis-benchmark`: 30–50k calls/s with one claim each, 105–200k claims/s with sixteen a
-//! call. Under a rush the server therefore spends a fraction of a call per claim;
-//! a lone claim still goes out at once, as a call of one.
+//! Why: most of what a script call costs Redis is per call, not per claim (running the script,
+//! the clock, the run id, the reply). Measured here with `redis-benchmark`: 30–50k calls/s with
+//! one claim each, 105–200k claims/s with sixteen a call. Under a rush the server therefore
+//! spends a fraction of a call per claim, whether the rush is on one campaign or spread over
+//! many (a call per campaign would give 30 campaigns calls of one or two claims each); a lone
+//! claim still goes out at once, as a call of one.
 //!
-//! What does not change: the script decides each claim in the order the claims reached this
-//! instance, atomically, with the same checks as a call of one; the calls of one round are
-//! pipelined on the one connection, so Redis runs them in order too. The rounds run one after
-//! another, which is where the batching comes from: while a round waits for Redis, the next
-//! round's claims gather in the channel. A claim whose caller stopped waiting before its round
-//! went out is left out of the call and is not issued a coupon.
+//! What does not change: the script decides each claim in the order the claims of its campaign
+//! reached this instance, atomically, with the same checks as a call of one; the calls of one
+//! round to one node are pipelined on its connection, so Redis runs them in order too. The
+//! rounds run one after another, which is where the batching comes from: while a round waits for
+//! Redis, the next round's claims gather in the channel. A claim whose caller stopped waiting
+//! before its round went out is left out of the call and is not issued a coupon.
+//!
+//! On a cluster a call is routed by its first campaign's keys; the others were put with it by the
+//! slot owners last read, and the script leaves any whose keys it does not find on its node
+//! (a slot moved since) for a call of its own in the same round.
 
 use super::ClaimOutcome;
 use super::ack::{Acknowledger, ClaimAck, Shard};
@@ -25,6 +31,7 @@ use crate::redis::{CampaignKeys, RedisLink, Scripts};
 use crate::user::UserId;
 use redis::RedisError;
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
@@ -116,11 +123,15 @@ async fn run_rounds(
     let mut acknowledger = Acknowledger::new(ack);
     let mut round = Vec::with_capacity(MOST_CLAIMS_PER_ROUND);
     while incoming.recv_many(&mut round, MOST_CLAIMS_PER_ROUND).await > 0 {
-        let mut calls = Vec::new();
-        for (campaign, claims) in calls_of_round(round.drain(..)) {
+        let mut parts = Vec::new();
+        for (campaign, claims) in parts_of_round(round.drain(..)) {
             let shard = shard_of(&redis, campaign);
             match acknowledger.before_call(&mut redis, shard).await {
-                Ok(()) => calls.push((shard, campaign, claims)),
+                Ok(()) => parts.push(Part {
+                    shard,
+                    campaign,
+                    claims,
+                }),
                 Err(refused) => {
                     for claim in claims {
                         let _ = claim.answer.send(Err(refused.to_error()));
@@ -128,11 +139,13 @@ async fn run_rounds(
                 }
             }
         }
-        let sent = calls.into_iter().map(|(shard, campaign, claims)| {
-            let call = run_call(campaign, claims, redis.clone(), &scripts, &codes);
-            async move { (shard, call.await) }
-        });
-        let decided: Vec<(Shard, Vec<(Request, Answer)>)> = futures::future::join_all(sent).await;
+        let decided = run_calls(
+            calls_of_parts(parts, |campaign| redis.node_of_campaign(campaign)),
+            &redis,
+            &scripts,
+            &codes,
+        )
+        .await;
         let mut written: Vec<Shard> = decided
             .iter()
             .filter(|(_, answers)| answers.iter().any(|(_, answer)| is_issued(answer)))
@@ -163,6 +176,13 @@ async fn run_rounds(
     }
 }
 
+/// Claims of one campaign that go out together, in arrival order.
+struct Part {
+    shard: Shard,
+    campaign: CampaignId,
+    claims: Vec<Request>,
+}
+
 /// Where the campaign's writes are replicated from: its slot on a cluster.
 fn shard_of(redis: &RedisLink, campaign: CampaignId) -> Shard {
     redis.cluster().map(|_| CampaignKeys::slot(campaign))
@@ -172,53 +192,158 @@ fn is_issued(answer: &Answer) -> bool {
     matches!(answer, Ok(Some(ClaimOutcome::Issued { .. })))
 }
 
-/// Splits a round into script calls: one campaign's claims per call, in arrival order, at most
+/// Splits a round into parts: one campaign's claims each, in arrival order, at most
 /// [`MOST_CLAIMS_PER_CALL`] each. A claim whose caller stopped waiting (client gone) is left out:
 /// nobody would hear that it was issued.
-fn calls_of_round(round: impl Iterator<Item = Request>) -> Vec<(CampaignId, Vec<Request>)> {
+fn parts_of_round(round: impl Iterator<Item = Request>) -> Vec<(CampaignId, Vec<Request>)> {
     let mut by_campaign: HashMap<CampaignId, Vec<Request>> = HashMap::new();
     for claim in round.filter(|claim| !claim.answer.is_closed()) {
         by_campaign.entry(claim.campaign).or_default().push(claim);
     }
-    let mut calls = Vec::with_capacity(by_campaign.len());
+    let mut parts = Vec::with_capacity(by_campaign.len());
     for (campaign, mut claims) in by_campaign {
         while claims.len() > MOST_CLAIMS_PER_CALL {
             let rest = claims.split_off(MOST_CLAIMS_PER_CALL);
-            calls.push((campaign, claims));
+            parts.push((campaign, claims));
             claims = rest;
         }
-        calls.push((campaign, claims));
+        parts.push((campaign, claims));
     }
+    parts
+}
+
+/// Packs parts into script calls: the parts of campaigns held by one node (as last known; every
+/// campaign on a single Redis) share calls of at most [`MOST_CLAIMS_PER_CALL`] claims, in the
+/// order given. A campaign whose node is not known yet goes out in calls of its own.
+fn calls_of_parts(
+    parts: Vec<Part>,
+    node_of: impl Fn(CampaignId) -> Option<Arc<str>>,
+) -> Vec<Vec<Part>> {
+    let mut open: Vec<(Option<Arc<str>>, Vec<Part>, usize)> = Vec::new();
+    let mut calls = Vec::new();
+    for part in parts {
+        let node = node_of(part.campaign);
+        let size = part.claims.len();
+        let joinable = node.as_ref().and_then(|node| {
+            open.iter_mut()
+                .find(|(known, _, _)| known.as_ref() == Some(node))
+        });
+        match joinable {
+            Some((_, call, claims)) if *claims + size <= MOST_CLAIMS_PER_CALL => {
+                call.push(part);
+                *claims += size;
+            }
+            Some((_, call, claims)) => {
+                calls.push(std::mem::replace(call, vec![part]));
+                *claims = size;
+            }
+            None => open.push((node, vec![part], size)),
+        }
+    }
+    calls.extend(open.into_iter().map(|(_, call, _)| call));
     calls
 }
 
-/// One call of claim.lua for `claims` of `campaign`; each claim with its answer (sent once the
-/// round is confirmed).
+/// Runs a round's calls at once; the parts a call found elsewhere (their slot moved away from
+/// the node that ran it) go out again in calls of their own, which Redis Cluster routes to the
+/// slot's node. Each part's claims with their answers (sent once the round is confirmed).
+async fn run_calls(
+    calls: Vec<Vec<Part>>,
+    redis: &RedisLink,
+    scripts: &Scripts,
+    codes: &CodeKey,
+) -> Vec<(Shard, Vec<(Request, Answer)>)> {
+    let sent = calls
+        .into_iter()
+        .map(|parts| run_call(parts, redis.clone(), scripts, codes));
+    let mut decided = Vec::new();
+    let mut elsewhere = Vec::new();
+    for outcome in futures::future::join_all(sent).await.into_iter().flatten() {
+        match outcome {
+            Ok(answered) => decided.push(answered),
+            Err(part) => elsewhere.push(vec![part]),
+        }
+    }
+    let resent = elsewhere
+        .into_iter()
+        .map(|parts| run_call(parts, redis.clone(), scripts, codes));
+    for outcome in futures::future::join_all(resent)
+        .await
+        .into_iter()
+        .flatten()
+    {
+        match outcome {
+            Ok(answered) => decided.push(answered),
+            // Only a part after the first can be elsewhere; a call of one part never is.
+            Err(part) => decided.push(fail_part(
+                part,
+                &CallFailure::Corrupt(
+                    "the claim script found a campaign elsewhere in a call of its own".to_owned(),
+                ),
+            )),
+        }
+    }
+    decided
+}
+
+/// What became of one part of a call: its claims with their answers, or the part itself when
+/// its keys are not on the node that ran the call.
+type PartOutcome = Result<(Shard, Vec<(Request, Answer)>), Part>;
+
+/// One call of claim.lua for `parts`: the first part's keys are the call's (they route it),
+/// every other part is named by its campaign id.
 async fn run_call(
-    campaign: CampaignId,
-    claims: Vec<Request>,
+    parts: Vec<Part>,
     mut redis: RedisLink,
     scripts: &Scripts,
     codes: &CodeKey,
-) -> Vec<(Request, Answer)> {
-    let keys = CampaignKeys::new(campaign);
+) -> Vec<PartOutcome> {
+    let Some(first) = parts.first() else {
+        return Vec::new();
+    };
+    let keys = CampaignKeys::new(first.campaign);
     let mut call = scripts.call(&scripts.claim);
     call.key(&keys.meta)
         .key(&keys.counter)
         .key(&keys.issued)
         .key(&keys.queue)
         .identity_first();
-    for claim in &claims {
-        call.arg(claim.user.as_str());
+    for (at, part) in parts.iter().enumerate() {
+        if at > 0 {
+            call.arg(format!("\n{}", part.campaign));
+        }
+        for claim in &part.claims {
+            call.arg(claim.user.as_str());
+        }
     }
-    crate::metrics::claim_call(claims.len());
+    let segments: Vec<(CampaignId, usize)> = parts
+        .iter()
+        .map(|part| (part.campaign, part.claims.len()))
+        .collect();
+    crate::metrics::claim_call(segments.iter().map(|(_, claims)| claims).sum());
     let reply: Result<Vec<i64>, RedisError> = call.invoke(&mut redis).await;
-    let read = reply.map_err(CallFailure::Redis).and_then(|reply| {
-        read_call_reply(&reply, campaign, claims.len(), codes).map_err(CallFailure::Corrupt)
-    });
-    let answers: Vec<Answer> = match read {
-        Ok(CallReply::NotLoaded) => claims.iter().map(|_| Ok(None)).collect(),
-        Ok(CallReply::Decided(decisions)) => decisions
+    let read = reply
+        .map_err(CallFailure::Redis)
+        .and_then(|reply| read_call_reply(&reply, &segments, codes).map_err(CallFailure::Corrupt));
+    match read {
+        Ok(replies) => parts
+            .into_iter()
+            .zip(replies)
+            .map(|(part, reply)| answer_part(part, reply))
+            .collect(),
+        Err(failure) => parts
+            .into_iter()
+            .map(|part| Ok(fail_part(part, &failure)))
+            .collect(),
+    }
+}
+
+fn answer_part(part: Part, reply: CallReply) -> PartOutcome {
+    let campaign = part.campaign;
+    let answers: Vec<Answer> = match reply {
+        CallReply::Elsewhere => return Err(part),
+        CallReply::NotLoaded => part.claims.iter().map(|_| Ok(None)).collect(),
+        CallReply::Decided(decisions) => decisions
             .into_iter()
             .map(|decision| {
                 decision
@@ -226,12 +351,18 @@ async fn run_call(
                     .map_err(|detail| EngineError::CorruptState { campaign, detail })
             })
             .collect(),
-        Err(failure) => claims
-            .iter()
-            .map(|_| Err(failure.to_error(campaign)))
-            .collect(),
     };
-    claims.into_iter().zip(answers).collect()
+    Ok((part.shard, part.claims.into_iter().zip(answers).collect()))
+}
+
+/// Every claim of `part` hears the call's failure.
+fn fail_part(part: Part, failure: &CallFailure) -> (Shard, Vec<(Request, Answer)>) {
+    let answers = part
+        .claims
+        .into_iter()
+        .map(|claim| (claim, Err(failure.to_error(part.campaign))))
+        .collect();
+    (part.shard, answers)
 }
 
 /// Why a whole call went unanswered; every claim in it hears the same.
@@ -286,7 +417,7 @@ mod tests {
             .into_iter()
             .map(|(campaign, n)| request(campaign, n))
             .unzip();
-        let calls = calls_of_round(round.into_iter());
+        let calls = parts_of_round(round.into_iter());
         assert_eq!(
             members(&calls),
             vec![
@@ -301,7 +432,7 @@ mod tests {
         let (round, _waiting): (Vec<_>, Vec<_>) = (0..2 * MOST_CLAIMS_PER_CALL + 1)
             .map(|n| request(7, n))
             .unzip();
-        let calls = calls_of_round(round.into_iter());
+        let calls = parts_of_round(round.into_iter());
         let sizes: Vec<usize> = calls.iter().map(|(_, claims)| claims.len()).collect();
         assert_eq!(sizes, [MOST_CLAIMS_PER_CALL, MOST_CLAIMS_PER_CALL, 1]);
         let order: Vec<&str> = calls
@@ -317,7 +448,53 @@ mod tests {
         let (gone, gone_waiting) = request(1, 0);
         let (kept, _kept_waiting) = request(1, 1);
         drop(gone_waiting);
-        let calls = calls_of_round([gone, kept].into_iter());
+        let calls = parts_of_round([gone, kept].into_iter());
         assert_eq!(members(&calls), vec![(1, vec!["member-1"])]);
+    }
+
+    /// A part of `campaign` carrying `claims` claims.
+    fn part(campaign: i64, claims: usize) -> (Part, Vec<oneshot::Receiver<Answer>>) {
+        let (claims, waiting) = (0..claims).map(|n| request(campaign, n)).unzip();
+        let part = Part {
+            shard: None,
+            campaign: CampaignId(campaign),
+            claims,
+        };
+        (part, waiting)
+    }
+
+    /// The campaigns of each call, in order.
+    fn campaigns_of(calls: &[Vec<Part>]) -> Vec<Vec<i64>> {
+        let campaigns = |call: &Vec<Part>| call.iter().map(|part| part.campaign.0).collect();
+        calls.iter().map(campaigns).collect()
+    }
+
+    #[test]
+    fn campaigns_of_one_node_share_calls_of_at_most_a_calls_claims() {
+        let node = |campaign: CampaignId| {
+            let name = if campaign.0 % 2 == 0 { "even" } else { "odd" };
+            Some(Arc::from(name))
+        };
+        let (parts, _waiting): (Vec<_>, Vec<_>) = [(1, 30), (2, 5), (3, 30), (4, 5), (5, 10)]
+            .into_iter()
+            .map(|(campaign, claims)| part(campaign, claims))
+            .unzip();
+        let calls = calls_of_parts(parts, node);
+        let mut campaigns = campaigns_of(&calls);
+        campaigns.sort();
+        assert_eq!(campaigns, vec![vec![1, 3], vec![2, 4], vec![5]]);
+        assert!(calls.iter().all(
+            |call| call.iter().map(|part| part.claims.len()).sum::<usize>() <= MOST_CLAIMS_PER_CALL
+        ));
+    }
+
+    #[test]
+    fn a_campaign_whose_node_is_not_known_goes_out_alone() {
+        let (parts, _waiting): (Vec<_>, Vec<_>) = [(1, 1), (2, 1)]
+            .into_iter()
+            .map(|(c, n)| part(c, n))
+            .unzip();
+        let calls = calls_of_parts(parts, |_| None);
+        assert_eq!(campaigns_of(&calls), vec![vec![1], vec![2]]);
     }
 }

@@ -1,43 +1,64 @@
-//! Reading claim.lua's reply (see the script's header): `{0}`, or three integers per claim.
+//! Reading claim.lua's reply (see the script's header): for each campaign of the call, in order,
+//! `0`, `-1` (another campaign only) or three integers per claim.
 
 use super::ClaimOutcome;
 use crate::campaign::CampaignId;
 use crate::code::CodeKey;
 use chrono::DateTime;
 
-/// What one call of the script said about each of its claims, in the order they were sent.
+/// What one call of the script said about one campaign's claims, in the order they were sent.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum CallReply {
     /// The campaign is not ready in Redis (not loaded, or not verified against the record since
     /// Redis changed): none of the claims was decided.
     NotLoaded,
+    /// The campaign joined a call of another campaign and its keys are not all on the node that
+    /// ran it: none of the claims was decided, and they go out again in a call of their own.
+    Elsewhere,
     /// One decision per claim; a decision that could not be read is the reason why.
     Decided(Vec<Result<ClaimOutcome, String>>),
 }
 
-/// Reads the reply of a call of `campaign` that carried `claims` claims; an issued coupon's code
-/// is made from its sequence number with `codes`. A reply of the wrong length is one reason for
-/// the whole call, returned as the error.
+/// Reads the reply of a call that carried, in order, `claims` claims of each `campaign` of
+/// `segments`; an issued coupon's code is made from its campaign and sequence number with
+/// `codes`. A reply of the wrong length is one reason for the whole call, returned as the error.
 pub(crate) fn read_call_reply(
     reply: &[i64],
-    campaign: CampaignId,
-    claims: usize,
+    segments: &[(CampaignId, usize)],
     codes: &CodeKey,
-) -> Result<CallReply, String> {
-    if reply == [0] {
-        return Ok(CallReply::NotLoaded);
+) -> Result<Vec<CallReply>, String> {
+    let mut rest = reply;
+    let mut replies = Vec::with_capacity(segments.len());
+    for (at, &(campaign, claims)) in segments.iter().enumerate() {
+        let read = match rest {
+            [0, ..] => (CallReply::NotLoaded, 1),
+            [-1, ..] if at > 0 => (CallReply::Elsewhere, 1),
+            _ if rest.len() >= 3 * claims && claims > 0 => {
+                let decisions = rest[..3 * claims]
+                    .chunks_exact(3)
+                    .map(|decision| read_decision(decision, campaign, codes))
+                    .collect();
+                (CallReply::Decided(decisions), 3 * claims)
+            }
+            _ => return Err(wrong_length(reply, segments)),
+        };
+        replies.push(read.0);
+        rest = &rest[read.1..];
     }
-    if reply.len() != 3 * claims {
-        return Err(format!(
-            "claim script replied {} integers for {claims} claims",
-            reply.len(),
-        ));
+    if rest.is_empty() {
+        Ok(replies)
+    } else {
+        Err(wrong_length(reply, segments))
     }
-    let decisions = reply
-        .chunks_exact(3)
-        .map(|decision| read_decision(decision, campaign, codes))
-        .collect();
-    Ok(CallReply::Decided(decisions))
+}
+
+fn wrong_length(reply: &[i64], segments: &[(CampaignId, usize)]) -> String {
+    let claims: usize = segments.iter().map(|(_, claims)| claims).sum();
+    format!(
+        "claim script replied {} integers for {claims} claims of {} campaigns",
+        reply.len(),
+        segments.len()
+    )
 }
 
 /// One claim's three integers.
@@ -78,10 +99,10 @@ mod tests {
 
     #[test]
     fn each_claim_of_a_call_reads_its_own_three_integers_and_gets_its_sequences_code() {
-        let reply = read_call_reply(&[1, 4, 7, 2, 0, 0, 3, 0, 0], CAMPAIGN, 3, &codes()).unwrap();
+        let reply = read_call_reply(&[1, 4, 7, 2, 0, 0, 3, 0, 0], &[(CAMPAIGN, 3)], &codes());
         assert_eq!(
-            reply,
-            CallReply::Decided(vec![
+            reply.unwrap(),
+            vec![CallReply::Decided(vec![
                 Ok(ClaimOutcome::Issued {
                     code: codes().code_of(CAMPAIGN, 7).unwrap(),
                     sequence: 7,
@@ -89,27 +110,53 @@ mod tests {
                 }),
                 Ok(ClaimOutcome::AlreadyClaimed),
                 Ok(ClaimOutcome::SoldOut),
-            ])
+            ])]
         );
     }
 
     #[test]
     fn a_lone_zero_means_the_campaign_is_not_loaded() {
         assert_eq!(
-            read_call_reply(&[0], CAMPAIGN, 2, &codes()),
-            Ok(CallReply::NotLoaded)
+            read_call_reply(&[0], &[(CAMPAIGN, 2)], &codes()),
+            Ok(vec![CallReply::NotLoaded])
         );
     }
 
     #[test]
     fn an_unexpected_reply_is_an_error_not_a_panic() {
-        let read = |reply: &[i64], claims| read_call_reply(reply, CAMPAIGN, claims, &codes());
+        let read = |reply: &[i64], claims| read_call_reply(reply, &[(CAMPAIGN, claims)], &codes());
         assert!(read(&[1, 4], 1).is_err(), "too short");
         assert!(read(&[], 1).is_err(), "empty");
-        let CallReply::Decided(decisions) = read(&[9, 9, 9, 4, i64::MAX, 0, 1, 0, 0], 3).unwrap()
-        else {
+        assert!(read(&[1, 4, 7, 1], 1).is_err(), "too long");
+        assert!(
+            read(&[-1], 1).is_err(),
+            "the first campaign is never elsewhere"
+        );
+        let odd = read(&[9, 9, 9, 4, i64::MAX, 0, 1, 0, 0], 3);
+        let Ok([CallReply::Decided(decisions)]) = odd.as_deref() else {
             panic!("expected decisions");
         };
         assert!(decisions.iter().all(Result::is_err), "{decisions:?}");
+    }
+
+    #[test]
+    fn each_campaign_of_a_call_reads_its_own_part_of_the_reply() {
+        let other = CampaignId(13);
+        let third = CampaignId(14);
+        let segments = [(CAMPAIGN, 1), (other, 2), (third, 1), (CAMPAIGN, 1)];
+        let reply = [1, 0, 3, -1, 0, 5, 0, 0];
+        assert_eq!(
+            read_call_reply(&reply, &segments, &codes()).unwrap(),
+            vec![
+                CallReply::Decided(vec![Ok(ClaimOutcome::Issued {
+                    code: codes().code_of(CAMPAIGN, 3).unwrap(),
+                    sequence: 3,
+                    remaining: 0
+                })]),
+                CallReply::Elsewhere,
+                CallReply::NotLoaded,
+                CallReply::Decided(vec![Ok(ClaimOutcome::Ended)]),
+            ]
+        );
     }
 }
