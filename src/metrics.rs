@@ -37,6 +37,10 @@ pub const ROUNDS_UNREPLICATED: &str = "coupon_claim_rounds_unreplicated_total";
 /// Counter: claims refused at once because this instance's claim queue was full (Redis slow or
 /// hanging).
 pub const CLAIMS_SHED: &str = "coupon_claims_shed_total";
+/// Counter: claims sent again in a script call of their own because they had joined a call of
+/// another campaign's on a cluster node that no longer held their campaign's keys (its slot
+/// moved or was moving).
+pub const CLAIMS_RESENT: &str = "coupon_claims_resent_total";
 
 /// Counter: checkout calls, labelled by `operation` (`validate`, `hold`, `redeem`, `release`)
 /// and `outcome` (`valid`, `held`, `redeemed`, `released`, or the refusal's name).
@@ -152,6 +156,10 @@ pub(crate) fn renumbered(coupons: usize) {
 
 pub(crate) fn claim_shed() {
     metrics::counter!(CLAIMS_SHED).increment(1);
+}
+
+pub(crate) fn claims_resent(claims: usize) {
+    metrics::counter!(CLAIMS_RESENT).increment(claims as u64);
 }
 
 pub(crate) fn claims_unreplicated() {

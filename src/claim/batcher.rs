@@ -261,7 +261,10 @@ async fn run_calls(
     for outcome in futures::future::join_all(sent).await.into_iter().flatten() {
         match outcome {
             Ok(answered) => decided.push(answered),
-            Err(part) => elsewhere.push(vec![part]),
+            Err(part) => {
+                crate::metrics::claims_resent(part.claims.len());
+                elsewhere.push(vec![part]);
+            }
         }
     }
     let resent = elsewhere
