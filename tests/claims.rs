@@ -215,3 +215,63 @@ async fn one_script_call_decides_its_claims_in_order_as_separate_calls_would() {
     let status = engine.status(campaign.id).await.unwrap().unwrap();
     assert_eq!((status.remaining, status.claimed), (Some(0), 2));
 }
+
+/// The claims of several campaigns one Redis node holds share one script call; the call must
+/// decide each campaign's claims exactly as a call of its own would.
+#[tokio::test]
+async fn one_script_call_decides_the_claims_of_several_campaigns_each_as_its_own_would() {
+    // Arrange: one coupon and two coupons, on the same node (a cluster has three).
+    let engine = engine().await;
+    let first = open_campaign(&engine, 1).await;
+    let node_of = |id| engine.redis().node_of_campaign(id);
+    let mut second = open_campaign(&engine, 2).await;
+    while node_of(second.id) != node_of(first.id) {
+        second = open_campaign(&engine, 2).await;
+    }
+    for id in [first.id, second.id] {
+        assert!(engine.load_campaign(id).await.unwrap());
+    }
+    let keys = CampaignKeys::new(first.id);
+    let script = redis::Script::new(CLAIM_SCRIPT);
+    let mut call = script.prepare_invoke();
+    call.key(&keys.meta)
+        .key(&keys.counter)
+        .key(&keys.issued)
+        .key(&keys.queue)
+        .arg(redis_run_id(&engine, first.id).await)
+        .arg(user(1).as_str())
+        .arg(user(2).as_str())
+        .arg(format!("\n{}", second.id))
+        .arg(user(1).as_str())
+        .arg(user(3).as_str())
+        .arg(user(1).as_str());
+
+    // Act
+    let reply: Vec<i64> = call.invoke_async(&mut engine.redis()).await.unwrap();
+    drain(&engine, first.id).await;
+    drain(&engine, second.id).await;
+
+    // Assert: the first campaign issues its one coupon, then is sold out; the second issues
+    // two, then hears a repeat. Each has its own stock, numbers and queue.
+    #[rustfmt::skip]
+    let expected = vec![
+        1, 0, 1,
+        3, 0, 0,
+        1, 1, 1,
+        1, 0, 2,
+        2, 0, 0,
+    ];
+    assert_eq!(reply, expected);
+    let db = engine.db();
+    let members = |id| async move {
+        let rows = coupons::all(db, id).await.unwrap();
+        rows.into_iter()
+            .map(|row| (row.sequence, row.user_id))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(members(first.id).await, vec![(1, "user-1".to_owned())]);
+    assert_eq!(
+        members(second.id).await,
+        vec![(1, "user-1".to_owned()), (2, "user-3".to_owned())]
+    );
+}

@@ -4,8 +4,9 @@
 
 mod support;
 
-use coupon::redis::{CampaignKeys, RedisTarget};
+use coupon::redis::{CLAIM_SCRIPT, CampaignKeys, RedisTarget};
 use coupon::{ClaimAck, ClaimOutcome, Engine, RedisSettings, UserId};
+use redis::AsyncCommands;
 use support::cluster::LocalCluster;
 use support::process::{ServerProcess, free_port};
 use support::stack::{Database, test_engine};
@@ -117,6 +118,69 @@ async fn thirty_campaigns_claimed_at_once_spread_their_keys_and_script_calls_ove
             format!("127.0.0.1:{}", cluster.primary_of(slot).await)
         );
     }
+    engine.db().close().await;
+    database.remove().await;
+}
+
+/// A campaign that joined a call routed by another campaign's keys, on a node that does not hold
+/// its own (its slot moved since the server last read the owners), is left whole: the script
+/// answers -1 for it and writes none of its keys, and the server sends it again on its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_campaign_in_a_call_on_a_node_without_its_keys_is_left_untouched() {
+    // Arrange: two loaded campaigns on different primaries.
+    let (cluster, database, engine) = private_stores("elsewhere").await;
+    let here = engine
+        .create_campaign(&support::draft(5))
+        .await
+        .expect("create");
+    let home = cluster.primary_of(CampaignKeys::slot(here.id)).await;
+    let mut there = engine
+        .create_campaign(&support::draft(5))
+        .await
+        .expect("create");
+    while cluster.primary_of(CampaignKeys::slot(there.id)).await == home {
+        there = engine
+            .create_campaign(&support::draft(5))
+            .await
+            .expect("create");
+    }
+    for id in [here.id, there.id] {
+        assert!(engine.load_campaign(id).await.expect("load"));
+    }
+    let (keys, others) = (CampaignKeys::new(here.id), CampaignKeys::new(there.id));
+    let counter_before: i64 = engine.redis().get(&others.counter).await.expect("counter");
+
+    // Act: one call routed by the first campaign's keys, carrying a claim of each.
+    let script = redis::Script::new(CLAIM_SCRIPT);
+    let reply: Vec<i64> = script
+        .prepare_invoke()
+        .key(&keys.meta)
+        .key(&keys.counter)
+        .key(&keys.issued)
+        .key(&keys.queue)
+        .arg("")
+        .arg("member-1")
+        .arg(format!("\n{}", there.id))
+        .arg("member-1")
+        .invoke_async(&mut engine.redis())
+        .await
+        .expect("the call");
+
+    // Assert: the first issued, the other left for a call of its own, and nothing written to it.
+    assert_eq!(reply, vec![1, 4, 1, -1]);
+    let counter_after: i64 = engine.redis().get(&others.counter).await.expect("counter");
+    assert_eq!(counter_after, counter_before);
+    let issued: i64 = engine.redis().hlen(&others.issued).await.expect("HLEN");
+    let queued: i64 = engine.redis().llen(&others.queue).await.expect("LLEN");
+    assert_eq!((issued, queued), (0, 0));
+    let outcome = engine
+        .claim(there.id, &UserId::parse("member-1").expect("member"))
+        .await
+        .expect("claim");
+    assert!(
+        matches!(outcome, ClaimOutcome::Issued { sequence: 1, .. }),
+        "{outcome:?}"
+    );
     engine.db().close().await;
     database.remove().await;
 }
