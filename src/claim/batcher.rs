@@ -253,40 +253,43 @@ async fn run_calls(
     scripts: &Scripts,
     codes: &CodeKey,
 ) -> Vec<(Shard, Vec<(Request, Answer)>)> {
+    let mut decided = Vec::new();
+    let elsewhere = run_at_once(calls, redis, scripts, codes, &mut decided).await;
+    for part in &elsewhere {
+        crate::metrics::claims_resent(part.claims.len());
+    }
+    let alone = elsewhere.into_iter().map(|part| vec![part]).collect();
+    for part in run_at_once(alone, redis, scripts, codes, &mut decided).await {
+        // Only a part after the first can be elsewhere; a call of one part never is.
+        decided.push(fail_part(
+            part,
+            &CallFailure::Corrupt(
+                "the claim script found a campaign elsewhere in a call of its own".to_owned(),
+            ),
+        ));
+    }
+    decided
+}
+
+/// Runs `calls` in parallel, adding what they decided to `decided`; the parts found elsewhere.
+async fn run_at_once(
+    calls: Vec<Vec<Part>>,
+    redis: &RedisLink,
+    scripts: &Scripts,
+    codes: &CodeKey,
+    decided: &mut Vec<(Shard, Vec<(Request, Answer)>)>,
+) -> Vec<Part> {
     let sent = calls
         .into_iter()
         .map(|parts| run_call(parts, redis.clone(), scripts, codes));
-    let mut decided = Vec::new();
     let mut elsewhere = Vec::new();
     for outcome in futures::future::join_all(sent).await.into_iter().flatten() {
         match outcome {
             Ok(answered) => decided.push(answered),
-            Err(part) => {
-                crate::metrics::claims_resent(part.claims.len());
-                elsewhere.push(vec![part]);
-            }
+            Err(part) => elsewhere.push(part),
         }
     }
-    let resent = elsewhere
-        .into_iter()
-        .map(|parts| run_call(parts, redis.clone(), scripts, codes));
-    for outcome in futures::future::join_all(resent)
-        .await
-        .into_iter()
-        .flatten()
-    {
-        match outcome {
-            Ok(answered) => decided.push(answered),
-            // Only a part after the first can be elsewhere; a call of one part never is.
-            Err(part) => decided.push(fail_part(
-                part,
-                &CallFailure::Corrupt(
-                    "the claim script found a campaign elsewhere in a call of its own".to_owned(),
-                ),
-            )),
-        }
-    }
-    decided
+    elsewhere
 }
 
 /// What became of one part of a call: its claims with their answers, or the part itself when

@@ -10,8 +10,8 @@
 -- KEYS[3] issued  HASH   user id -> the sequence number it got, in hexadecimal (src/redis/keys.rs)
 -- KEYS[4] queue   LIST   "seq<TAB>ms_since_open<TAB>user" entries waiting for the sync
 -- ARGV[1] the run id of the Redis the caller believes it is talking to (src/redis/identity.rs),
---         or '' for the script to read its own: on a cluster the caller cannot know which node
---         runs the call once a slot moves
+--         or '' for the script to read its own: on a cluster (and only there) the caller
+--         cannot know which node runs the call once a slot moves
 -- ARGV[2..] one user id per claim of the KEYS' campaign (validated: no control characters);
 --         then, for each other campaign, a line feed and its id ("\n42"), then its users. Its
 --         keys are named here from the id (the names of src/redis/keys.rs); on a cluster they
@@ -53,16 +53,20 @@ local function answer(outcome, first, second)
   reply[n + 1], reply[n + 2], reply[n + 3] = outcome, first, second
 end
 
--- Whether every key is served here: a key of a slot this node does not hold (or is handing
--- over) is an error, which would stop the script half-way with earlier writes kept.
+-- The caller leaves the run id to the script exactly on a cluster (ARGV[1] above), the only place
+-- another campaign's keys can be on another node.
+local on_cluster = ARGV[1] == ''
+
+-- Whether the keys (of one slot) are all served here: a key of a slot this node does not hold,
+-- or is handing over, is an error, which would stop the script half-way with earlier writes
+-- kept. One command for all of them: Redis checks a command's keys together, and refuses it
+-- if any is not here.
 local function all_here(keys)
-  for _, key in ipairs(keys) do
-    local probe = redis.pcall('EXISTS', key)
-    if type(probe) == 'table' and probe.err then
-      return false
-    end
+  if not on_cluster then
+    return true
   end
-  return true
+  local probe = redis.pcall('EXISTS', unpack(keys))
+  return not (type(probe) == 'table' and probe.err)
 end
 
 -- Decides the claims ARGV[first..last] of the campaign with these keys.
