@@ -198,17 +198,7 @@ async fn a_hot_campaigns_slot_moved_to_another_primary_mid_storm_keeps_every_inv
         .expect("create campaign");
     let slot = CampaignKeys::slot(campaign.id);
     let from = cluster.primary_of(slot).await;
-    let mut neighbour = None;
-    while neighbour.is_none() {
-        let other = engine
-            .create_campaign(&support::draft(10 * quantity))
-            .await
-            .expect("create campaign");
-        if cluster.primary_of(CampaignKeys::slot(other.id)).await == from {
-            neighbour = Some(other);
-        }
-    }
-    let neighbour = neighbour.expect("a neighbour on the same primary");
+    let neighbour = cluster.campaign_on(&engine, from, 10 * quantity).await;
     let env = [("REDIS_CLUSTER_NODES", cluster.seeds())];
     let server = ServerProcess::start_with("migration", free_port(), "", &database.url, &env).await;
     let to = *cluster

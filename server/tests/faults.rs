@@ -13,27 +13,33 @@ use support::{API_KEY, eventually};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_killed_mid_storm_loses_no_acknowledged_claim() {
-    // Arrange: 300 coupons, 1,200 claims (every member twice) from 40 clients.
+    // Arrange: 300 coupons, 1,200 claims (every member twice) from 40 clients, and a
+    // neighbour campaign claimed at the same time (the two share script calls).
     let stack = Stack::start("kill").await;
     let campaign = stack.campaign(300).await;
+    let neighbour = stack.campaign(3000).await;
     let port = free_port();
     let redis_url = stack.redis.url();
     let mut server = ServerProcess::start("kill-1", port, &redis_url, &stack.database_url).await;
     let storm = Storm::start(vec![server.url("")], campaign.id, 600, 2, 40);
+    let beside = Storm::start_from(600, vec![server.url("")], neighbour.id, 600, 2, 10);
 
     // Act: SIGKILL while claims and syncs are in flight, then start it again.
     storm.until_answered(250).await;
     server.kill();
     let seen = storm.finish().await;
+    let seen_beside = beside.finish().await;
     let _restarted = ServerProcess::start("kill-2", port, &redis_url, &stack.database_url).await;
     until_drained(&stack.engine, campaign.id).await;
+    until_drained(&stack.engine, neighbour.id).await;
 
     // Assert
     assert!(
-        !seen.issued.is_empty(),
-        "some claims were acknowledged before the kill"
+        !seen.issued.is_empty() && !seen_beside.issued.is_empty(),
+        "some claims of each campaign were acknowledged before the kill"
     );
     assert_invariants(&stack.engine, campaign.id, 300, &seen).await;
+    assert_invariants(&stack.engine, neighbour.id, 3000, &seen_beside).await;
     stack.remove().await;
 }
 
@@ -119,17 +125,21 @@ async fn while_redis_hangs_a_claim_hears_try_again_within_its_own_wait() {
     // held back, and the claim script writes).
     let stack = Stack::start("hang").await;
     let campaign = stack.campaign(100).await;
+    let neighbour = stack.campaign(100).await;
     let engine = stack.engine.clone();
     let member = |name: &str| coupon::UserId::parse(name).expect("valid id");
-    engine
-        .claim(campaign.id, &member("before-the-hang"))
-        .await
-        .expect("a claim while Redis answers");
+    for id in [campaign.id, neighbour.id] {
+        engine
+            .claim(id, &member("before-the-hang"))
+            .await
+            .expect("a claim while Redis answers");
+    }
     let admin = stack.redis.admin().await;
     stack.redis.pause_writes(8000).await;
 
-    // Act: one claim goes out and hangs in Redis; ten more arrive while it is held there, so
-    // they make the next round, which cannot go out before the first one gives up.
+    // Act: one claim goes out and hangs in Redis; ten more, of both campaigns, arrive while it
+    // is held there, so they make the next round (one call for both), which cannot go out
+    // before the first one gives up.
     let ahead = tokio::spawn({
         let engine = engine.clone();
         async move { engine.claim(campaign.id, &member("ahead")).await }
@@ -152,11 +162,14 @@ async fn while_redis_hangs_a_claim_hears_try_again_within_its_own_wait() {
     let behind: Vec<_> = (0..10)
         .map(|n| {
             let engine = engine.clone();
+            let id = if n % 2 == 0 {
+                campaign.id
+            } else {
+                neighbour.id
+            };
             tokio::spawn(async move {
                 let started = std::time::Instant::now();
-                let outcome = engine
-                    .claim(campaign.id, &member(&format!("behind-{n}")))
-                    .await;
+                let outcome = engine.claim(id, &member(&format!("behind-{n}"))).await;
                 (outcome, started.elapsed())
             })
         })
@@ -283,18 +296,25 @@ async fn wait_for_sync_error(stack: &Stack, id: coupon::CampaignId) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_redis_restart_fails_claims_fast_and_they_resume_on_their_own() {
+    // A neighbour campaign is claimed beside the first: after the restart both are verified
+    // again, and their claims share calls again.
     let mut stack = Stack::start("redisrestart").await;
     let campaign = stack.campaign(2000).await;
+    let neighbour = stack.campaign(2000).await;
     let server = stack.server("redis-restart").await;
     let storm = Storm::start(vec![server.url("")], campaign.id, 3000, 1, 20);
+    let beside = Storm::start_from(3000, vec![server.url("")], neighbour.id, 1000, 1, 5);
 
     storm.until_answered(300).await;
     stack.redis.stop().await;
+    let neighbour_answered_before = beside.answered();
     let down = Storm::start(vec![server.url("")], campaign.id, 20, 1, 5);
     let while_down = down.run_out().await;
     stack.redis.restart().await;
     let seen = storm.run_out().await;
+    let seen_beside = beside.run_out().await;
     until_drained(&stack.engine, campaign.id).await;
+    until_drained(&stack.engine, neighbour.id).await;
 
     // While Redis was down: a clear "try again" (503), quickly, never a hang or a 500.
     assert_eq!(
@@ -314,6 +334,14 @@ async fn a_redis_restart_fails_claims_fast_and_they_resume_on_their_own() {
     let mut all = seen;
     all.attempted.extend(while_down.attempted);
     assert_invariants(&stack.engine, campaign.id, 2000, &all).await;
+    assert!(!seen_beside.statuses.contains_key(&500));
+    assert!(
+        // Each of its 5 clients may have had one claim in flight when Redis stopped.
+        seen_beside.issued.len() > neighbour_answered_before + 5,
+        "the neighbour issued after the restart too: {:?}",
+        seen_beside.statuses
+    );
+    assert_invariants(&stack.engine, neighbour.id, 2000, &seen_beside).await;
     drop(server);
     stack.remove().await;
 }

@@ -127,6 +127,26 @@ impl LocalCluster {
             .expect("every slot is served")
     }
 
+    /// A new campaign of `quantity` coupons whose keys sit on `primary` (campaigns are created
+    /// until one hashes there: one in three does).
+    pub async fn campaign_on(
+        &self,
+        engine: &coupon::Engine,
+        primary: u16,
+        quantity: i64,
+    ) -> coupon::Campaign {
+        loop {
+            let campaign = engine
+                .create_campaign(&super::draft(quantity))
+                .await
+                .expect("create campaign");
+            let slot = coupon::redis::CampaignKeys::slot(campaign.id);
+            if self.primary_of(slot).await == primary {
+                return campaign;
+            }
+        }
+    }
+
     /// The ports of the primaries, lowest first.
     pub async fn primaries(&self) -> Vec<u16> {
         let mut ports: Vec<u16> = self
