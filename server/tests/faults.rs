@@ -13,14 +13,23 @@ use support::{API_KEY, eventually};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_killed_mid_storm_loses_no_acknowledged_claim() {
+    server_killed_mid_storm("kill", false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_cluster_a_server_killed_mid_storm_loses_no_acknowledged_claim() {
+    server_killed_mid_storm("clusterkill", true).await;
+}
+
+async fn server_killed_mid_storm(name: &str, cluster: bool) {
     // Arrange: 300 coupons, 1,200 claims (every member twice) from 40 clients, and a
-    // neighbour campaign claimed at the same time (the two share script calls).
-    let stack = Stack::start("kill").await;
+    // neighbour campaign on the same Redis claimed at the same time (the two share script
+    // calls).
+    let stack = Stack::start_on(name, cluster).await;
     let campaign = stack.campaign(300).await;
-    let neighbour = stack.campaign(3000).await;
+    let neighbour = stack.neighbour_of(&campaign, 3000).await;
     let port = free_port();
-    let redis_url = stack.redis.url();
-    let mut server = ServerProcess::start("kill-1", port, &redis_url, &stack.database_url).await;
+    let mut server = stack.server_at(&format!("{name}-1"), port).await;
     let storm = Storm::start(vec![server.url("")], campaign.id, 600, 2, 40);
     let beside = Storm::start_from(600, vec![server.url("")], neighbour.id, 600, 2, 10);
 
@@ -29,7 +38,7 @@ async fn a_server_killed_mid_storm_loses_no_acknowledged_claim() {
     server.kill();
     let seen = storm.finish().await;
     let seen_beside = beside.finish().await;
-    let _restarted = ServerProcess::start("kill-2", port, &redis_url, &stack.database_url).await;
+    let _restarted = stack.server_at(&format!("{name}-2"), port).await;
     until_drained(&stack.engine, campaign.id).await;
     until_drained(&stack.engine, neighbour.id).await;
 
@@ -69,13 +78,13 @@ async fn sigterm_finishes_in_flight_work_and_exits_within_seconds() {
 async fn a_server_whose_log_reader_went_away_still_serves_and_stops_on_sigterm() {
     // Arrange: the server logs into a pipe (as under a supervisor or `| tee`), and whoever read
     // it is gone, so every line it writes from now on fails with "broken pipe".
-    let stack = Stack::start("deadlog").await;
+    let mut stack = Stack::start("deadlog").await;
     let (reader, writer) = std::io::pipe().expect("a pipe");
     let output = (writer.try_clone().expect("pipe").into(), writer.into());
     let mut server = ServerProcess::start_writing_to(
         output,
         free_port(),
-        &stack.redis.url(),
+        &stack.single_redis().url(),
         &stack.database_url,
     )
     .await;
@@ -121,11 +130,20 @@ async fn a_server_whose_log_reader_went_away_still_serves_and_stops_on_sigterm()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn while_redis_hangs_a_claim_hears_try_again_within_its_own_wait() {
-    // Arrange: a loaded campaign, then Redis stops answering claims (every client's writes are
-    // held back, and the claim script writes).
-    let stack = Stack::start("hang").await;
+    redis_hangs("hang", false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_cluster_while_a_primary_hangs_a_claim_hears_try_again_within_its_own_wait() {
+    redis_hangs("clusterhang", true).await;
+}
+
+async fn redis_hangs(name: &str, cluster: bool) {
+    // Arrange: two loaded campaigns on one Redis, then it stops answering claims (every
+    // client's writes are held back, and the claim script writes).
+    let stack = Stack::start_on(name, cluster).await;
     let campaign = stack.campaign(100).await;
-    let neighbour = stack.campaign(100).await;
+    let neighbour = stack.neighbour_of(&campaign, 100).await;
     let engine = stack.engine.clone();
     let member = |name: &str| coupon::UserId::parse(name).expect("valid id");
     for id in [campaign.id, neighbour.id] {
@@ -134,8 +152,9 @@ async fn while_redis_hangs_a_claim_hears_try_again_within_its_own_wait() {
             .await
             .expect("a claim while Redis answers");
     }
-    let admin = stack.redis.admin().await;
-    stack.redis.pause_writes(8000).await;
+    let redis = stack.redis_of(campaign.id).await;
+    let admin = redis.admin().await;
+    redis.pause_writes(8000).await;
 
     // Act: one claim goes out and hangs in Redis; ten more, of both campaigns, arrive while it
     // is held there, so they make the next round (one call for both), which cannot go out
@@ -179,7 +198,7 @@ async fn while_redis_hangs_a_claim_hears_try_again_within_its_own_wait() {
     for claim in behind {
         behind_answers.push(claim.await.expect("join"));
     }
-    stack.redis.unpause().await;
+    redis.unpause().await;
 
     // Assert: everyone hears "Redis failed" (a 503, try again). Those behind hear it after their
     // own wait (2.5 s), not after the round ahead timed out and then theirs (about 3.9 s).
@@ -206,12 +225,19 @@ async fn until_drained_by(drainer: &coupon::sync::Drainer, id: coupon::CampaignI
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_instances_share_the_work_and_one_takes_over_when_the_other_dies() {
-    let stack = Stack::start("pair").await;
+    one_of_two_instances_dies("pair", false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_cluster_two_instances_share_the_work_and_one_takes_over_when_the_other_dies() {
+    one_of_two_instances_dies("clusterpair", true).await;
+}
+
+async fn one_of_two_instances_dies(name: &str, cluster: bool) {
+    let stack = Stack::start_on(name, cluster).await;
     let campaign = stack.campaign(400).await;
-    let redis_url = stack.redis.url();
-    let mut first =
-        ServerProcess::start("pair-a", free_port(), &redis_url, &stack.database_url).await;
-    let second = ServerProcess::start("pair-b", free_port(), &redis_url, &stack.database_url).await;
+    let mut first = stack.server(&format!("{name}-a")).await;
+    let second = stack.server(&format!("{name}-b")).await;
     let storm = Storm::start(vec![first.url(""), second.url("")], campaign.id, 800, 1, 40);
 
     storm.until_answered(300).await;
@@ -235,8 +261,17 @@ async fn two_instances_share_the_work_and_one_takes_over_when_the_other_dies() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn claims_go_on_while_postgres_is_down_and_the_backlog_drains_after() {
+    postgres_down("pgdown", false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_cluster_claims_go_on_while_postgres_is_down_and_the_backlog_drains_after() {
+    postgres_down("clusterpgdown", true).await;
+}
+
+async fn postgres_down(name: &str, cluster: bool) {
     // Arrange: the server reaches PostgreSQL through a proxy the test can cut.
-    let stack = Stack::start("pgdown").await;
+    let stack = Stack::start_on(name, cluster).await;
     let campaign = stack.campaign(1000).await;
     let (host, db) = stack.database_url.rsplit_once('/').expect("url");
     let upstream = host.rsplit_once('@').map_or(host, |(_, h)| h).to_owned();
@@ -245,7 +280,9 @@ async fn claims_go_on_while_postgres_is_down_and_the_backlog_drains_after() {
         &format!("{upstream}/{db}"),
         &format!("127.0.0.1:{}/{db}", proxy.port),
     );
-    let server = ServerProcess::start("pgdown", free_port(), &stack.redis.url(), &proxied).await;
+    let server = stack
+        .server_with_database(name, free_port(), &proxied)
+        .await;
     // The server's sync has listed the campaign before PostgreSQL goes: a campaign it has never
     // seen it cannot report on. Every round reports each campaign's queue depth in /metrics.
     let depth = format!("coupon_queue_depth{{campaign=\"{}\"}}", campaign.id);
@@ -306,11 +343,11 @@ async fn a_redis_restart_fails_claims_fast_and_they_resume_on_their_own() {
     let beside = Storm::start_from(3000, vec![server.url("")], neighbour.id, 1000, 1, 5);
 
     storm.until_answered(300).await;
-    stack.redis.stop().await;
+    stack.single_redis().stop().await;
     let neighbour_answered_before = beside.answered();
     let down = Storm::start(vec![server.url("")], campaign.id, 20, 1, 5);
     let while_down = down.run_out().await;
-    stack.redis.restart().await;
+    stack.single_redis().restart().await;
     let seen = storm.run_out().await;
     let seen_beside = beside.run_out().await;
     until_drained(&stack.engine, campaign.id).await;
@@ -348,13 +385,13 @@ async fn a_redis_restart_fails_claims_fast_and_they_resume_on_their_own() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_losing_everything_is_rebuilt_from_postgres_without_over_issue() {
-    let stack = Stack::start("flush").await;
+    let mut stack = Stack::start("flush").await;
     let campaign = stack.campaign(200).await;
     let server = stack.server("flush").await;
     let storm = Storm::start(vec![server.url("")], campaign.id, 400, 2, 20);
 
     storm.until_answered(150).await;
-    stack.redis.flushall().await;
+    stack.single_redis().flushall().await;
     let seen = storm.run_out().await;
     until_drained(&stack.engine, campaign.id).await;
 

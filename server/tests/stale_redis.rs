@@ -23,7 +23,7 @@ async fn redis_restarted_from_an_older_append_only_file_reissues_no_recorded_mem
         .run_out()
         .await;
     until_drained(&stack.engine, campaign.id).await;
-    let older = stack.redis.copy_data();
+    let older = stack.single_redis().copy_data();
     let second = Storm::start_from(100, urls.clone(), campaign.id, 100, 1, 10)
         .run_out()
         .await;
@@ -32,7 +32,7 @@ async fn redis_restarted_from_an_older_append_only_file_reissues_no_recorded_mem
 
     // Act: Redis comes back from the copy (it knows the first 100 members, not the second),
     // and everyone claims again, 200 new members with them.
-    stack.redis.restart_from(&older).await;
+    stack.single_redis().restart_from(&older).await;
     let after = Storm::start_from(0, urls, campaign.id, 400, 1, 20)
         .run_out()
         .await;
@@ -77,7 +77,8 @@ async fn while_redis_is_paused_claims_beyond_the_queue_bound_are_refused_at_once
         .claim(campaign.id, &member(0))
         .await
         .expect("a claim");
-    stack.redis.pause_writes(6000).await;
+    let redis = stack.redis_of(campaign.id).await;
+    redis.pause_writes(6000).await;
 
     // Act: far more claims than the queue holds arrive at once.
     const EXTRA: usize = 3000;
@@ -96,7 +97,7 @@ async fn while_redis_is_paused_claims_beyond_the_queue_bound_are_refused_at_once
     for claim in claims {
         answers.push(claim.await.expect("join"));
     }
-    stack.redis.unpause().await;
+    redis.unpause().await;
 
     // Assert: those beyond the bound (less the round in flight) heard "busy" at once; all the
     // others heard "Redis failed" within their own wait; nothing was issued; claims resume.

@@ -1,12 +1,21 @@
-//! A private stack per fault test: its own Redis process and its own PostgreSQL database, so a
-//! test can restart, flush or cut them off without touching any other test.
+//! A private stack per fault test: its own Redis (one process, or a cluster of six) and its own
+//! PostgreSQL database, so a test can restart, flush, pause or cut them off without touching any
+//! other test.
 
+use super::cluster::LocalCluster;
 use super::process::{RedisProcess, ServerProcess, free_port};
-use coupon::{Campaign, Engine, RedisSettings, SyncSettings};
+use coupon::redis::{CampaignKeys, RedisTarget};
+use coupon::{Campaign, CampaignId, Engine, RedisSettings, SyncSettings};
 use std::time::Duration;
 
+/// The Redis of a stack.
+enum Redis {
+    Single(RedisProcess),
+    Cluster(LocalCluster),
+}
+
 pub struct Stack {
-    pub redis: RedisProcess,
+    redis: Redis,
     pub database_url: String,
     database: Database,
     /// The test's own view of the stores (it runs no sync unless asked).
@@ -14,22 +23,60 @@ pub struct Stack {
 }
 
 impl Stack {
+    /// A stack on one Redis process.
     pub async fn start(name: &str) -> Self {
-        let redis = RedisProcess::start().await;
-        let database = Database::create(name, redis.port).await;
-        let engine = test_engine(
-            &RedisSettings {
-                target: coupon::redis::RedisTarget::Url(redis.url()),
-                ack: coupon::ClaimAck::Primary,
-            },
-            &database.url,
-        )
-        .await;
+        Self::start_on(name, false).await
+    }
+
+    /// A stack on one Redis process, or on a Redis Cluster of its own.
+    pub async fn start_on(name: &str, cluster: bool) -> Self {
+        let (redis, target, tag) = if cluster {
+            let cluster = LocalCluster::start().await;
+            let (target, tag) = (
+                RedisTarget::Cluster(cluster.seed_list()),
+                cluster.nodes[0].port,
+            );
+            (Redis::Cluster(cluster), target, tag)
+        } else {
+            let redis = RedisProcess::start().await;
+            let (target, tag) = (RedisTarget::Url(redis.url()), redis.port);
+            (Redis::Single(redis), target, tag)
+        };
+        let database = Database::create(name, tag).await;
+        let settings = RedisSettings {
+            target,
+            ack: coupon::ClaimAck::Primary,
+        };
+        let engine = test_engine(&settings, &database.url).await;
         Self {
             redis,
             database_url: database.url.clone(),
             database,
             engine,
+        }
+    }
+
+    /// The one Redis process of a stack started with [`Stack::start`] (for the tests that
+    /// restart, flush or copy it).
+    pub fn single_redis(&mut self) -> &mut RedisProcess {
+        match &mut self.redis {
+            Redis::Single(redis) => redis,
+            Redis::Cluster(_) => panic!("a single-node stack"),
+        }
+    }
+
+    /// The Redis process holding `campaign`'s keys: the one, or its slot's primary.
+    pub async fn redis_of(&self, campaign: CampaignId) -> &RedisProcess {
+        match &self.redis {
+            Redis::Single(redis) => redis,
+            Redis::Cluster(cluster) => {
+                let primary = cluster.primary_of(CampaignKeys::slot(campaign)).await;
+                cluster
+                    .nodes
+                    .iter()
+                    .find(|node| node.port == primary)
+                    .expect("a node of this cluster")
+            }
         }
     }
 
@@ -41,10 +88,46 @@ impl Stack {
             .expect("create campaign")
     }
 
+    /// An open campaign of `quantity` coupons whose keys sit on the same Redis process as
+    /// `campaign`'s, so that their claims share script calls.
+    pub async fn neighbour_of(&self, campaign: &Campaign, quantity: i64) -> Campaign {
+        match &self.redis {
+            Redis::Single(_) => self.campaign(quantity).await,
+            Redis::Cluster(cluster) => {
+                let primary = cluster.primary_of(CampaignKeys::slot(campaign.id)).await;
+                cluster.campaign_on(&self.engine, primary, quantity).await
+            }
+        }
+    }
+
     /// A server process on a free port against this stack; its log is
     /// `target/fault-logs/<name>.log`.
     pub async fn server(&self, name: &str) -> ServerProcess {
-        ServerProcess::start(name, free_port(), &self.redis.url(), &self.database_url).await
+        self.server_at(name, free_port()).await
+    }
+
+    /// The same on `port`.
+    pub async fn server_at(&self, name: &str, port: u16) -> ServerProcess {
+        self.server_with_database(name, port, &self.database_url)
+            .await
+    }
+
+    /// The same, reaching PostgreSQL at `database_url` (through a proxy, say).
+    pub async fn server_with_database(
+        &self,
+        name: &str,
+        port: u16,
+        database_url: &str,
+    ) -> ServerProcess {
+        match &self.redis {
+            Redis::Single(redis) => {
+                ServerProcess::start(name, port, &redis.url(), database_url).await
+            }
+            Redis::Cluster(cluster) => {
+                let env = [("REDIS_CLUSTER_NODES", cluster.seeds())];
+                ServerProcess::start_with(name, port, "", database_url, &env).await
+            }
+        }
     }
 
     /// Drops the test's database (called at the end of a passing test).
