@@ -7,7 +7,7 @@ mod support;
 use coupon::redis::{CLAIM_SCRIPT, CampaignKeys, RedisTarget};
 use coupon::{ClaimAck, ClaimOutcome, Engine, RedisSettings, UserId};
 use redis::AsyncCommands;
-use support::cluster::LocalCluster;
+use support::cluster::{LocalCluster, campaign_beside};
 use support::process::{ServerProcess, free_port};
 use support::stack::{Database, test_engine};
 use support::storm::{Storm, assert_invariants, until_drained};
@@ -198,7 +198,7 @@ async fn a_hot_campaigns_slot_moved_to_another_primary_mid_storm_keeps_every_inv
         .expect("create campaign");
     let slot = CampaignKeys::slot(campaign.id);
     let from = cluster.primary_of(slot).await;
-    let neighbour = cluster.campaign_on(&engine, from, 10 * quantity).await;
+    let neighbour = campaign_beside(&engine, Some(&cluster), campaign.id, 10 * quantity).await;
     let env = [("REDIS_CLUSTER_NODES", cluster.seeds())];
     let server = ServerProcess::start_with("migration", free_port(), "", &database.url, &env).await;
     let to = *cluster

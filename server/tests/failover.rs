@@ -9,7 +9,7 @@ mod support;
 use coupon::redis::{CampaignKeys, RedisTarget};
 use coupon::{CampaignId, ClaimAck, RedisSettings};
 use std::collections::HashSet;
-use support::cluster::LocalCluster;
+use support::cluster::{LocalCluster, campaign_beside};
 use support::process::{ServerProcess, free_port};
 use support::sentinel::{MASTER, Replicated};
 use support::stack::{Database, test_engine};
@@ -81,16 +81,11 @@ impl Redundant {
         campaign: CampaignId,
         quantity: i64,
     ) -> coupon::Campaign {
-        match self {
-            Self::Sentinel(_) => engine
-                .create_campaign(&support::draft(quantity))
-                .await
-                .expect("create campaign"),
-            Self::Cluster(cluster) => {
-                let primary = cluster.primary_of(CampaignKeys::slot(campaign)).await;
-                cluster.campaign_on(engine, primary, quantity).await
-            }
-        }
+        let cluster = match self {
+            Self::Sentinel(_) => None,
+            Self::Cluster(cluster) => Some(cluster),
+        };
+        campaign_beside(engine, cluster, campaign, quantity).await
     }
 }
 

@@ -127,26 +127,6 @@ impl LocalCluster {
             .expect("every slot is served")
     }
 
-    /// A new campaign of `quantity` coupons whose keys sit on `primary` (campaigns are created
-    /// until one hashes there: one in three does).
-    pub async fn campaign_on(
-        &self,
-        engine: &coupon::Engine,
-        primary: u16,
-        quantity: i64,
-    ) -> coupon::Campaign {
-        loop {
-            let campaign = engine
-                .create_campaign(&super::draft(quantity))
-                .await
-                .expect("create campaign");
-            let slot = coupon::redis::CampaignKeys::slot(campaign.id);
-            if self.primary_of(slot).await == primary {
-                return campaign;
-            }
-        }
-    }
-
     /// The ports of the primaries, lowest first.
     pub async fn primaries(&self) -> Vec<u16> {
         let mut ports: Vec<u16> = self
@@ -323,4 +303,32 @@ fn range_of(range: redis::Value) -> Option<Range> {
     };
     let port = redis::from_redis_value_ref(primary.get(1)?).ok()?;
     Some((first, last, port))
+}
+
+/// A new campaign of `quantity` coupons whose keys sit on the same Redis as `campaign`'s, so
+/// that their claims share script calls: any campaign off a cluster, and on `cluster` one whose
+/// slot the same primary owns (campaigns are created until one hashes there: one in three does).
+pub async fn campaign_beside(
+    engine: &coupon::Engine,
+    cluster: Option<&LocalCluster>,
+    campaign: coupon::CampaignId,
+    quantity: i64,
+) -> coupon::Campaign {
+    let create = || async {
+        engine
+            .create_campaign(&super::draft(quantity))
+            .await
+            .expect("create campaign")
+    };
+    let Some(cluster) = cluster else {
+        return create().await;
+    };
+    let slot_of = coupon::redis::CampaignKeys::slot;
+    let primary = cluster.primary_of(slot_of(campaign)).await;
+    loop {
+        let created = create().await;
+        if cluster.primary_of(slot_of(created.id)).await == primary {
+            return created;
+        }
+    }
 }

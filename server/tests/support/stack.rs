@@ -2,7 +2,7 @@
 //! PostgreSQL database, so a test can restart, flush, pause or cut them off without touching any
 //! other test.
 
-use super::cluster::LocalCluster;
+use super::cluster::{LocalCluster, campaign_beside};
 use super::process::{RedisProcess, ServerProcess, free_port};
 use coupon::redis::{CampaignKeys, RedisTarget};
 use coupon::{Campaign, CampaignId, Engine, RedisSettings, SyncSettings};
@@ -91,13 +91,11 @@ impl Stack {
     /// An open campaign of `quantity` coupons whose keys sit on the same Redis process as
     /// `campaign`'s, so that their claims share script calls.
     pub async fn neighbour_of(&self, campaign: &Campaign, quantity: i64) -> Campaign {
-        match &self.redis {
-            Redis::Single(_) => self.campaign(quantity).await,
-            Redis::Cluster(cluster) => {
-                let primary = cluster.primary_of(CampaignKeys::slot(campaign.id)).await;
-                cluster.campaign_on(&self.engine, primary, quantity).await
-            }
-        }
+        let cluster = match &self.redis {
+            Redis::Single(_) => None,
+            Redis::Cluster(cluster) => Some(cluster),
+        };
+        campaign_beside(&self.engine, cluster, campaign.id, quantity).await
     }
 
     /// A server process on a free port against this stack; its log is
