@@ -252,14 +252,15 @@ async fn run_calls(
     redis: &RedisLink,
     scripts: &Scripts,
     codes: &CodeKey,
-) -> Vec<(Shard, Vec<(Request, Answer)>)> {
-    let mut decided = Vec::new();
-    let elsewhere = run_at_once(calls, redis, scripts, codes, &mut decided).await;
+) -> Answered {
+    let (mut decided, elsewhere) = run_at_once(calls, redis, scripts, codes).await;
     for part in &elsewhere {
         crate::metrics::claims_resent(part.claims.len());
     }
     let alone = elsewhere.into_iter().map(|part| vec![part]).collect();
-    for part in run_at_once(alone, redis, scripts, codes, &mut decided).await {
+    let (decided_alone, still_elsewhere) = run_at_once(alone, redis, scripts, codes).await;
+    decided.extend(decided_alone);
+    for part in still_elsewhere {
         // Only a part after the first can be elsewhere; a call of one part never is.
         decided.push(fail_part(
             part,
@@ -271,17 +272,20 @@ async fn run_calls(
     decided
 }
 
-/// Runs `calls` in parallel, adding what they decided to `decided`; the parts found elsewhere.
+/// Each part's claims with their answers.
+type Answered = Vec<(Shard, Vec<(Request, Answer)>)>;
+
+/// Runs `calls` in parallel: what they decided, and the parts they found elsewhere.
 async fn run_at_once(
     calls: Vec<Vec<Part>>,
     redis: &RedisLink,
     scripts: &Scripts,
     codes: &CodeKey,
-    decided: &mut Vec<(Shard, Vec<(Request, Answer)>)>,
-) -> Vec<Part> {
+) -> (Answered, Vec<Part>) {
     let sent = calls
         .into_iter()
         .map(|parts| run_call(parts, redis.clone(), scripts, codes));
+    let mut decided = Vec::new();
     let mut elsewhere = Vec::new();
     for outcome in futures::future::join_all(sent).await.into_iter().flatten() {
         match outcome {
@@ -289,7 +293,7 @@ async fn run_at_once(
             Err(part) => elsewhere.push(part),
         }
     }
-    elsewhere
+    (decided, elsewhere)
 }
 
 /// What became of one part of a call: its claims with their answers, or the part itself when
