@@ -344,6 +344,7 @@ async fn a_redis_restart_fails_claims_fast_and_they_resume_on_their_own() {
 
     storm.until_answered(300).await;
     stack.single_redis().stop().await;
+    let answered_before = storm.answered();
     let neighbour_answered_before = beside.answered();
     let down = Storm::start(vec![server.url("")], campaign.id, 20, 1, 5);
     let while_down = down.run_out().await;
@@ -366,8 +367,13 @@ async fn a_redis_restart_fails_claims_fast_and_they_resume_on_their_own() {
         while_down.slowest
     );
     assert!(!seen.statuses.contains_key(&500));
-    // After the restart claims are issued again, and the invariants hold.
-    assert!(seen.issued.len() > 300);
+    // After the restart claims are issued again (each of the 20 clients may have had one claim
+    // in flight when Redis stopped), and the invariants hold.
+    assert!(
+        seen.issued.len() > answered_before + 20,
+        "issued after the restart too: {:?}",
+        seen.statuses
+    );
     let mut all = seen;
     all.attempted.extend(while_down.attempted);
     assert_invariants(&stack.engine, campaign.id, 2000, &all).await;
