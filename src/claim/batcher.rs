@@ -272,8 +272,11 @@ async fn run_calls(
     decided
 }
 
-/// Each part's claims with their answers.
-type Answered = Vec<(Shard, Vec<(Request, Answer)>)>;
+/// One part's claims with their answers, and where the campaign's writes are replicated from.
+type PartAnswers = (Shard, Vec<(Request, Answer)>);
+
+/// Every part's [`PartAnswers`].
+type Answered = Vec<PartAnswers>;
 
 /// Runs `calls` in parallel: what they decided, and the parts they found elsewhere.
 async fn run_at_once(
@@ -298,7 +301,7 @@ async fn run_at_once(
 
 /// What became of one part of a call: its claims with their answers, or the part itself when
 /// its keys are not on the node that ran the call.
-type PartOutcome = Result<(Shard, Vec<(Request, Answer)>), Part>;
+type PartOutcome = Result<PartAnswers, Part>;
 
 /// One call of claim.lua for `parts`: the first part's keys are the call's (they route it),
 /// every other part is named by its campaign id.
@@ -366,7 +369,7 @@ fn answer_part(part: Part, reply: CallReply) -> PartOutcome {
 }
 
 /// Every claim of `part` hears the call's failure.
-fn fail_part(part: Part, failure: &CallFailure) -> (Shard, Vec<(Request, Answer)>) {
+fn fail_part(part: Part, failure: &CallFailure) -> PartAnswers {
     let answers = part
         .claims
         .into_iter()
