@@ -97,11 +97,17 @@ local function decide(meta_key, counter_key, issued_key, queue_key, first, last)
   -- campaigns drain within minutes of opening, so that is a few digits instead of thirteen, on
   -- every queued coupon.
   local since_open = string.format('%d', now_ms - starts_ms)
+  -- One read for every user of the call and one write for the ones issued: a command costs the
+  -- script, the replicas and the append-only file about the same whatever its size.
+  local held = redis.call('HMGET', issued_key, unpack(ARGV, first, last))
+  local issued_now = {}
+  local pairs_written = {}
   local entries = {}
   for i = first, last do
     local user = ARGV[i]
-    -- A user who has a coupon hears that first, whatever else changed since.
-    if redis.call('HEXISTS', issued_key, user) == 1 then
+    -- A user who has a coupon hears that first, whatever else changed since; so does a repeat
+    -- of a user issued earlier in this call.
+    if held[i - first + 1] or issued_now[user] then
       answer(2, 0, 0)
     elseif refusal then
       answer(refusal, refusal_detail, 0)
@@ -110,15 +116,18 @@ local function decide(meta_key, counter_key, issued_key, queue_key, first, last)
     else
       left = left - 1
       seq = seq + 1
+      issued_now[user] = true
       -- Hexadecimal: up to 16.7 million in six characters, which Redis keeps in its smallest
       -- allocation (docs/benchmark.md); the lookup of a not-yet-synced coupon starts from it.
-      redis.call('HSET', issued_key, user, string.format('%x', seq))
+      pairs_written[#pairs_written + 1] = user
+      pairs_written[#pairs_written + 1] = string.format('%x', seq)
       -- The user id goes last so that the entry splits unambiguously into three fields.
       entries[#entries + 1] = string.format('%d', seq) .. '\t' .. since_open .. '\t' .. user
       answer(1, left, seq)
     end
   end
   if #entries > 0 then
+    redis.call('HSET', issued_key, unpack(pairs_written))
     redis.call('DECRBY', counter_key, #entries)
     redis.call('HINCRBY', meta_key, 'seq', #entries)
     redis.call('RPUSH', queue_key, unpack(entries))
