@@ -14,6 +14,7 @@
 use crate::error::EngineError;
 use crate::redis::RedisLink;
 use std::collections::HashSet;
+use std::sync::Mutex;
 use std::time::Duration;
 
 /// When a claim counts as issued.
@@ -35,32 +36,40 @@ pub enum ClaimAck {
 /// cluster the slot of the campaign (its primary waits for its own replicas).
 pub(crate) type Shard = Option<u16>;
 
-/// The claim rounds' view of the replicas.
+/// The claim rounds' view of the replicas, shared by the rounds of every node.
 pub(crate) struct Acknowledger {
     ack: ClaimAck,
     /// Shards whose last round fell short: their replicas are counted before their next call.
-    short: HashSet<Shard>,
+    short: Mutex<HashSet<Shard>>,
 }
 
 impl Acknowledger {
     pub fn new(ack: ClaimAck) -> Self {
         Self {
             ack,
-            short: HashSet::new(),
+            short: Mutex::default(),
         }
+    }
+
+    /// The shards that fell short; only ever changed by single inserts and removals, so a
+    /// poisoned lock still holds a usable set.
+    fn short(&self) -> std::sync::MutexGuard<'_, HashSet<Shard>> {
+        self.short
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Before a call to `shard`: refused while it has fewer replicas connected than the setting
     /// needs (only looked at after a round there fell short, so the normal path costs nothing).
     pub async fn before_call(
-        &mut self,
+        &self,
         redis: &mut RedisLink,
         shard: Shard,
     ) -> Result<(), Unconfirmed> {
         let ClaimAck::Replicated { replicas, .. } = self.ack else {
             return Ok(());
         };
-        if !self.short.contains(&shard) {
+        if !self.short().contains(&shard) {
             return Ok(());
         }
         let connected = replicas_of(redis, shard)
@@ -72,14 +81,14 @@ impl Acknowledger {
                 wanted: replicas,
             });
         }
-        self.short.remove(&shard);
+        self.short().remove(&shard);
         Ok(())
     }
 
     /// After a round that wrote (issued something) to `shards`: whether enough replicas of
     /// each have it, in the order given.
     pub async fn after_round(
-        &mut self,
+        &self,
         redis: &RedisLink,
         shards: &[Shard],
     ) -> Vec<Result<(), Unconfirmed>> {
@@ -104,7 +113,7 @@ impl Acknowledger {
             .map(|(shard, acked)| match acked {
                 Ok(acked) if acked >= i64::from(replicas) => Ok(()),
                 Ok(acked) => {
-                    self.short.insert(*shard);
+                    self.short().insert(*shard);
                     crate::metrics::claims_unreplicated();
                     Err(Unconfirmed::Short {
                         connected: acked,

@@ -11,10 +11,11 @@
 //!
 //! What does not change: the script decides each claim in the order the claims of its campaign
 //! reached this instance, atomically, with the same checks as a call of one; the calls of one
-//! round to one node are pipelined on its connection, so Redis runs them in order too. The
-//! rounds run one after another, which is where the batching comes from: while a round waits for
-//! Redis, the next round's claims gather in the channel. A claim whose caller stopped waiting
-//! before its round went out is left out of the call and is not issued a coupon.
+//! round to one node are pipelined on its connection, so Redis runs them in order too. Each node
+//! has one round in flight at a time (`queues.rs`), which is where the batching comes from: while
+//! a node's round waits for it, that node's next round gathers; a slow node delays its own
+//! campaigns only. A claim whose caller stopped waiting before its round went out is left out of
+//! the call and is not issued a coupon.
 //!
 //! On a cluster a call is routed by its first campaign's keys; the others were put with it by the
 //! slot owners last read, and the script leaves any whose keys it does not find on its node
@@ -22,6 +23,7 @@
 
 use super::ClaimOutcome;
 use super::ack::{Acknowledger, ClaimAck, Shard};
+use super::queues::{ForCampaign, NodeQueues, Round};
 use super::reply::{CallReply, read_call_reply};
 use crate::campaign::CampaignId;
 use crate::code::CodeKey;
@@ -29,6 +31,7 @@ use crate::engine::REDIS_RESPONSE_TIMEOUT;
 use crate::error::EngineError;
 use crate::redis::{CampaignKeys, RedisLink, Scripts};
 use crate::user::UserId;
+use futures::stream::{FuturesUnordered, StreamExt};
 use redis::RedisError;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -43,15 +46,19 @@ const MOST_CLAIMS_PER_CALL: usize = 64;
 /// Most claims taken into one round; the rest wait for the next.
 const MOST_CLAIMS_PER_ROUND: usize = 1024;
 
-/// Most claims waiting for a round on one instance. Beyond it a claim is refused at once
-/// ([`EngineError::Busy`], "try again"): while Redis does not answer, claims would otherwise
-/// pile up in memory for as long as it hangs. At the rates Redis decides claims here (tens of
-/// thousands a second), a full queue is a fraction of a second of work; a few hundred bytes a
-/// claim, it is a few megabytes at most.
+/// Most claims waiting for a round on one instance (in the hand-off to the rounds' task), and
+/// on one Redis node (queued behind its round in flight, and that round). Beyond it a claim is
+/// refused at once ([`EngineError::Busy`], "try again"): while a node does not answer, claims
+/// would otherwise pile up in memory for as long as it hangs. At the rates Redis decides claims
+/// here (tens of thousands a second), a full queue is a fraction of a second of work; a few
+/// hundred bytes a claim, it is a few megabytes at most.
 pub const MOST_CLAIMS_WAITING: usize = 16 * MOST_CLAIMS_PER_ROUND;
 
+/// Most claims queued on one node behind its round in flight.
+const MOST_QUEUED_PER_NODE: usize = MOST_CLAIMS_WAITING - MOST_CLAIMS_PER_ROUND;
+
 /// Longest a claim waits for its answer: Redis's response timeout (see [`Engine::connect`]) and
-/// a little more. Rounds run one after another, so while Redis does not answer, a claim that
+/// a little more. A node's rounds run one after another, so while it does not answer, a claim that
 /// missed the round in flight would otherwise wait for that round to time out and then for its
 /// own: twice as long. A claim that gives up before its round goes out is not sent at all.
 ///
@@ -115,64 +122,110 @@ impl ClaimBatcher {
 
 async fn run_rounds(
     mut incoming: mpsc::Receiver<Request>,
-    mut redis: RedisLink,
+    redis: RedisLink,
     scripts: Scripts,
     codes: CodeKey,
     ack: ClaimAck,
 ) {
-    let mut acknowledger = Acknowledger::new(ack);
-    let mut round = Vec::with_capacity(MOST_CLAIMS_PER_ROUND);
-    while incoming.recv_many(&mut round, MOST_CLAIMS_PER_ROUND).await > 0 {
-        let mut parts = Vec::new();
-        for (campaign, claims) in parts_of_round(round.drain(..)) {
-            let shard = shard_of(&redis, campaign);
-            match acknowledger.before_call(&mut redis, shard).await {
-                Ok(()) => parts.push(Part {
-                    shard,
-                    campaign,
-                    claims,
-                }),
-                Err(refused) => {
-                    for claim in claims {
-                        let _ = claim.answer.send(Err(refused.to_error()));
+    let acknowledger = Acknowledger::new(ack);
+    let mut queues: NodeQueues<Request> =
+        NodeQueues::new(MOST_CLAIMS_PER_ROUND, MOST_QUEUED_PER_NODE);
+    let mut arrived: Vec<Request> = Vec::with_capacity(MOST_CLAIMS_PER_ROUND);
+    let mut in_flight = FuturesUnordered::new();
+    let mut open = true;
+    loop {
+        for Round { node, claims } in queues.take_ready() {
+            let campaigns: Vec<CampaignId> = claims.iter().map(|claim| claim.campaign).collect();
+            let round = run_round(claims, &redis, &scripts, &codes, &acknowledger);
+            in_flight.push(async move {
+                round.await;
+                (node, campaigns)
+            });
+        }
+        if !open && queues.is_idle() {
+            return;
+        }
+        tokio::select! {
+            received = incoming.recv_many(&mut arrived, MOST_CLAIMS_PER_ROUND), if open => {
+                open = received > 0;
+                for claim in arrived.drain(..) {
+                    if let Err(refused) = queues.push(claim, |campaign| redis.node_of_campaign(campaign)) {
+                        crate::metrics::claim_shed();
+                        let _ = refused.answer.send(Err(EngineError::Busy));
                     }
                 }
             }
+            Some((node, campaigns)) = in_flight.next() => queues.finished(&node, &campaigns),
+            else => return,
         }
-        let decided = run_calls(
-            calls_of_parts(parts, |campaign| redis.node_of_campaign(campaign)),
-            &redis,
-            &scripts,
-            &codes,
-        )
-        .await;
-        let mut written: Vec<Shard> = decided
-            .iter()
-            .filter(|(_, answers)| answers.iter().any(|(_, answer)| is_issued(answer)))
-            .map(|(shard, _)| *shard)
-            .collect();
-        written.sort_unstable();
-        written.dedup();
-        let confirmed = if written.is_empty() {
-            Vec::new()
-        } else {
-            acknowledger.after_round(&redis, &written).await
-        };
-        for (shard, answers) in decided {
-            let unconfirmed = written
-                .iter()
-                .position(|known| *known == shard)
-                .and_then(|at| confirmed.get(at))
-                .and_then(|confirmed| confirmed.as_ref().err());
-            for (claim, answer) in answers {
-                let answer = match unconfirmed {
-                    Some(unconfirmed) if is_issued(&answer) => Err(unconfirmed.to_error()),
-                    _ => answer,
-                };
-                // A caller that stopped waiting has nobody to tell; its claim stands as decided.
-                let _ = claim.answer.send(answer);
+    }
+}
+
+/// One round of one node's claims: their calls, then (with replicated acknowledgments) one
+/// `WAIT` per shard they wrote to, then every claim's answer.
+async fn run_round(
+    round: Vec<Request>,
+    redis: &RedisLink,
+    scripts: &Scripts,
+    codes: &CodeKey,
+    acknowledger: &Acknowledger,
+) {
+    let mut redis = redis.clone();
+    let mut parts = Vec::new();
+    for (campaign, claims) in parts_of_round(round.into_iter()) {
+        let shard = shard_of(&redis, campaign);
+        match acknowledger.before_call(&mut redis, shard).await {
+            Ok(()) => parts.push(Part {
+                shard,
+                campaign,
+                claims,
+            }),
+            Err(refused) => {
+                for claim in claims {
+                    let _ = claim.answer.send(Err(refused.to_error()));
+                }
             }
         }
+    }
+    let decided = run_calls(
+        calls_of_parts(parts, |campaign| redis.node_of_campaign(campaign)),
+        &redis,
+        scripts,
+        codes,
+    )
+    .await;
+    let mut written: Vec<Shard> = decided
+        .iter()
+        .filter(|(_, answers)| answers.iter().any(|(_, answer)| is_issued(answer)))
+        .map(|(shard, _)| *shard)
+        .collect();
+    written.sort_unstable();
+    written.dedup();
+    let confirmed = if written.is_empty() {
+        Vec::new()
+    } else {
+        acknowledger.after_round(&redis, &written).await
+    };
+    for (shard, answers) in decided {
+        let unconfirmed = written
+            .iter()
+            .position(|known| *known == shard)
+            .and_then(|at| confirmed.get(at))
+            .and_then(|confirmed| confirmed.as_ref().err());
+        for (claim, answer) in answers {
+            let answer = match unconfirmed {
+                Some(unconfirmed) if is_issued(&answer) => Err(unconfirmed.to_error()),
+                _ => answer,
+            };
+            // A caller that stopped waiting has nobody to tell; its claim stands as decided.
+            let _ = claim.answer.send(answer);
+        }
+    }
+}
+
+impl ForCampaign for Request {
+    fn campaign(&self) -> CampaignId {
+        self.campaign
     }
 }
 

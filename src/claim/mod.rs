@@ -4,6 +4,7 @@
 
 mod ack;
 mod batcher;
+mod queues;
 mod reply;
 
 pub use ack::ClaimAck;
