@@ -298,3 +298,87 @@ async fn a_hot_campaigns_slot_moved_to_another_primary_mid_storm_keeps_every_inv
     engine.db().close().await;
     database.remove().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_primary_that_holds_back_its_writes_delays_only_the_claims_of_its_own_campaigns() {
+    // Arrange: two loaded campaigns on different primaries, each claimed once (scripts cached,
+    // run ids read); then the first one's primary holds back every write.
+    let (mut cluster, database, engine) = private_stores("stalled").await;
+    let stalled = engine
+        .create_campaign(&support::draft(5))
+        .await
+        .expect("create");
+    let home = cluster.primary_of(CampaignKeys::slot(stalled.id)).await;
+    let mut going = engine
+        .create_campaign(&support::draft(5))
+        .await
+        .expect("create");
+    while cluster.primary_of(CampaignKeys::slot(going.id)).await == home {
+        going = engine
+            .create_campaign(&support::draft(5))
+            .await
+            .expect("create");
+    }
+    let member = |n: usize| UserId::parse(&format!("member-{n}")).expect("member");
+    for id in [stalled.id, going.id] {
+        assert!(engine.load_campaign(id).await.expect("load"));
+        engine.claim(id, &member(0)).await.expect("a first claim");
+    }
+    cluster.node(home).pause_writes(3000).await;
+
+    // Act: a claim of the stalled campaign, held in its primary; then one of the other.
+    let waiting = {
+        let engine = engine.clone();
+        let user = member(1);
+        tokio::spawn(async move { engine.claim(stalled.id, &user).await })
+    };
+    until_a_client_is_held(&mut cluster, home).await;
+    let other = engine.claim(going.id, &member(1)).await;
+
+    // Assert: the other campaign's claim was decided while the stalled one was still waiting.
+    assert!(
+        matches!(other, Ok(ClaimOutcome::Issued { sequence: 2, .. })),
+        "{other:?}"
+    );
+    assert!(
+        !waiting.is_finished(),
+        "the other primary's claim waited for the stalled one"
+    );
+    cluster.node(home).unpause().await;
+    let held = waiting.await.expect("join");
+    assert!(
+        matches!(
+            held,
+            Ok(ClaimOutcome::Issued { .. }) | Err(coupon::EngineError::Redis(_))
+        ),
+        "the held claim is issued or told to try again: {held:?}"
+    );
+    engine.db().close().await;
+    database.remove().await;
+}
+
+/// Waits (bounded) until the node on `port` holds back a client's command.
+async fn until_a_client_is_held(cluster: &mut LocalCluster, port: u16) {
+    let mut admin = cluster.node(port).admin().await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let info: String = redis::cmd("INFO")
+            .arg("clients")
+            .query_async(&mut admin)
+            .await
+            .expect("INFO clients");
+        let held = info
+            .lines()
+            .find_map(|line| line.trim().strip_prefix("blocked_clients:"))
+            .and_then(|n| n.parse::<u64>().ok())
+            .unwrap_or(0);
+        if held > 0 {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no claim reached the paused node"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
