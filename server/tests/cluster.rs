@@ -46,6 +46,26 @@ async fn private_stores(name: &str) -> (LocalCluster, Database, Engine) {
     (cluster, database, engine)
 }
 
+/// Two new campaigns of 5 whose keys sit on different primaries, and the first one's primary.
+async fn campaigns_on_two_primaries(
+    cluster: &LocalCluster,
+    engine: &Engine,
+) -> (coupon::Campaign, coupon::Campaign, u16) {
+    let create = || async {
+        engine
+            .create_campaign(&support::draft(5))
+            .await
+            .expect("create")
+    };
+    let first = create().await;
+    let home = cluster.primary_of(CampaignKeys::slot(first.id)).await;
+    let mut second = create().await;
+    while cluster.primary_of(CampaignKeys::slot(second.id)).await == home {
+        second = create().await;
+    }
+    (first, second, home)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn thirty_campaigns_claimed_at_once_spread_their_keys_and_script_calls_over_every_primary() {
     // Arrange: a cluster, and thirty open campaigns on it.
@@ -129,21 +149,7 @@ async fn thirty_campaigns_claimed_at_once_spread_their_keys_and_script_calls_ove
 async fn a_campaign_in_a_call_on_a_node_without_its_keys_is_left_untouched() {
     // Arrange: two loaded campaigns on different primaries.
     let (cluster, database, engine) = private_stores("elsewhere").await;
-    let here = engine
-        .create_campaign(&support::draft(5))
-        .await
-        .expect("create");
-    let home = cluster.primary_of(CampaignKeys::slot(here.id)).await;
-    let mut there = engine
-        .create_campaign(&support::draft(5))
-        .await
-        .expect("create");
-    while cluster.primary_of(CampaignKeys::slot(there.id)).await == home {
-        there = engine
-            .create_campaign(&support::draft(5))
-            .await
-            .expect("create");
-    }
+    let (here, there, _) = campaigns_on_two_primaries(&cluster, &engine).await;
     for id in [here.id, there.id] {
         assert!(engine.load_campaign(id).await.expect("load"));
     }
@@ -304,21 +310,7 @@ async fn a_primary_that_holds_back_its_writes_delays_only_the_claims_of_its_own_
     // Arrange: two loaded campaigns on different primaries, each claimed once (scripts cached,
     // run ids read); then the first one's primary holds back every write.
     let (mut cluster, database, engine) = private_stores("stalled").await;
-    let stalled = engine
-        .create_campaign(&support::draft(5))
-        .await
-        .expect("create");
-    let home = cluster.primary_of(CampaignKeys::slot(stalled.id)).await;
-    let mut going = engine
-        .create_campaign(&support::draft(5))
-        .await
-        .expect("create");
-    while cluster.primary_of(CampaignKeys::slot(going.id)).await == home {
-        going = engine
-            .create_campaign(&support::draft(5))
-            .await
-            .expect("create");
-    }
+    let (stalled, going, home) = campaigns_on_two_primaries(&cluster, &engine).await;
     let member = |n: usize| UserId::parse(&format!("member-{n}")).expect("member");
     for id in [stalled.id, going.id] {
         assert!(engine.load_campaign(id).await.expect("load"));
@@ -359,26 +351,24 @@ async fn a_primary_that_holds_back_its_writes_delays_only_the_claims_of_its_own_
 
 /// Waits (bounded) until the node on `port` holds back a client's command.
 async fn until_a_client_is_held(cluster: &mut LocalCluster, port: u16) {
-    let mut admin = cluster.node(port).admin().await;
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    loop {
-        let info: String = redis::cmd("INFO")
-            .arg("clients")
-            .query_async(&mut admin)
-            .await
-            .expect("INFO clients");
-        let held = info
-            .lines()
-            .find_map(|line| line.trim().strip_prefix("blocked_clients:"))
-            .and_then(|n| n.parse::<u64>().ok())
-            .unwrap_or(0);
-        if held > 0 {
-            return;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no claim reached the paused node"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
+    let admin = cluster.node(port).admin().await;
+    support::eventually(
+        "a claim held by the paused node",
+        std::time::Duration::from_secs(10),
+        || {
+            let mut admin = admin.clone();
+            async move {
+                let info: String = redis::cmd("INFO")
+                    .arg("clients")
+                    .query_async(&mut admin)
+                    .await
+                    .expect("INFO clients");
+                info.lines()
+                    .find_map(|line| line.trim().strip_prefix("blocked_clients:"))
+                    .and_then(|n| n.parse::<u64>().ok())
+                    .is_some_and(|held| held > 0)
+            }
+        },
+    )
+    .await;
 }
