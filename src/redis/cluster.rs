@@ -3,8 +3,8 @@
 //! failover. Every key of a campaign carries the campaign id as a hash tag, so a campaign lives
 //! in one slot and each script call runs on the one primary that owns it.
 //!
-//! What this module adds: which primary owns each slot, as last read from `CLUSTER SLOTS` a
-//! few times a second. It only names nodes (the campaign page, `/readyz`, the metrics' `node`
+//! What this module adds: which primary owns each slot, as last read from `CLUSTER SLOTS`
+//! every second. It only names nodes (the campaign page, `/readyz`, the metrics' `node`
 //! label); routing never depends on it, so a stale answer mislabels, it never misroutes.
 
 use redis::aio::ConnectionLike;
@@ -110,14 +110,17 @@ async fn keep_reading_owners(mut connection: ClusterConnection, owners: Weak<Slo
         let Some(owners) = owners.upgrade() else {
             return;
         };
-        match read_slot_ranges(&mut connection).await {
-            Ok(ranges) => {
+        // `CLUSTER SLOTS` goes to a node picked at random; one that was just killed is retried
+        // for seconds, and the owners must not stay stale that long: the next tick picks again.
+        match tokio::time::timeout(READ_OWNERS_EVERY, read_slot_ranges(&mut connection)).await {
+            Ok(Ok(ranges)) => {
                 *owners
                     .0
                     .write()
                     .unwrap_or_else(std::sync::PoisonError::into_inner) = ranges
             }
-            Err(error) => tracing::debug!(%error, "could not read the cluster's slot owners"),
+            Ok(Err(error)) => tracing::debug!(%error, "could not read the cluster's slot owners"),
+            Err(_) => tracing::debug!("no node told the cluster's slot owners within a second"),
         }
     }
 }
