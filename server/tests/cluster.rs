@@ -253,10 +253,9 @@ async fn a_hot_campaigns_slot_moved_to_another_primary_mid_storm_keeps_every_inv
         "/readyz to list the campaign on its new primary",
         std::time::Duration::from_secs(10),
         || async {
-            let Ok(answer) = reqwest::get(server.url("/readyz")).await else {
+            let Some((_, body)) = server.readiness().await else {
                 return false;
             };
-            let body: serde_json::Value = answer.json().await.unwrap_or_default();
             body["redis_cluster"].as_array().is_some_and(|nodes| {
                 nodes.len() == 3
                     && nodes.iter().any(|node| {

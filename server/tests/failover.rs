@@ -185,11 +185,9 @@ async fn readiness_once_caught_up(server: &ServerProcess) -> (u16, serde_json::V
         "/readyz to list only Redis nodes that answer",
         std::time::Duration::from_secs(15),
         || async {
-            let Ok(answer) = reqwest::get(server.url("/readyz")).await else {
+            let Some((status, body)) = server.readiness().await else {
                 return false;
             };
-            let status = answer.status().as_u16();
-            let body: serde_json::Value = answer.json().await.unwrap_or_default();
             let nodes_answer = body["redis_cluster"]
                 .as_array()
                 .is_none_or(|nodes| nodes.iter().all(|node| node["redis"] == "ok"));

@@ -105,6 +105,13 @@ impl ServerProcess {
         format!("http://127.0.0.1:{}{path}", self.port)
     }
 
+    /// `/readyz`'s status and body; `None` while the server does not answer.
+    pub async fn readiness(&self) -> Option<(u16, serde_json::Value)> {
+        let answer = reqwest::get(self.url("/readyz")).await.ok()?;
+        let status = answer.status().as_u16();
+        Some((status, answer.json().await.unwrap_or_default()))
+    }
+
     async fn wait_until_answering(&self) {
         let url = self.url("/healthz");
         super::eventually("the server to start", Duration::from_secs(30), || async {
