@@ -6,7 +6,7 @@
 
 mod support;
 
-use coupon::redis::{CampaignKeys, RedisTarget};
+use coupon::redis::{CampaignKeys, RedisLink, RedisTarget};
 use coupon::{CampaignId, ClaimAck, RedisSettings};
 use std::collections::HashSet;
 use support::cluster::{LocalCluster, campaign_beside};
@@ -266,6 +266,77 @@ async fn without_replicated_acknowledgments_a_failover_keeps_every_other_invaria
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_a_cluster_without_replicated_acknowledgments_a_failover_keeps_every_other_invariant() {
     every_other_invariant_kept("clusterprimaryack", true).await;
+}
+
+/// `WAIT` counts the replicas that hold the writes of its own connection. A fresh connection to a
+/// primary the sentinels just named has written nothing, so a `WAIT` there confirms at once with
+/// whatever replicas that primary has — claims written on the old one included, which none of
+/// them may hold. A claim round therefore keeps the connection its calls took
+/// (`RedisLink::pinned`): its `WAIT` goes to the node it wrote to, and cannot confirm there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rounds_wait_goes_to_the_primary_it_wrote_to_even_after_the_sentinels_name_another() {
+    let stack = Replicated::start().await;
+    let link = RedisLink::connect(&RedisTarget::Sentinel {
+        sentinels: vec![stack.sentinels()],
+        master: MASTER.into(),
+    })
+    .await
+    .expect("connect through the sentinel");
+    let mut round = link.pinned();
+    let () = redis::cmd("SET")
+        .arg("written-by-the-round")
+        .arg("1")
+        .query_async(&mut round)
+        .await
+        .expect("a write on the primary");
+
+    // The sentinel hands the primary's role to the replica; the old primary becomes its replica.
+    let sentinel = redis::Client::open(format!("redis://{}", stack.sentinels())).expect("url");
+    let mut sentinel = sentinel
+        .get_multiplexed_async_connection()
+        .await
+        .expect("the sentinel");
+    let () = redis::cmd("SENTINEL")
+        .arg("FAILOVER")
+        .arg(MASTER)
+        .query_async(&mut sentinel)
+        .await
+        .expect("a failover");
+    stack.until_replica_promoted().await;
+    let new_primary = format!("127.0.0.1:{}", stack.replica.port);
+    let mut followed = link.clone();
+    support::eventually(
+        "the link to follow the new primary, and the old one to replicate it",
+        std::time::Duration::from_secs(30),
+        || {
+            let mut followed = followed.clone();
+            let new_primary = new_primary.clone();
+            async move {
+                let info: String = redis::cmd("INFO")
+                    .arg("replication")
+                    .query_async(&mut followed)
+                    .await
+                    .unwrap_or_default();
+                followed.primary().as_deref() == Some(new_primary.as_str())
+                    && info.contains("connected_slaves:1")
+                    && info.contains("state=online")
+            }
+        },
+    )
+    .await;
+
+    let mut wait = redis::cmd("WAIT");
+    wait.arg(1).arg(200);
+    let on_the_new_connection: i64 = wait.query_async(&mut followed).await.expect("WAIT");
+    assert_eq!(
+        on_the_new_connection, 1,
+        "a connection that wrote nothing is confirmed by every replica at once"
+    );
+    let on_the_rounds_connection: redis::RedisResult<i64> = wait.query_async(&mut round).await;
+    assert!(
+        !matches!(on_the_rounds_connection, Ok(confirmed) if confirmed >= 1),
+        "the round's WAIT must not confirm its write: {on_the_rounds_connection:?}"
+    );
 }
 
 async fn no_acknowledged_claim_lost(name: &str, cluster: bool) {

@@ -170,7 +170,9 @@ async fn run_round(
     codes: &CodeKey,
     acknowledger: &Acknowledger,
 ) {
-    let mut redis = redis.clone();
+    // One connection for the round's calls and its `WAIT`, even if a failover is followed
+    // meanwhile: the `WAIT` must count the replicas of the node the calls wrote to.
+    let mut redis = redis.pinned();
     let mut parts = Vec::new();
     for (campaign, claims) in parts_of_round(round.into_iter()) {
         let shard = shard_of(&redis, campaign);

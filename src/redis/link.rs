@@ -102,6 +102,21 @@ impl RedisLink {
         }
     }
 
+    /// This link held to the connection it has now: a followed primary's is not swapped for the
+    /// next one's under it (a fixed address and a cluster are returned as they are). What must
+    /// reach the node that took earlier commands uses it: `WAIT` counts the replicas that have the
+    /// writes of its own connection, so sent on the next primary's fresh connection after the
+    /// sentinels named it, it would confirm writes made on the old one that no replica has.
+    pub fn pinned(&self) -> Self {
+        match self {
+            Self::Followed(followed) => {
+                let (address, connection) = followed.connection();
+                Self::Fixed(connection, address)
+            }
+            Self::Fixed(..) | Self::Cluster(_) => self.clone(),
+        }
+    }
+
     /// The cluster behind this link, if it is one.
     pub fn cluster(&self) -> Option<&Clustered> {
         match self {
