@@ -249,25 +249,23 @@ async fn a_hot_campaigns_slot_moved_to_another_primary_mid_storm_keeps_every_inv
     // And the operator sees where it went: /readyz lists it under its new primary (the
     // server reads the slot owners every second), /metrics counts claim calls there.
     let new_home = format!("127.0.0.1:{to}");
-    support::eventually(
-        "/readyz to list the campaign on its new primary",
-        std::time::Duration::from_secs(10),
-        || async {
-            let Some((_, body)) = server.readiness().await else {
-                return false;
-            };
-            body["redis_cluster"].as_array().is_some_and(|nodes| {
-                nodes.len() == 3
-                    && nodes.iter().any(|node| {
-                        node["node"] == new_home.as_str()
-                            && node["campaign_ids"]
-                                .as_array()
-                                .is_some_and(|ids| ids.contains(&campaign.id.0.into()))
-                    })
-            })
-        },
-    )
-    .await;
+    server
+        .readiness_once(
+            "/readyz to list the campaign on its new primary",
+            std::time::Duration::from_secs(10),
+            |_, body| {
+                body["redis_cluster"].as_array().is_some_and(|nodes| {
+                    nodes.len() == 3
+                        && nodes.iter().any(|node| {
+                            node["node"] == new_home.as_str()
+                                && node["campaign_ids"]
+                                    .as_array()
+                                    .is_some_and(|ids| ids.contains(&campaign.id.0.into()))
+                        })
+                })
+            },
+        )
+        .await;
     // A few more claims once the server knows the new owner (sold out by now: still a call).
     let client = reqwest::Client::new();
     for n in 0..5 {

@@ -180,23 +180,17 @@ async fn storm_through_a_failover(
 /// The server's `/readyz` answer once every Redis node it lists answers: it reads a cluster's
 /// slot owners every second, so just after a takeover it may still name the killed primary.
 async fn readiness_once_caught_up(server: &ServerProcess) -> (u16, serde_json::Value) {
-    let last = std::sync::Mutex::new((0, serde_json::Value::Null));
-    support::eventually(
-        "/readyz to list only Redis nodes that answer",
-        std::time::Duration::from_secs(15),
-        || async {
-            let Some((status, body)) = server.readiness().await else {
-                return false;
-            };
-            let nodes_answer = body["redis_cluster"]
-                .as_array()
-                .is_none_or(|nodes| nodes.iter().all(|node| node["redis"] == "ok"));
-            *last.lock().unwrap() = (status, body);
-            nodes_answer
-        },
-    )
-    .await;
-    last.into_inner().unwrap()
+    server
+        .readiness_once(
+            "/readyz to list only Redis nodes that answer",
+            std::time::Duration::from_secs(15),
+            |_, body| {
+                body["redis_cluster"]
+                    .as_array()
+                    .is_none_or(|nodes| nodes.iter().all(|node| node["redis"] == "ok"))
+            },
+        )
+        .await
 }
 
 /// Every invariant but "never lose an acknowledged claim": nobody twice, no code twice, never

@@ -112,6 +112,30 @@ impl ServerProcess {
         Some((status, answer.json().await.unwrap_or_default()))
     }
 
+    /// Asks `/readyz` until its answer is `wanted` (`what`, within `within`); that answer.
+    pub async fn readiness_once(
+        &self,
+        what: &str,
+        within: Duration,
+        wanted: impl Fn(u16, &serde_json::Value) -> bool,
+    ) -> (u16, serde_json::Value) {
+        let found = std::sync::Mutex::new(None);
+        super::eventually(what, within, || async {
+            let answer = self
+                .readiness()
+                .await
+                .filter(|(status, body)| wanted(*status, body));
+            let is_wanted = answer.is_some();
+            *found.lock().unwrap() = answer;
+            is_wanted
+        })
+        .await;
+        found
+            .into_inner()
+            .unwrap()
+            .expect("the answer eventually waited for")
+    }
+
     async fn wait_until_answering(&self) {
         let url = self.url("/healthz");
         super::eventually("the server to start", Duration::from_secs(30), || async {
