@@ -416,6 +416,101 @@ async fn a_release_racing_redemptions_leaves_a_state_its_history_explains() {
 }
 
 #[tokio::test]
+async fn a_released_orders_late_retry_is_refused_and_leaves_the_coupon_available() {
+    let engine = engine().await;
+    let code = claimed_and_synced(&engine, open_draft(1), 1)
+        .await
+        .remove(0);
+    done(
+        engine
+            .redeem(&code, &redeem_request("o-1", 25_000))
+            .await
+            .unwrap(),
+    );
+    done(engine.release(&code, "o-1").await.unwrap().unwrap());
+
+    assert_eq!(
+        refusal(
+            engine
+                .redeem(&code, &redeem_request("o-1", 25_000))
+                .await
+                .unwrap()
+        ),
+        Refusal::Released
+    );
+    assert_eq!(
+        refusal(
+            engine
+                .hold(&code, &hold_request("o-1", 25_000, None))
+                .await
+                .unwrap()
+        ),
+        Refusal::Released
+    );
+    let viewed = engine.coupon_by_code(&code).await.unwrap().unwrap();
+    assert_eq!(viewed.state, CouponState::Available);
+    let (_, first) = done(
+        engine
+            .redeem(&code, &redeem_request("o-2", 25_000))
+            .await
+            .unwrap(),
+    );
+    assert!(first, "another order may still use it");
+}
+
+/// A retry of a redemption racing the release of the same order: whichever PostgreSQL orders
+/// first, the cancelled order does not hold the coupon afterwards (the retry either repeats the
+/// redemption before the release, or is refused after it, seeing the release it waited on).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_late_retry_racing_its_orders_release_never_consumes_the_coupon_again() {
+    let engine = engine().await;
+    let codes = claimed_and_synced(&engine, open_draft(30), 30).await;
+    for code in &codes {
+        done(
+            engine
+                .redeem(code, &redeem_request("cancelled", 10_000))
+                .await
+                .unwrap(),
+        );
+    }
+    let start = std::sync::Arc::new(tokio::sync::Barrier::new(codes.len() * 2));
+    let tasks: Vec<_> = codes
+        .iter()
+        .flat_map(|code| {
+            let release = {
+                let (engine, code, start) = (engine.clone(), code.clone(), start.clone());
+                tokio::spawn(async move {
+                    start.wait().await;
+                    engine.release(&code, "cancelled").await.unwrap().is_some()
+                })
+            };
+            let retry = {
+                let (engine, code, start) = (engine.clone(), code.clone(), start.clone());
+                tokio::spawn(async move {
+                    start.wait().await;
+                    let retry = redeem_request("cancelled", 10_000);
+                    match engine.redeem(&code, &retry).await.unwrap() {
+                        Checkout::Done { first, .. } => !first,
+                        Checkout::Refused(Refusal::Released) => true,
+                        other => panic!("unexpected answer {other:?}"),
+                    }
+                })
+            };
+            [release, retry]
+        })
+        .collect();
+    for task in tasks {
+        assert!(task.await.unwrap(), "a release or a retry answered wrongly");
+    }
+    for code in &codes {
+        let (view, history) = engine.coupon_with_history(code).await.unwrap().unwrap();
+        let kinds: Vec<&str> = history.iter().map(|e| e.kind.as_str()).collect();
+        assert_eq!(kinds, ["redeemed", "released"], "{code}");
+        assert_eq!(view.state, CouponState::Available, "{code}");
+    }
+}
+
+#[tokio::test]
 async fn a_hold_that_ends_frees_the_coupon_by_itself() {
     let engine = engine().await;
     let code = claimed_and_synced(&engine, open_draft(1), 1)

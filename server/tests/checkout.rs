@@ -150,6 +150,22 @@ async fn the_checkout_flow_answers_each_step_with_its_status() {
     }
     let (_, found) = send(api(&server, Method::GET, &coupon(""))).await;
     assert_eq!(found["state"], "available");
+
+    // The cancelled order's redemption arrives again (a client retry): refused, and the coupon
+    // stays available for the member's next order.
+    for path in ["/redemptions", "/holds"] {
+        let (status, late) = send(api(&server, Method::POST, &coupon(path)).json(&redeem)).await;
+        assert_eq!(
+            (status, late),
+            (StatusCode::CONFLICT, json!({"outcome": "released"})),
+            "a late {path} of the released order"
+        );
+    }
+    let (_, found) = send(api(&server, Method::GET, &coupon(""))).await;
+    assert_eq!(found["state"], "available");
+    let next = json!({"order_id": "C-3", "order_amount": 15000});
+    let (status, _) = send(api(&server, Method::POST, &coupon("/redemptions")).json(&next)).await;
+    assert_eq!(status, StatusCode::CREATED, "another order may use it");
 }
 
 #[tokio::test]

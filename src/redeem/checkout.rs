@@ -31,10 +31,19 @@ pub enum Checkout<T> {
 pub enum Refusal {
     Redeemed,
     AlreadyRedeemed,
-    Held { hold_expires_at: DateTime<Utc> },
-    Expired { expires_at: DateTime<Utc> },
-    BelowMinimum { min_order_amount: i64 },
+    Held {
+        hold_expires_at: DateTime<Utc>,
+    },
+    Expired {
+        expires_at: DateTime<Utc>,
+    },
+    BelowMinimum {
+        min_order_amount: i64,
+    },
     NotYours,
+    /// This order gave the coupon back (cancelled): a late retry of its hold or redemption
+    /// must not take it again.
+    Released,
 }
 
 impl Refusal {
@@ -47,6 +56,7 @@ impl Refusal {
             Self::Expired { .. } => "expired",
             Self::BelowMinimum { .. } => "below_minimum",
             Self::NotYours => "not_yours",
+            Self::Released => "released",
         }
     }
 }
@@ -337,8 +347,8 @@ fn order_terms<'a>(terms: &CouponTerms, code: &'a str, order: &'a Order) -> Orde
 }
 
 /// Why the coupon cannot go to this order, in the order a checkout can act on: someone
-/// else's coupon first (its state is none of their business), then used, expired, held by
-/// another order, and too small an order.
+/// else's coupon first (its state is none of their business), then an order that already gave
+/// it back, used, expired, held by another order, and too small an order.
 fn refusal(found: &Recorded, order: &Order, validating: bool) -> Option<Refusal> {
     if order
         .user
@@ -346,6 +356,11 @@ fn refusal(found: &Recorded, order: &Order, validating: bool) -> Option<Refusal>
         .is_some_and(|user| user.as_str() != found.row.user_id)
     {
         return Some(Refusal::NotYours);
+    }
+    if let Some(order_id) = &order.order_id
+        && found.row.released_orders.contains(order_id)
+    {
+        return Some(Refusal::Released);
     }
     let own_order = order.order_id.is_some() && found.row.order_id == order.order_id;
     match (found.state(), found.live_hold()) {

@@ -23,6 +23,8 @@ pub struct CouponRow {
     pub discount: Option<i64>,
     pub held_until: Option<DateTime<Utc>>,
     pub redeemed_at: Option<DateTime<Utc>>,
+    /// The orders that gave this coupon back: none of them may take it again.
+    pub released_orders: Vec<String>,
     pub now: DateTime<Utc>,
     pub discount_kind: String,
     pub discount_amount: i64,
@@ -33,7 +35,8 @@ pub struct CouponRow {
 
 /// A [`CouponRow`] from `issued_coupons i` and `campaigns c`.
 const SELECTED: &str = "SELECT i.campaign_id, i.sequence, i.user_id, i.code, i.claimed_at, \
-     i.order_id, i.order_amount, i.discount, i.held_until, i.redeemed_at, now() AS now, \
+     i.order_id, i.order_amount, i.discount, i.held_until, i.redeemed_at, i.released_orders, \
+     now() AS now, \
      c.discount_kind, c.discount_amount, c.valid_days, c.min_order_amount, c.max_discount_amount";
 
 /// Coupons with their campaigns.
@@ -90,7 +93,7 @@ pub struct OrderTerms<'a> {
 
 /// The statement of a hold or a redemption: the conditional `UPDATE` of the coupon's row (not
 /// redeemed, `$hold_allows`, not expired: `$6` is the campaign's `valid_days`; holding code `$7`
-/// for member `$8` if given), the history row of `$kind` written from what it updated, and the
+/// for member `$8` if given; never for an order that released it), the history row of `$kind` written from what it updated, and the
 /// updated row's `$returned` column.
 macro_rules! taking {
     (set: $set:literal, hold_allows: $hold_allows:literal, returned: $returned:literal,
@@ -103,6 +106,7 @@ macro_rules! taking {
             $hold_allows,
             " AND claimed_at + make_interval(days => $6) > now() \
                 AND code = $7 AND ($8::text IS NULL OR user_id = $8) \
+                AND NOT ($3 = ANY (released_orders)) \
                 RETURNING campaign_id, sequence, user_id, order_id, order_amount, discount, ",
             $returned,
             "), logged AS ( \
@@ -191,7 +195,8 @@ pub async fn release(
             WHERE campaign_id = $1 AND sequence = $2 AND order_id = $3 FOR UPDATE), \
          freed AS ( \
             UPDATE issued_coupons i SET order_id = NULL, order_amount = NULL, discount = NULL, \
-                held_until = NULL, redeemed_at = NULL \
+                held_until = NULL, redeemed_at = NULL, \
+                released_orders = array_append(i.released_orders, $3) \
             FROM before b WHERE i.campaign_id = b.campaign_id AND i.sequence = b.sequence \
             RETURNING i.campaign_id, i.sequence, i.user_id, b.order_amount, b.discount), \
          logged AS ( \
