@@ -13,12 +13,14 @@
 //!
 //! So Redis never issues more than the record's quantity, and a campaign the record says has
 //! ended never reopens. Each change holds the campaign's row `FOR UPDATE`, which orders it
-//! against rebuilds, sync batches and other changes.
+//! against rebuilds, sync batches and other changes; its Redis write is fenced by a version
+//! taken under that lock (src/reconcile/fence.rs), so a write that arrives after a later
+//! change's is dropped instead of undoing it.
 
 use crate::campaign::{Campaign, CampaignId, CampaignStatus, Quantity};
 use crate::engine::Engine;
 use crate::error::EngineError;
-use crate::redis::CampaignKeys;
+use crate::reconcile::fence::Fenced;
 use crate::store::campaigns::{self, RowLock};
 use crate::store::{coupons, sequences};
 use crate::validation::{FieldError, ValidationErrors};
@@ -42,13 +44,14 @@ impl Engine {
             ));
         }
         self.verify_locked(&mut tx, &campaign).await?;
+        let version = campaigns::take_control_version(&mut tx).await?;
         if status == CampaignStatus::Active {
-            campaigns::update_status(&mut tx, id, status).await?;
+            campaigns::update_status(&mut tx, id, status, version).await?;
             tx.commit().await?;
-            self.follow_in_redis(id, self.redis_set_status(id, status).await);
+            self.follow_in_redis(id, self.fenced_status(id, status, version).await);
         } else {
-            self.redis_set_status(id, status).await?;
-            campaigns::update_status(&mut tx, id, status).await?;
+            restricted(self.fenced_status(id, status, version).await?)?;
+            campaigns::update_status(&mut tx, id, status, version).await?;
             tx.commit().await?;
         }
         tracing::info!(campaign = %id, status = status.as_str(), "campaign status changed");
@@ -73,17 +76,18 @@ impl Engine {
             return Err(refused("quantity", "the campaign has ended"));
         }
         self.verify_locked(&mut tx, &campaign).await?;
+        let version = campaigns::take_control_version(&mut tx).await?;
         let raised_by = quantity.get() - campaign.quantity;
         if raised_by > 0 {
             // More coupons mean more sequence numbers Redis may hand out: reserved first.
             let recorded = coupons::highest_sequence(&mut tx, id).await?;
             sequences::reserve(self.reservations(), id, recorded, raised_by).await?;
-            campaigns::update_quantity(&mut tx, id, quantity.get()).await?;
+            campaigns::update_quantity(&mut tx, id, quantity.get(), version).await?;
             tx.commit().await?;
-            self.follow_in_redis(id, self.redis_set_quantity(id, quantity.get()).await);
+            self.follow_in_redis(id, self.fenced_quantity(id, quantity.get(), version).await);
         } else {
-            self.redis_set_quantity(id, quantity.get()).await?;
-            campaigns::update_quantity(&mut tx, id, quantity.get()).await?;
+            restricted(self.fenced_quantity(id, quantity.get(), version).await?)?;
+            campaigns::update_quantity(&mut tx, id, quantity.get(), version).await?;
             tx.commit().await?;
         }
         tracing::info!(campaign = %id, quantity = quantity.get(), "campaign quantity changed");
@@ -92,59 +96,30 @@ impl Engine {
     }
 
     /// After the record changed: Redis failing to follow is logged, not returned (the change
-    /// is made; the sync brings Redis in line within a round).
-    fn follow_in_redis(&self, id: CampaignId, applied: Result<(), EngineError>) {
-        if let Err(error) = applied {
-            tracing::warn!(
+    /// is made; the sync brings Redis in line within a round). A write Redis dropped as older
+    /// lost to a later change, which is what Redis should hold.
+    fn follow_in_redis(&self, id: CampaignId, applied: Result<Fenced, EngineError>) {
+        match applied {
+            Ok(Fenced::Applied) => {}
+            Ok(Fenced::Older) => tracing::info!(
+                campaign = %id,
+                "recorded; a later change reached Redis first, so Redis keeps that one"
+            ),
+            Err(error) => tracing::warn!(
                 campaign = %id,
                 %error,
                 "recorded, but Redis did not follow yet; the sync will bring it in line"
-            );
+            ),
         }
     }
+}
 
-    async fn redis_set_status(
-        &self,
-        id: CampaignId,
-        status: CampaignStatus,
-    ) -> Result<(), EngineError> {
-        let keys = CampaignKeys::new(id);
-        let set: i64 = self
-            .scripts()
-            .call(&self.scripts().set_status)
-            .key(&keys.meta)
-            .arg(status.as_str())
-            .invoke(&mut self.redis())
-            .await?;
-        if set != 1 {
-            return Err(EngineError::NotLoaded(id));
-        }
-        Ok(())
-    }
-
-    async fn redis_set_quantity(&self, id: CampaignId, quantity: i64) -> Result<(), EngineError> {
-        let keys = CampaignKeys::new(id);
-        let reply: Vec<i64> = self
-            .scripts()
-            .call(&self.scripts().set_quantity)
-            .key(&keys.meta)
-            .key(&keys.counter)
-            .key(&keys.issued)
-            .arg(quantity)
-            .invoke(&mut self.redis())
-            .await?;
-        match reply.as_slice() {
-            [1, _remaining] => Ok(()),
-            [2, claimed] => Err(refused(
-                "quantity",
-                &format!("must be at least {claimed}, the coupons already claimed"),
-            )),
-            [0] => Err(EngineError::NotLoaded(id)),
-            other => Err(EngineError::CorruptState {
-                campaign: id,
-                detail: format!("set_quantity replied {other:?}"),
-            }),
-        }
+/// A restricting change goes to Redis while it holds the row, so no later change can have
+/// reached Redis first; if one did anyway, nothing is committed and the caller tries again.
+fn restricted(fenced: Fenced) -> Result<(), EngineError> {
+    match fenced {
+        Fenced::Applied => Ok(()),
+        Fenced::Older => Err(EngineError::Contended),
     }
 }
 

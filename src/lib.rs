@@ -15,6 +15,8 @@
 //! - [`redis`](mod@crate::redis): key names and the Lua scripts (`src/redis/lua/*.lua`).
 //! - [`store`]: PostgreSQL tables and migrations.
 //! - [`sync`]: the queue drain, its crash-safe steps and the background loop.
+//! - `reconcile`: the rules that keep Redis in agreement with the record; today the controls'
+//!   fenced writes (`reconcile::fence`).
 
 pub mod campaign;
 mod campaigns;
@@ -27,6 +29,7 @@ mod health;
 mod loader;
 mod lookup;
 pub mod metrics;
+mod reconcile;
 pub mod redeem;
 pub mod redis;
 mod status;

@@ -128,6 +128,7 @@ impl Engine {
         };
         // With nothing to add, a key of the campaign's slot that is never written.
         let staging = staging.unwrap_or_else(|| CampaignKeys::loading(campaign.id, "none"));
+        let control = campaigns::control_version(tx, campaign.id).await?;
         let claimed: i64 = self
             .scripts()
             .call(&self.scripts().repair)
@@ -143,6 +144,7 @@ impl Engine {
             .arg(campaign.quantity)
             .arg(continue_after)
             .arg(&*self.scripts().run_to_pass(&redis, run.clone()))
+            .arg(control.0)
             .invoke(&mut redis)
             .await?;
         crate::metrics::state_repaired(standing.name());

@@ -3,6 +3,7 @@
 use crate::campaign::{
     Campaign, CampaignId, CampaignStatus, Discount, DiscountKind, NewCampaign, OrderRules,
 };
+use crate::reconcile::fence::ControlVersion;
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
 
@@ -196,29 +197,62 @@ pub async fn mark_drained(db: &PgPool, id: CampaignId) -> Result<(), sqlx::Error
 }
 
 /// Records the marketer's status switch (inside the caller's transaction).
-pub async fn update_status(
+pub(crate) async fn update_status(
     tx: &mut PgConnection,
     id: CampaignId,
     status: CampaignStatus,
+    version: ControlVersion,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE campaigns SET status = $2, updated_at = now() WHERE id = $1")
-        .bind(id.0)
-        .bind(status.as_str())
-        .execute(tx)
-        .await?;
+    sqlx::query(
+        "UPDATE campaigns SET status = $2, control_version = $3, updated_at = now() \
+         WHERE id = $1",
+    )
+    .bind(id.0)
+    .bind(status.as_str())
+    .bind(version.0)
+    .execute(tx)
+    .await?;
     Ok(())
 }
 
 /// Records a new total quantity (inside the caller's transaction).
-pub async fn update_quantity(
+pub(crate) async fn update_quantity(
     tx: &mut PgConnection,
     id: CampaignId,
     quantity: i64,
+    version: ControlVersion,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE campaigns SET quantity = $2, updated_at = now() WHERE id = $1")
-        .bind(id.0)
-        .bind(quantity)
-        .execute(tx)
-        .await?;
+    sqlx::query(
+        "UPDATE campaigns SET quantity = $2, control_version = $3, updated_at = now() \
+         WHERE id = $1",
+    )
+    .bind(id.0)
+    .bind(quantity)
+    .bind(version.0)
+    .execute(tx)
+    .await?;
     Ok(())
+}
+
+/// A version for a control about to change a campaign (src/reconcile/fence.rs); taken while the
+/// caller holds the campaign's row, so versions of one campaign follow the order of its changes.
+pub(crate) async fn take_control_version(
+    tx: &mut PgConnection,
+) -> Result<ControlVersion, sqlx::Error> {
+    let version: i64 = sqlx::query_scalar("SELECT nextval('campaign_control_versions')")
+        .fetch_one(tx)
+        .await?;
+    Ok(ControlVersion(version))
+}
+
+/// The version of the campaign's last recorded control (0 before any).
+pub(crate) async fn control_version(
+    tx: &mut PgConnection,
+    id: CampaignId,
+) -> Result<ControlVersion, sqlx::Error> {
+    let version: i64 = sqlx::query_scalar("SELECT control_version FROM campaigns WHERE id = $1")
+        .bind(id.0)
+        .fetch_one(tx)
+        .await?;
+    Ok(ControlVersion(version))
 }

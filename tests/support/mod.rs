@@ -14,6 +14,8 @@ use coupon::{
 use std::future::Future;
 use std::time::Duration as StdDuration;
 
+pub mod held_link;
+
 /// An engine with the given sync settings, migrations applied.
 pub async fn engine_with(settings: SyncSettings) -> Engine {
     let database_url = std::env::var("DATABASE_URL")

@@ -17,6 +17,9 @@
 --         or 0 to keep numbering where the state is
 -- ARGV[6] the run id of this Redis: the state is verified for it from now on; '' for the script
 --         to read it (on a cluster, where the caller cannot be sure which node runs the call)
+-- ARGV[7] the record's control version (src/reconcile/fence.rs): Redis keeps the higher of it
+--         and the one it holds, so a control's write that is still on its way stays older than
+--         what it would undo; absent from an older release's callers, read as 0
 --
 -- Returns the number of users who hold a coupon now.
 --
@@ -99,11 +102,17 @@ if tonumber(ARGV[5]) > seq then
   seq = tonumber(ARGV[5])
 end
 
+local control = tonumber(redis.call('HGET', KEYS[1], 'control') or '0')
+if tonumber(ARGV[7] or '0') > control then
+  control = tonumber(ARGV[7])
+end
+
 local run = ARGV[6]
 if run == '' then
   run = string.match(redis.call('INFO', 'server'), 'run_id:(%x+)')
 end
 redis.call('HSET', KEYS[1], 'status', ARGV[1], 'starts_ms', ARGV[2], 'ends_ms', ARGV[3],
-  'quantity', ARGV[4], 'seq', string.format('%d', seq), 'run', run, 'format', '2')
+  'quantity', ARGV[4], 'seq', string.format('%d', seq), 'run', run, 'format', '2',
+  'control', string.format('%d', control))
 redis.call('SET', KEYS[2], string.format('%d', available))
 return claimed

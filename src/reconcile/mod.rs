@@ -1,0 +1,11 @@
+//! The promise "Redis agrees with the record", and the rules that keep it.
+//!
+//! - [`fence`]: the controls' write rule. Every change of a campaign's status or quantity
+//!   carries a version taken while it holds the campaign's row; Redis applies only a version
+//!   above the one it holds, so no order of arrival can put an older change over a newer one.
+//!
+//! Verification and repair of a campaign's whole state live in `src/loader/`, the per-round
+//! comparison in `src/sync/drainer.rs`, and which Redis this instance talks to in
+//! `src/redis/identity.rs`.
+
+pub(crate) mod fence;
