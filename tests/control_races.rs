@@ -129,3 +129,25 @@ async fn a_resume_delayed_past_a_later_end_never_reopens_the_campaign() {
         "the ended campaign issued"
     );
 }
+
+/// A meta hash the previous release wrote has no `control`: read as 0, so the first fenced
+/// change applies and stamps it.
+#[tokio::test]
+async fn a_state_without_a_control_version_takes_the_next_change() {
+    let engine = engine().await;
+    let campaign = open_campaign(&engine, 10).await;
+    let keys = CampaignKeys::new(campaign.id);
+    let _: i64 = redis::cmd("HDEL")
+        .arg(&keys.meta)
+        .arg("control")
+        .query_async(&mut engine.redis())
+        .await
+        .expect("HDEL");
+    engine.set_quantity(campaign.id, 5).await.unwrap().unwrap();
+    assert_eq!(meta_field(&engine, campaign.id, "quantity").await, "5");
+    let control: i64 = meta_field(&engine, campaign.id, "control")
+        .await
+        .parse()
+        .expect("a version");
+    assert!(control > 0);
+}

@@ -19,6 +19,7 @@ pub mod sessions;
 pub mod telemetry;
 mod web;
 
+use app::backend::accounts::PasswordChecks;
 use app::backend::client_address::ClientAddressRule;
 use app::backend::limits::{LimitSettings, RateLimits};
 use app::backend::member::MemberSources;
@@ -60,6 +61,9 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     /// Sign-in and claim rate limits.
     pub limits: RateLimits,
+    /// The bounded queue admin sign-ins wait in for their password hash (one per process: it
+    /// shares out this machine's cores).
+    pub password_checks: PasswordChecks,
     /// Whether `X-Forwarded-For` names the client (the server runs behind a trusted proxy).
     pub trust_forwarded_for: bool,
     /// Where the claiming member comes from (tokens, a trusted proxy's header, demo sign-in).
@@ -120,6 +124,7 @@ impl AppState {
             leptos_options,
             hub: Arc::new(LiveHub::new(engine.clone(), live_tick)),
             limits: RateLimits::new(engine.redis(), LimitSettings::default()),
+            password_checks: PasswordChecks::default(),
             engine,
             api_key: api::ApiKey(api_key.map(Into::into)),
             secure_cookies: false,
@@ -166,6 +171,7 @@ fn public_routes(state: SharedState, with_operator_routes: bool) -> Router {
     let options = state.leptos_options.clone();
     let engine = state.engine.clone();
     let limits = state.limits.clone();
+    let password_checks = state.password_checks.clone();
     let addresses = state.client_addresses();
     let members = state.members.clone();
     // `__Host-` makes browsers refuse the cookie unless it is Secure, for this host and path `/`
@@ -192,6 +198,7 @@ fn public_routes(state: SharedState, with_operator_routes: bool) -> Router {
             move || {
                 provide_context(engine.clone());
                 provide_context(limits.clone());
+                provide_context(password_checks.clone());
                 provide_context(addresses.clone());
                 provide_context(members.clone());
             },

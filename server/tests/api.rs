@@ -181,6 +181,26 @@ async fn bad_campaign_input_names_the_field_and_writes_nothing() {
             StatusCode::UNPROCESSABLE_ENTITY,
             "claim_ends_at",
         ),
+        // Dates outside the accepted years (the first one PostgreSQL cannot even store, which
+        // used to answer 503): refused by name.
+        (
+            {
+                let mut body = campaign_json(json!(5));
+                body["claim_starts_at"] = json!("-10000-01-01T00:00:00Z");
+                body
+            },
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "claim_starts_at",
+        ),
+        (
+            {
+                let mut body = campaign_json(json!(5));
+                body["claim_ends_at"] = json!("+10000-01-01T00:00:00Z");
+                body
+            },
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "claim_ends_at",
+        ),
     ];
 
     for (mut body, status, mentions) in cases {

@@ -273,6 +273,45 @@ async fn the_member_header_is_honoured_only_from_a_trusted_proxy() {
 }
 
 #[tokio::test]
+async fn a_korean_member_id_comes_through_the_proxy_raw_or_percent_encoded() {
+    // Arrange
+    let server = spawn_server_with(|state| state.members = header_from("127.0.0.1/32")).await;
+    let campaign = server.campaign(5).await;
+    let post = |member: &[u8]| {
+        reqwest::Client::new()
+            .post(server.url("/api/claim"))
+            .header("origin", server.origin())
+            .header("X-Auth-Request-User", member)
+            .form(&[("campaign_id", campaign.id.0.to_string())])
+            .send()
+    };
+    let percent_encoded =
+        |id: &str| -> String { id.bytes().map(|b| format!("%{b:02X}")).collect() };
+
+    // Act
+    let encoded = post(percent_encoded("김철수").as_bytes()).await.unwrap();
+    let raw = post("이영희".as_bytes()).await.unwrap();
+    let raw_again = post("김철수".as_bytes()).await.unwrap();
+    let cut_short = post(&b"%EA%B9"[..]).await.unwrap();
+
+    // Assert
+    assert_eq!(encoded.status(), StatusCode::OK);
+    assert_eq!(raw.status(), StatusCode::OK);
+    assert_eq!(raw_again.status(), StatusCode::OK);
+    assert_eq!(cut_short.status(), StatusCode::UNAUTHORIZED, "not UTF-8");
+    for name in ["김철수", "이영희"] {
+        let member = coupon::UserId::parse(name).unwrap();
+        let held = server.engine.coupon_of(campaign.id, &member).await.unwrap();
+        assert!(held.is_some(), "{name} holds the coupon");
+    }
+    let status = server.engine.status(campaign.id).await.unwrap().unwrap();
+    assert_eq!(
+        status.claimed, 2,
+        "both spellings of 김철수 name one member"
+    );
+}
+
+#[tokio::test]
 async fn typed_member_ids_are_refused_unless_the_demo_sign_in_is_on() {
     let server = spawn_server_with(|state| state.members = shop_tokens()).await;
     let client = browser();

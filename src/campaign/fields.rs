@@ -1,7 +1,7 @@
 //! One validated type per campaign field; each `parse` names the field and the rule it broke.
 
 use crate::validation::{FieldError, has_control_chars};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Utc};
 use serde::{Deserialize, Serialize};
 
 /// Longest campaign name, in characters (matches the database constraint).
@@ -12,6 +12,14 @@ pub const MAX_DISCOUNT_WON: i64 = 10_000_000;
 pub const MAX_QUANTITY: i64 = 10_000_000;
 /// Longest coupon validity: ten years.
 pub const MAX_VALID_DAYS: i64 = 3650;
+/// Earliest year a claim window may start or end in (UTC). An earlier date is a typo or a
+/// probe, and chrono parses years PostgreSQL's `timestamptz` cannot store (it begins in 4713 BC):
+/// such a campaign used to fail at the insert, answered as "database unavailable".
+pub const FIRST_CLAIM_YEAR: i32 = 1970;
+/// Latest year a claim window may start or end in (UTC): the last that RFC 3339's four-digit
+/// years can write, far inside `timestamptz` (294276 AD) even with [`MAX_VALID_DAYS`] of coupon
+/// validity added.
+pub const LAST_CLAIM_YEAR: i32 = 9999;
 
 /// A campaign's display name: 1–100 characters, trimmed, in NFC, no control characters and no
 /// invisible formatting characters (see `crate::text`).
@@ -179,6 +187,8 @@ impl ClaimWindow {
         ends_at: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<Self, FieldError> {
+        storable("claim_starts_at", starts_at)?;
+        storable("claim_ends_at", ends_at)?;
         if ends_at <= starts_at {
             return Err(FieldError::new(
                 "claim_ends_at",
@@ -200,6 +210,17 @@ impl ClaimWindow {
     pub fn ends_at(&self) -> DateTime<Utc> {
         self.ends_at
     }
+}
+
+/// Refuses an instant outside [`FIRST_CLAIM_YEAR`]..=[`LAST_CLAIM_YEAR`], naming `field`.
+fn storable(field: &str, at: DateTime<Utc>) -> Result<(), FieldError> {
+    if (FIRST_CLAIM_YEAR..=LAST_CLAIM_YEAR).contains(&at.year()) {
+        return Ok(());
+    }
+    Err(FieldError::new(
+        field,
+        format!("must be in the years {FIRST_CLAIM_YEAR} to {LAST_CLAIM_YEAR} (UTC)"),
+    ))
 }
 
 #[cfg(test)]
@@ -310,5 +331,22 @@ mod tests {
     fn a_window_that_started_in_the_past_is_accepted() {
         let now = Utc::now();
         assert!(ClaimWindow::parse(now - Duration::days(1), now + Duration::days(1), now).is_ok());
+    }
+
+    #[test]
+    fn dates_outside_the_storable_years_are_refused_by_name() {
+        let now = Utc::now();
+        let at = |raw: &str| raw.parse::<DateTime<Utc>>().unwrap();
+        let too_early =
+            ClaimWindow::parse(at("-10000-01-01T00:00:00Z"), now + Duration::days(1), now)
+                .unwrap_err();
+        assert_eq!(too_early.field, "claim_starts_at");
+        assert!(too_early.reason.contains("1970"), "{}", too_early.reason);
+        let too_late = ClaimWindow::parse(now, at("+10000-01-01T00:00:00Z"), now).unwrap_err();
+        assert_eq!(too_late.field, "claim_ends_at");
+        assert!(
+            ClaimWindow::parse(at("1970-01-01T00:00:00Z"), at("9999-12-31T23:59:59Z"), now).is_ok(),
+            "the bounds themselves are accepted"
+        );
     }
 }

@@ -6,8 +6,8 @@ mod order_rules;
 
 pub use draft::{CampaignDraft, NewCampaign};
 pub use fields::{
-    CampaignName, ClaimWindow, Discount, DiscountKind, MAX_DISCOUNT_WON, MAX_QUANTITY,
-    MAX_VALID_DAYS, Quantity, ValidDays,
+    CampaignName, ClaimWindow, Discount, DiscountKind, FIRST_CLAIM_YEAR, LAST_CLAIM_YEAR,
+    MAX_DISCOUNT_WON, MAX_QUANTITY, MAX_VALID_DAYS, Quantity, ValidDays,
 };
 pub use order_rules::{MAX_ORDER_WON, OrderRules};
 

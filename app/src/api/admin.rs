@@ -4,32 +4,61 @@ use leptos::prelude::*;
 
 /// Signs a marketer in. `Ok(false)` means wrong email or password (the same answer for both,
 /// so the form cannot be used to find out which accounts exist).
+///
+/// The attempt is counted against the limits before its password is checked, and then waits
+/// for the hashing in a bounded queue: a burst of attempts gets 429s beyond the limit and beyond
+/// the queue, instead of all being hashed in front of the real admin.
 #[server(endpoint = "admin_sign_in")]
 pub async fn admin_sign_in(email: String, password: String) -> Result<bool, ServerFnError> {
-    use crate::backend::{accounts, client_address, engine, limits, refused, session, unavailable};
+    use crate::backend::{
+        accounts, client_address, engine, limits, refused, session, too_many, unavailable,
+    };
+    // Before anything is counted: the email becomes part of the limits' Redis keys.
+    if email.len() > accounts::MOST_EMAIL_BYTES {
+        return Err(email_too_long());
+    }
     let limits = limits()?;
+    let checks = password_checks()?;
+    let engine = engine()?;
     let address = client_address();
-    limits
-        .sign_in_allowed(&email, address)
+    let attempt = limits
+        .sign_in_attempt(&email, address)
         .await
         .map_err(refused)?;
-    let engine = engine()?;
-    let found = accounts::authenticate(engine.db(), &email, &password)
+    let turn = checks.queue(address).map_err(too_many)?;
+    let found = accounts::authenticate(engine.db(), turn, &email, &password)
         .await
         .map_err(|e| unavailable(e.into()))?;
     let Some(admin) = found else {
         tracing::info!("admin sign-in refused: wrong email or password");
-        limits
-            .sign_in_failed(&email, address)
-            .await
-            .map_err(refused)?;
         return Ok(false);
     };
+    if let Err(error) = limits.sign_in_succeeded(attempt).await {
+        // The admin is who they said; the attempt only counts a little longer against them.
+        tracing::warn!(%error, "a successful sign-in stayed counted against the limits");
+    }
     session::sign_in_admin(&session::current().await?, &admin)
         .await
         .map_err(session_unsaved)?;
     tracing::info!(admin = %admin.email, "admin signed in");
     Ok(true)
+}
+
+/// The queue of password checks the server put into the context.
+#[cfg(feature = "ssr")]
+fn password_checks() -> Result<crate::backend::accounts::PasswordChecks, ServerFnError> {
+    use_context::<crate::backend::accounts::PasswordChecks>()
+        .ok_or_else(|| ServerFnError::new("password checks are not configured"))
+}
+
+/// An email longer than any address can be: 422, naming the field.
+#[cfg(feature = "ssr")]
+fn email_too_long() -> ServerFnError {
+    crate::backend::set_status(422);
+    ServerFnError::new(format!(
+        "email: at most {} bytes",
+        crate::backend::accounts::MOST_EMAIL_BYTES
+    ))
 }
 
 /// Signs out whoever is signed in on this browser (admin and member).

@@ -92,13 +92,43 @@ impl Sources {
             // Anyone can send the header; only the proxy's copy counts.
             return Ok(None);
         }
-        let text = value
-            .to_str()
-            .map_err(|_| MemberRefused(format!("{name}: not text")))?;
-        coupon::UserId::parse(text)
+        let text = header_text(value.as_bytes())
+            .ok_or_else(|| MemberRefused(format!("{name}: not UTF-8 or percent-encoded UTF-8")))?;
+        coupon::UserId::parse(&text)
             .map(Some)
             .map_err(|error| MemberRefused(format!("{name}: {}", error.reason)))
     }
+}
+
+/// The text of a proxy's member header: its bytes with every `%XX` decoded, read as UTF-8.
+///
+/// A member id need not be ASCII (a Korean name is a fine id), and proxies pass such an id
+/// either as raw UTF-8, which HTTP allows but `HeaderValue::to_str` refuses, or percent-encoded
+/// to keep the header ASCII; both are read here. A literal `%` must therefore arrive as `%25`.
+/// `None` for a `%` not followed by two hex digits, or bytes that are not UTF-8 once decoded.
+fn header_text(raw: &[u8]) -> Option<String> {
+    let mut bytes = Vec::with_capacity(raw.len());
+    let mut rest = raw;
+    while let [first, tail @ ..] = rest {
+        if *first == b'%' {
+            let [high, low, after @ ..] = tail else {
+                return None;
+            };
+            bytes.push((hex_value(*high)? << 4) | hex_value(*low)?);
+            rest = after;
+        } else {
+            bytes.push(*first);
+            rest = tail;
+        }
+    }
+    String::from_utf8(bytes).ok()
+}
+
+/// The value of one hex digit, either case.
+fn hex_value(digit: u8) -> Option<u8> {
+    char::from(digit)
+        .to_digit(16)
+        .and_then(|value| u8::try_from(value).ok())
 }
 
 fn bearer(parts: &Parts) -> Option<&str> {
@@ -127,4 +157,29 @@ pub async fn current_member() -> Result<Option<MemberOf>, leptos::prelude::Serve
         .await
         .and_then(|member| coupon::UserId::parse(&member).ok())
         .map(MemberOf::Session))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_text_reads_raw_and_percent_encoded_utf8() {
+        assert_eq!(header_text("김철수".as_bytes()).as_deref(), Some("김철수"));
+        assert_eq!(
+            header_text(b"%EA%B9%80%ec%b2%a0%EC%88%98").as_deref(),
+            Some("김철수")
+        );
+        assert_eq!(header_text(b"member-42").as_deref(), Some("member-42"));
+        assert_eq!(header_text(b"50%25off").as_deref(), Some("50%off"));
+    }
+
+    #[test]
+    fn header_text_refuses_broken_escapes_and_invalid_utf8() {
+        // A bare `%`, a short or non-hex escape, a lone byte or a cut sequence that is not UTF-8.
+        let broken: [&[u8]; 7] = [b"50%off", b"%4", b"%", b"%zz", b"%FF", b"\xff", b"%EA%B9"];
+        for raw in broken {
+            assert_eq!(header_text(raw), None, "{raw:?}");
+        }
+    }
 }

@@ -12,8 +12,9 @@ use std::time::Duration;
 const DEFAULT_MEMBER_SESSION_MINUTES: u64 = 60;
 
 /// Reads `MEMBER_TOKEN_SECRET`, `MEMBER_TOKEN_KEYS` (a file), `MEMBER_TOKEN_ISSUER`,
-/// `MEMBER_TOKEN_AUDIENCE`, `MEMBER_HEADER`, `TRUSTED_PROXIES`, `MEMBER_DEMO_SIGN_IN` and
-/// `MEMBER_SESSION_MINUTES` through `optional` (unset or empty: `None`).
+/// `MEMBER_TOKEN_AUDIENCE` (or `MEMBER_TOKEN_AUDIENCE_ANY`), `MEMBER_HEADER`, `TRUSTED_PROXIES`,
+/// `MEMBER_DEMO_SIGN_IN` and `MEMBER_SESSION_MINUTES` through `optional` (unset or empty:
+/// `None`).
 pub fn member_sources(optional: impl Fn(&str) -> Option<String>) -> Result<Sources, ConfigError> {
     let keys_document = match optional("MEMBER_TOKEN_KEYS") {
         None => None,
@@ -25,7 +26,7 @@ pub fn member_sources(optional: impl Fn(&str) -> Option<String>) -> Result<Sourc
         optional("MEMBER_TOKEN_SECRET").as_deref(),
         keys_document.as_deref(),
         optional("MEMBER_TOKEN_ISSUER"),
-        optional("MEMBER_TOKEN_AUDIENCE"),
+        token_audience(&optional, keys_document.is_some())?,
     )
     .map_err(ConfigError)?;
     let trusted_proxies = TrustedProxies::parse(&optional("TRUSTED_PROXIES").unwrap_or_default())
@@ -66,6 +67,42 @@ pub fn member_sources(optional: impl Fn(&str) -> Option<String>) -> Result<Sourc
     })
 }
 
+/// `MEMBER_TOKEN_AUDIENCE`, the `aud` member tokens must carry; `None` accepts any.
+///
+/// An OpenID provider signs the ID tokens of every application it serves with the same keys,
+/// so with `MEMBER_TOKEN_KEYS` and no audience, a token the provider issued to any other
+/// application (another shop's, a test app's) would name a member here. That is refused at
+/// start-up unless the operator accepts it knowingly with `MEMBER_TOKEN_AUDIENCE_ANY=true`
+/// (say, for a provider that issues no `aud`). An HS256 `MEMBER_TOKEN_SECRET` is the shop's
+/// own, so alone it needs no audience.
+fn token_audience(
+    optional: &impl Fn(&str) -> Option<String>,
+    has_keys: bool,
+) -> Result<Option<String>, ConfigError> {
+    let audience = optional("MEMBER_TOKEN_AUDIENCE");
+    let any = super::flag(optional, "MEMBER_TOKEN_AUDIENCE_ANY")?;
+    match (audience, any) {
+        (Some(_), true) => Err(ConfigError(
+            "MEMBER_TOKEN_AUDIENCE and MEMBER_TOKEN_AUDIENCE_ANY=true exclude each other: set one"
+                .into(),
+        )),
+        (None, false) if has_keys => Err(ConfigError(
+            "MEMBER_TOKEN_KEYS needs MEMBER_TOKEN_AUDIENCE (your client id at the provider): \
+             without it, tokens the provider issued to any other application would be accepted; \
+             set MEMBER_TOKEN_AUDIENCE_ANY=true to accept them knowingly"
+                .into(),
+        )),
+        (None, true) if has_keys => {
+            tracing::warn!(
+                "MEMBER_TOKEN_AUDIENCE_ANY is on: member tokens issued for any audience are \
+                 accepted, including those the provider issued to other applications"
+            );
+            Ok(None)
+        }
+        (audience, _) => Ok(audience),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -102,6 +139,62 @@ mod tests {
             "{}",
             minutes.0
         );
+    }
+
+    /// The JWKS fixture of the member tests, as `MEMBER_TOKEN_KEYS` would name it.
+    const JWKS: &str = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/member_jwks.json"
+    );
+
+    #[test]
+    fn provider_keys_without_an_audience_are_refused_unless_any_audience_is_chosen() {
+        let refused = read(&[("MEMBER_TOKEN_KEYS", JWKS)]).unwrap_err();
+        assert!(refused.0.contains("MEMBER_TOKEN_AUDIENCE"), "{}", refused.0);
+        assert!(
+            read(&[
+                ("MEMBER_TOKEN_KEYS", JWKS),
+                ("MEMBER_TOKEN_AUDIENCE", "coupon-web")
+            ])
+            .unwrap()
+            .tokens
+            .is_some()
+        );
+        assert!(
+            read(&[
+                ("MEMBER_TOKEN_KEYS", JWKS),
+                ("MEMBER_TOKEN_AUDIENCE_ANY", "true")
+            ])
+            .unwrap()
+            .tokens
+            .is_some()
+        );
+        let both = read(&[
+            ("MEMBER_TOKEN_KEYS", JWKS),
+            ("MEMBER_TOKEN_AUDIENCE", "coupon-web"),
+            ("MEMBER_TOKEN_AUDIENCE_ANY", "true"),
+        ])
+        .unwrap_err();
+        assert!(both.0.contains("MEMBER_TOKEN_AUDIENCE_ANY"), "{}", both.0);
+        let not_a_flag = read(&[
+            ("MEMBER_TOKEN_KEYS", JWKS),
+            ("MEMBER_TOKEN_AUDIENCE_ANY", "yes"),
+        ])
+        .unwrap_err();
+        assert!(
+            not_a_flag.0.contains("MEMBER_TOKEN_AUDIENCE_ANY"),
+            "{}",
+            not_a_flag.0
+        );
+    }
+
+    #[test]
+    fn a_shop_secret_alone_needs_no_audience() {
+        let sources = read(&[(
+            "MEMBER_TOKEN_SECRET",
+            "a-shop-secret-of-at-least-32-bytes!!",
+        )]);
+        assert!(sources.unwrap().tokens.is_some());
     }
 
     #[test]

@@ -2,6 +2,11 @@
 //! instance: claims per member and per client address, demo sign-ins and sign-in links per
 //! address, and failed admin sign-ins per (account, address) and per address.
 //!
+//! Every attempt is counted before the work it asks for: `INCR` answers each of a burst of
+//! simultaneous attempts with a count of its own, so no more than the allowance pass, where a
+//! read of the counters would let the whole burst through. (A successful admin sign-in is taken
+//! back afterwards: those limits count failures.)
+//!
 //! - [`first_free`]: a claim counter reaches Redis from the second attempt an instance sees.
 //!
 //! Each limit counts in windows: an `INCR` and an `EXPIRE` of the key naming the current window,
@@ -22,8 +27,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 /// The configured limits.
 #[derive(Debug, Clone, Copy)]
 pub struct LimitSettings {
-    /// Failed sign-ins per account and address per minute (per address alone: 3×); demo
-    /// sign-ins and sign-in links per address per minute.
+    /// Failed admin sign-ins per account and address per minute (per address alone: 3×; each
+    /// attempt counts until it succeeded); demo sign-ins and sign-in links per address per
+    /// minute.
     pub sign_ins_per_minute: u32,
     /// Claims per member (or API user id) per minute.
     pub claims_per_user_per_minute: u32,
@@ -73,6 +79,12 @@ struct Limits {
     prefix: String,
     claims_by_user: FirstFree,
     claims_by_address: FirstFree,
+}
+
+/// An admin sign-in attempt that was counted: [`RateLimits::sign_in_succeeded`] takes it back.
+pub struct SignInAttempt {
+    counters: Vec<Counter>,
+    counted_at: Duration,
 }
 
 /// One counter: what it counts, whose, its allowance per window, and how many attempts this
@@ -151,28 +163,41 @@ impl RateLimits {
         .await
     }
 
-    /// Whether an admin sign-in for `account` from `address` may be tried: refused once that
-    /// pair, or that address, failed too often this minute. A right password from an address
-    /// with few failures still works while others guess at the account.
-    pub async fn sign_in_allowed(
+    /// Counts an admin sign-in attempt for `account` from `address`, before its password is
+    /// checked: refused once that pair, or that address, tried too often this minute. A right
+    /// password from an address with few failures still works while others guess at the
+    /// account.
+    pub async fn sign_in_attempt(
         &self,
         account: &str,
         address: Option<IpAddr>,
-    ) -> Result<(), LimitRefusal> {
-        self.check(&self.sign_in_failures(account, address)).await
+    ) -> Result<SignInAttempt, LimitRefusal> {
+        let counters = self.sign_in_failures(account, address);
+        let counted_at = unix_now();
+        self.count_at(&counters, counted_at).await?;
+        Ok(SignInAttempt {
+            counters,
+            counted_at,
+        })
     }
 
-    /// Counts a failed admin sign-in.
-    pub async fn sign_in_failed(
-        &self,
-        account: &str,
-        address: Option<IpAddr>,
-    ) -> Result<(), LimitRefusal> {
-        // The attempt was already answered; the count only matters for the next one.
-        match self.count(&self.sign_in_failures(account, address)).await {
-            Err(LimitRefusal::Unavailable(error)) => Err(LimitRefusal::Unavailable(error)),
-            _ => Ok(()),
+    /// Takes a successful sign-in's attempt back, so that the limits count failures only (an
+    /// admin signing in often is not limited). Only success is forgiven: attempts refused by the
+    /// hashing queue stay counted, or a flood of them would never reach its limit.
+    pub async fn sign_in_succeeded(&self, attempt: SignInAttempt) -> Result<(), redis::RedisError> {
+        let mut redis = self.0.redis.clone();
+        let mut groups = redis.groups();
+        for counter in &attempt.counters {
+            // The window it was counted in, though the hash took long enough for the next.
+            let [counted, _] = counter.keys(&self.0.prefix, attempt.counted_at);
+            // The expiry again: a key that expired meanwhile must not come back without one.
+            groups
+                .group()
+                .decr(&counted, counter.adds)
+                .expire(&counted, counter.expiry_seconds());
         }
+        groups.query(&mut redis).await?;
+        Ok(())
     }
 
     fn sign_in_failures(&self, account: &str, address: Option<IpAddr>) -> Vec<Counter> {
@@ -198,7 +223,11 @@ impl RateLimits {
 
     /// Adds one to each counter; refused if any is then over its allowance.
     async fn count(&self, counters: &[Counter]) -> Result<(), LimitRefusal> {
-        let now = unix_now();
+        self.count_at(counters, unix_now()).await
+    }
+
+    /// [`Self::count`] in the windows of `now`.
+    async fn count_at(&self, counters: &[Counter], now: Duration) -> Result<(), LimitRefusal> {
         // One group per key: the two windows of a counter may hash to different cluster slots.
         let mut redis = self.0.redis.clone();
         let mut groups = redis.groups();
@@ -223,25 +252,6 @@ impl RateLimits {
             })
             .collect::<Result<Vec<(u64, Option<u64>)>, redis::ParsingError>>()
             .map_err(redis::RedisError::from)?;
-        verdict(counters, &counts, now)
-    }
-
-    /// Reads the counters without adding to them.
-    async fn check(&self, counters: &[Counter]) -> Result<(), LimitRefusal> {
-        let now = unix_now();
-        let keys: Vec<String> = counters
-            .iter()
-            .flat_map(|c| c.keys(&self.0.prefix, now))
-            .collect();
-        let read: Vec<Option<u64>> = redis::cmd("MGET")
-            .arg(&keys)
-            .query_async(&mut self.0.redis.clone())
-            .await?;
-        // As if this attempt were counted too.
-        let counts: Vec<(u64, Option<u64>)> = read
-            .chunks(2)
-            .map(|pair| (pair[0].unwrap_or(0) + 1, pair.get(1).copied().flatten()))
-            .collect();
         verdict(counters, &counts, now)
     }
 }
