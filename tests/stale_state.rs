@@ -347,3 +347,29 @@ async fn a_state_written_before_states_were_stamped_is_verified_and_keeps_its_qu
     assert_one_row_per_member_and_number(&rows, 5);
     assert_eq!(rows.len(), 3);
 }
+
+#[tokio::test]
+async fn a_state_stamped_before_replication_ids_is_verified_before_its_next_claim() {
+    // Arrange: the previous release stamped states with the run id alone.
+    let engine = engine().await;
+    let campaign = open_campaign(&engine, 5).await;
+    for n in 0..2 {
+        claim(&engine, campaign.id, n).await;
+    }
+    let keys = CampaignKeys::new(campaign.id);
+    let _: () = engine.redis().hdel(&keys.meta, "replid").await.unwrap();
+
+    // Act
+    let repeat = claim(&engine, campaign.id, 0).await;
+    let next = claim(&engine, campaign.id, 2).await;
+
+    // Assert: verified as a state of another Redis (numbering goes on above the ceiling), and
+    // stamped with the node's replication id from then on.
+    assert_eq!(repeat, ClaimOutcome::AlreadyClaimed);
+    let ClaimOutcome::Issued { sequence, .. } = next else {
+        panic!("{next:?}");
+    };
+    assert!(sequence > 5, "numbering continues above the ceiling: {sequence}");
+    let replid: Option<String> = engine.redis().hget(&keys.meta, "replid").await.unwrap();
+    assert!(replid.is_some_and(|replid| !replid.is_empty()));
+}

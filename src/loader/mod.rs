@@ -81,8 +81,8 @@ impl Engine {
         let keys = CampaignKeys::new(id);
         let mut redis = self.redis();
         let view = StateView::read(&mut redis, &keys).await?;
-        let run = self.scripts().run_for(&mut redis, &keys, false).await?;
-        Ok(view.is_ready_in(&run))
+        let node = self.scripts().identity_for(&mut redis, &keys).await?;
+        Ok(view.is_ready_in(&node))
     }
 
     /// Verifies `campaign` against the record and repairs its Redis state if it disagrees, from
@@ -97,13 +97,13 @@ impl Engine {
         campaign: &Campaign,
     ) -> Result<(), EngineError> {
         let mut redis = self.redis();
-        // The stamp written must be the run id of the Redis that was read, so it is read first;
-        // a change after this leaves an old stamp behind, which claims refuse.
+        // The stamp written must be the identity of the Redis that was read, so it is read
+        // first; a change after this leaves an old stamp behind, which claims refuse.
         let keys = CampaignKeys::new(campaign.id);
-        let run = self.scripts().run_for(&mut redis, &keys, true).await?;
+        let node = self.scripts().identity_for(&mut redis, &keys).await?;
         let view = StateView::read(&mut redis, &keys).await?;
         let recorded = coupons::highest_sequence(tx, campaign.id).await?;
-        let standing = view.against(campaign, recorded, &run);
+        let standing = view.against(campaign, recorded, &node);
         let (staging, continue_after) = match standing {
             Standing::Agrees => return Ok(()),
             Standing::OutOfStep | Standing::OldFormat => (None, 0),
@@ -129,6 +129,7 @@ impl Engine {
         // With nothing to add, a key of the campaign's slot that is never written.
         let staging = staging.unwrap_or_else(|| CampaignKeys::loading(campaign.id, "none"));
         let control = campaigns::control_version(tx, campaign.id).await?;
+        let stamp = self.scripts().identity_to_pass(&redis, &node);
         let claimed: i64 = self
             .scripts()
             .call(&self.scripts().repair)
@@ -143,8 +144,9 @@ impl Engine {
             .arg(campaign.claim_ends_at.timestamp_millis())
             .arg(campaign.quantity)
             .arg(continue_after)
-            .arg(&*self.scripts().run_to_pass(&redis, run.clone()))
+            .arg(&*stamp.run)
             .arg(control.0)
+            .arg(&*stamp.replid)
             .invoke(&mut redis)
             .await?;
         crate::metrics::state_repaired(standing.name());

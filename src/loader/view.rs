@@ -1,7 +1,7 @@
 //! What Redis holds of a campaign's claim state, and how it stands against the record.
 
 use crate::campaign::Campaign;
-use crate::redis::{CampaignKeys, RedisLink};
+use crate::redis::{CampaignKeys, NodeIdentity, RedisLink};
 use redis::{FromRedisValue, RedisResult};
 
 /// The format of the state this release writes (the meta hash's `format`): 2 keeps each issued
@@ -25,13 +25,15 @@ pub struct MetaView {
     pub seq: Option<i64>,
     /// The run id of the Redis that last verified this state against PostgreSQL.
     pub run: Option<String>,
+    /// Its replication id then (`None` in states stamped before replication ids were).
+    pub replid: Option<String>,
     /// The state's format ([`STATE_FORMAT`], or `None` from a release before it).
     pub format: Option<i64>,
 }
 
 impl MetaView {
     /// The fields, in the order [`MetaView::read`] asks for them.
-    pub const FIELDS: [&str; 7] = [
+    pub const FIELDS: [&str; 8] = [
         "status",
         "starts_ms",
         "ends_ms",
@@ -39,6 +41,7 @@ impl MetaView {
         "seq",
         "run",
         "format",
+        "replid",
     ];
 
     /// Adds the `HMGET` that reads these fields to `pipe`.
@@ -54,6 +57,11 @@ impl MetaView {
             && self.quantity == Some(campaign.quantity)
     }
 
+    /// Whether the state was last verified by `node`, as it is now.
+    pub fn stamped_by(&self, node: &NodeIdentity) -> bool {
+        node.stamped(self.run.as_deref(), self.replid.as_deref())
+    }
+
     /// Whether the state is in the format this release reads.
     pub fn is_current_format(&self) -> bool {
         self.format == Some(STATE_FORMAT)
@@ -62,7 +70,7 @@ impl MetaView {
 
 impl FromRedisValue for MetaView {
     fn from_redis_value(value: redis::Value) -> Result<Self, redis::ParsingError> {
-        let (status, starts_ms, ends_ms, quantity, seq, run, format) =
+        let (status, starts_ms, ends_ms, quantity, seq, run, format, replid) =
             FromRedisValue::from_redis_value(value)?;
         Ok(Self {
             status,
@@ -71,6 +79,7 @@ impl FromRedisValue for MetaView {
             quantity,
             seq,
             run,
+            replid,
             format,
         })
     }
@@ -113,10 +122,10 @@ impl StateView {
         })
     }
 
-    /// Whether the claim script would answer from this state in the Redis whose run id is
-    /// `run`: present, in this release's format, and stamped by that Redis.
-    pub fn is_ready_in(&self, run: &str) -> bool {
-        self.is_present() && self.meta.is_current_format() && self.meta.run.as_deref() == Some(run)
+    /// Whether the claim script would answer from this state on the node `node`: present, in
+    /// this release's format, and stamped by that node.
+    pub fn is_ready_in(&self, node: &NodeIdentity) -> bool {
+        self.is_present() && self.meta.is_current_format() && self.meta.stamped_by(node)
     }
 
     fn is_present(&self) -> bool {
@@ -124,14 +133,14 @@ impl StateView {
     }
 
     /// How the state stands against the record of `campaign`, whose highest recorded sequence
-    /// number is `recorded`, in the Redis whose run id is `run`.
-    pub fn against(&self, campaign: &Campaign, recorded: i64, run: &str) -> Standing {
+    /// number is `recorded`, on the node `node`.
+    pub fn against(&self, campaign: &Campaign, recorded: i64, node: &NodeIdentity) -> Standing {
         let Some(seq) = self.meta.seq.filter(|_| self.is_present()) else {
             return Standing::Missing;
         };
         if seq < recorded {
             Standing::Behind { seq, recorded }
-        } else if self.meta.run.as_deref() != Some(run) {
+        } else if !self.meta.stamped_by(node) {
             Standing::OtherRedis
         } else if !self.meta.is_current_format() {
             Standing::OldFormat
@@ -152,8 +161,9 @@ pub enum Standing {
     /// may lack members the record has. Restored from an older append-only file, or a replica
     /// that was behind.
     Behind { seq: i64, recorded: i64 },
-    /// Present and not behind the record, but last verified in another Redis (a restart or a
-    /// failover since): claims it handed out after its last write may have been lost.
+    /// Present and not behind the record, but last verified in another Redis (a restart, a
+    /// failover or a failback since, or stamped before replication ids were): claims it handed
+    /// out after its last write may have been lost.
     OtherRedis,
     /// Written by a release that kept the issued users in a set: converted to this release's
     /// format (each user's sequence number), the rest as it is.

@@ -1,20 +1,48 @@
-//! Which Redis this instance is talking to, as far as it knows: the server's run id.
+//! Which Redis this instance is talking to: the node's run id (its process) and replication id
+//! (the history of its data).
 //!
-//! A Redis process gets a new run id every time it starts, and a replica promoted by a failover
-//! has its own. Every campaign's meta hash is stamped with the run id of the Redis that last
-//! verified it against PostgreSQL; a state restored from an older append-only file or a replica
-//! carries an earlier run id, so the claim script refuses to answer from it until it has been
-//! verified again (see `src/loader.rs`).
+//! Every campaign's meta hash is stamped with both, as the Redis that last verified it against
+//! PostgreSQL had them; the claim script answers from a state only while both are its node's.
+//! - A process gets a new run id when it starts; a state restored from an older append-only file
+//!   carries the run id of the process before.
+//! - A primary gets a new replication id when it restarts or when a replica is promoted. A
+//!   *failback* keeps the run id: a primary that was demoted, resynced from the new primary,
+//!   fell behind it and is promoted again is the same process, with its script cache (checked
+//!   on Redis 7.0.15), so it neither answers `NOSCRIPT` nor shows another run id; its promotion
+//!   gave it a new replication id, which the states it copied from the other primary lack.
 //!
-//! How an instance learns that the run id changed: its scripts carry a token of the process, so
-//! their SHA is its own, and Redis 7 neither persists nor replicates the script cache. A restarted
-//! or promoted Redis therefore answers this instance's next script call with `NOSCRIPT`, and the
-//! instance reads the run id again before it loads the script and retries.
+//! The claim script reads its node's replication id itself on every call (a few microseconds,
+//! docs/internals.md), so no belief of the caller's can take an older state as verified. The run
+//! id the caller passes is the one it last read: again on `NOSCRIPT`, on every load and
+//! verification (which read the node's identity through a script call on one of the campaign's
+//! keys), and on every sync round.
 
 use super::{CampaignKeys, RedisLink};
 use redis::{RedisError, RedisResult};
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
+
+/// A node's identity as states are stamped with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct NodeIdentity {
+    pub run: Arc<str>,
+    pub replid: Arc<str>,
+}
+
+impl NodeIdentity {
+    /// From the `INFO server` and `INFO replication` replies; `None` if either field is missing.
+    pub fn from_info(server: &str, replication: &str) -> Option<Self> {
+        Some(Self {
+            run: Arc::from(run_id_in(server)?),
+            replid: Arc::from(field_in(replication, "master_replid:")?),
+        })
+    }
+
+    /// Whether a state stamped with `run` and `replid` was verified by this node.
+    pub fn stamped(&self, run: Option<&str>, replid: Option<&str>) -> bool {
+        run == Some(&*self.run) && replid == Some(&*self.replid)
+    }
+}
 
 /// The run id of the Redis last seen; empty until the first script call reads it.
 #[derive(Default)]
@@ -35,6 +63,13 @@ impl RedisIdentity {
         let info: String = redis::cmd("INFO").arg("server").query_async(redis).await?;
         let run_id = run_id_in(&info)
             .ok_or_else(|| RedisError::from(std::io::Error::other("INFO server has no run_id")))?;
+        self.observe(run_id);
+        Ok(())
+    }
+
+    /// Takes `run_id`, read from the one Redis there is, as the current one; logs and counts it
+    /// when it changed.
+    pub fn observe(&self, run_id: &str) {
         let mut known = self
             .0
             .write()
@@ -51,56 +86,77 @@ impl RedisIdentity {
             }
             *known = Arc::from(run_id);
         }
-        Ok(())
     }
 }
 
-/// The run id each campaign's state should carry, as a sync round sees it: the one Redis's (as
-/// last read; unknown until this instance's first script call), or on a cluster each primary's,
-/// read for the round, with a campaign's node taken from the slot owners last read. A stale
-/// owner only makes the round ask for a verification that finds the state agrees; the claim
-/// script checks its own node either way.
+/// The identity each campaign's state should carry, as a sync round sees it: that of the one
+/// Redis there is, read for the round, or on a cluster each primary's, with a campaign's node
+/// taken from the slot owners last read. A stale owner only makes the round ask for a
+/// verification that finds the state agrees; the claim script checks its own node either way.
 pub(crate) enum ExpectedRuns {
-    One(Arc<str>),
-    PerNode(HashMap<String, String>),
+    One(Option<NodeIdentity>),
+    PerNode(HashMap<String, NodeIdentity>),
 }
 
 impl ExpectedRuns {
     pub async fn read(redis: &mut RedisLink, identity: &RedisIdentity) -> Self {
         if redis.cluster().is_none() {
-            return Self::One(identity.current());
+            let mut pipe = redis::pipe();
+            pipe.cmd("INFO").arg("server").cmd("INFO").arg("replication");
+            let read: RedisResult<(String, String)> = pipe.query_async(redis).await;
+            let node = read
+                .ok()
+                .and_then(|(server, replication)| NodeIdentity::from_info(&server, &replication));
+            if let Some(node) = &node {
+                identity.observe(&node.run);
+            }
+            return Self::One(node);
         }
-        let answers = redis
-            .on_primaries(redis::cmd("INFO").arg("server"))
-            .await
-            .unwrap_or_default();
-        let runs = answers
+        let servers = info_of_primaries(redis, "server").await;
+        let mut replications = info_of_primaries(redis, "replication").await;
+        let nodes = servers
             .into_iter()
-            .filter_map(|(node, answer)| {
-                let info = redis::from_redis_value::<String>(answer).ok()?;
-                Some((node, run_id_in(&info)?.to_owned()))
+            .filter_map(|(node, server)| {
+                let replication = replications.remove(&node)?;
+                Some((node, NodeIdentity::from_info(&server, &replication)?))
             })
             .collect();
-        Self::PerNode(runs)
+        Self::PerNode(nodes)
     }
 
-    /// The run id the state of the campaign with these keys should carry; `None` if unknown.
-    pub fn of(&self, redis: &RedisLink, keys: &CampaignKeys) -> Option<&str> {
+    /// The identity the state of the campaign with these keys should carry; `None` if unknown.
+    pub fn of(&self, redis: &RedisLink, keys: &CampaignKeys) -> Option<&NodeIdentity> {
         match self {
-            Self::One(run) => Some(&**run).filter(|run| !run.is_empty()),
-            Self::PerNode(runs) => {
+            Self::One(node) => node.as_ref(),
+            Self::PerNode(nodes) => {
                 let node = redis.node_of(keys.meta.as_bytes())?;
-                runs.get(&*node).map(String::as_str)
+                nodes.get(&*node)
             }
         }
     }
 }
 
+/// `INFO <section>` of every primary of a cluster, by node; those that did not answer left out.
+async fn info_of_primaries(redis: &mut RedisLink, section: &str) -> HashMap<String, String> {
+    redis
+        .on_primaries(redis::cmd("INFO").arg(section))
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|(node, answer)| Some((node, redis::from_redis_value::<String>(answer).ok()?)))
+        .collect()
+}
+
 /// The `run_id:` field of an `INFO server` reply.
 fn run_id_in(info: &str) -> Option<&str> {
+    field_in(info, "run_id:")
+}
+
+/// The value after `prefix` on a line of an `INFO` reply, if not empty.
+fn field_in<'a>(info: &'a str, prefix: &str) -> Option<&'a str> {
     info.lines()
-        .find_map(|line| line.trim().strip_prefix("run_id:"))
-        .filter(|id| !id.is_empty())
+        .find_map(|line| line.trim().strip_prefix(prefix))
+        .filter(|value| !value.is_empty())
 }
 
 #[cfg(test)]
@@ -113,5 +169,17 @@ mod tests {
         assert_eq!(run_id_in(info), Some("66dd05"));
         assert_eq!(run_id_in("# Server\r\nrun_id:\r\n"), None);
         assert_eq!(run_id_in(""), None);
+    }
+
+    #[test]
+    fn a_nodes_identity_is_its_run_id_and_replication_id() {
+        let server = "# Server\r\nrun_id:66dd05\r\n";
+        let replication = "# Replication\r\nrole:master\r\nmaster_replid:ab12\r\n\
+                           master_replid2:0000\r\n";
+        let node = NodeIdentity::from_info(server, replication).expect("both fields");
+        assert!(node.stamped(Some("66dd05"), Some("ab12")));
+        assert!(!node.stamped(Some("66dd05"), Some("0000")), "promoted since");
+        assert!(!node.stamped(Some("66dd05"), None), "stamped before replication ids");
+        assert_eq!(NodeIdentity::from_info(server, "# Replication\r\n"), None);
     }
 }

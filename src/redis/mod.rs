@@ -9,7 +9,7 @@ mod scripts;
 
 pub use cluster::{Clustered, slot_of};
 pub use groups::Groups;
-pub(crate) use identity::ExpectedRuns;
+pub(crate) use identity::{ExpectedRuns, NodeIdentity};
 pub use keys::CampaignKeys;
 pub use link::{RedisLink, RedisTarget};
 pub use scripts::CLAIM_SCRIPT;

@@ -4,10 +4,12 @@
 //! process's own: a Redis that restarted or was swapped by a failover answers `NOSCRIPT` to it,
 //! whoever else has loaded their copy meanwhile. That answer is how the instance learns that
 //! Redis changed ([`RedisIdentity`]); it then loads the script, reads the run id and retries.
+//! It is not the only way: a process that knew this instance's scripts before (a failback) does
+//! not answer `NOSCRIPT`, which is why the claim script reads its replication id itself.
 //! On a cluster the scripts read their node's run id themselves, and a `NOSCRIPT` is answered by
 //! sending the script whole (`EVAL`), which caches it on the node that owns the keys.
 
-use super::identity::RedisIdentity;
+use super::identity::{NodeIdentity, RedisIdentity};
 use super::{CampaignKeys, RedisLink};
 use crate::engine::random_token;
 use redis::{ErrorKind, FromRedisValue, RedisResult, Script, ServerErrorKind, ToRedisArgs};
@@ -30,7 +32,7 @@ pub(crate) struct ScriptSet {
     pub set_status: LuaScript,
     pub set_quantity: LuaScript,
     pub lookup: LuaScript,
-    pub run_id: LuaScript,
+    pub identity_of: LuaScript,
     /// The Redis these scripts were last loaded into.
     pub identity: RedisIdentity,
 }
@@ -55,42 +57,44 @@ impl Scripts {
             set_status: script("set_status", include_str!("lua/set_status.lua")),
             set_quantity: script("set_quantity", include_str!("lua/set_quantity.lua")),
             lookup: script("lookup", include_str!("lua/lookup.lua")),
-            run_id: script("run_id", include_str!("lua/run_id.lua")),
+            identity_of: script("identity", include_str!("lua/identity.lua")),
             identity: RedisIdentity::default(),
         }))
     }
 
-    /// The run id a campaign's state must be stamped with to be answered from: on one node,
-    /// the one last read (read again first when `fresh`); on a cluster, that of the node that
-    /// owns the campaign's slot now, asked through a script call on one of its keys.
-    pub async fn run_for(
+    /// The identity a campaign's state must be stamped with to be answered from: that of the
+    /// node that holds the campaign's keys now, asked through a script call on one of them (on
+    /// one node, the run id read becomes the one the claims pass).
+    pub async fn identity_for(
         &self,
         redis: &mut RedisLink,
         keys: &CampaignKeys,
-        fresh: bool,
-    ) -> RedisResult<Arc<str>> {
-        if redis.cluster().is_some() {
-            let run: String = self
-                .call(&self.run_id)
-                .key(&keys.meta)
-                .invoke(redis)
-                .await?;
-            return Ok(Arc::from(run));
+    ) -> RedisResult<NodeIdentity> {
+        let (run, replid): (String, String) = self
+            .call(&self.identity_of)
+            .key(&keys.meta)
+            .invoke(redis)
+            .await?;
+        if redis.cluster().is_none() {
+            self.identity.observe(&run);
         }
-        if fresh {
-            self.identity.refresh(redis).await?;
-        }
-        Ok(self.identity.current())
+        Ok(NodeIdentity {
+            run: Arc::from(run),
+            replid: Arc::from(replid),
+        })
     }
 
-    /// What a script is given as the run id to check against: on a cluster nothing (`''`,
-    /// the script reads its node's own), since a call may run on another node than the one
-    /// the caller asked once its slot moved.
-    pub fn run_to_pass(&self, redis: &RedisLink, known: Arc<str>) -> Arc<str> {
+    /// What a script is given as the identity to stamp with: on a cluster nothing (`''`, the
+    /// script reads its node's own), since a call may run on another node than the one the
+    /// caller asked once its slot moved.
+    pub fn identity_to_pass(&self, redis: &RedisLink, known: &NodeIdentity) -> NodeIdentity {
         if redis.cluster().is_some() {
-            Arc::from("")
+            NodeIdentity {
+                run: Arc::from(""),
+                replid: Arc::from(""),
+            }
         } else {
-            known
+            known.clone()
         }
     }
 

@@ -104,7 +104,7 @@ impl Drainer {
         let keys = CampaignKeys::new(watched.campaign.id);
         let other_redis = runs
             .of(&self.engine.redis(), &keys)
-            .is_some_and(|run| meta.run.as_deref() != Some(run));
+            .is_some_and(|node| !meta.stamped_by(node));
         behind || other_redis || !meta.is_current_format() || !meta.agrees_with(&watched.campaign)
     }
 

@@ -5,7 +5,7 @@
 -- src/claim/batcher.rs), which costs Redis a fraction per claim: the claims of one campaign,
 -- and after them those of other campaigns the same node holds.
 --
--- KEYS[1] meta    HASH   status, starts_ms, ends_ms, quantity, seq, run, format
+-- KEYS[1] meta    HASH   status, starts_ms, ends_ms, quantity, seq, run, replid, format, control
 -- KEYS[2] counter STRING coupons still available
 -- KEYS[3] issued  HASH   user id -> the sequence number it got, in hexadecimal (src/redis/keys.rs)
 -- KEYS[4] queue   LIST   "seq<TAB>ms_since_open<TAB>user" entries waiting for the sync
@@ -23,10 +23,11 @@
 --
 -- Replies, campaign after campaign in the order given:
 --   0           the campaign is not ready (meta or counter missing; its state was last verified
---               against PostgreSQL by another Redis: meta's run is not ARGV[1], so this state
---               may be an older copy restored after a crash or a failover; or it was written by
---               a release that kept the issued users in a SET: meta's format is not 2), and the
---               caller verifies, rebuilds or converts it and asks again
+--               against PostgreSQL by another Redis: meta's run is not ARGV[1], or meta's replid
+--               is not this node's replication id, so this state may be an older copy restored
+--               after a crash, a failover, or a failback to a primary that fell behind; or it
+--               was written by a release that kept the issued users in a SET: meta's format is
+--               not 2), and the caller verifies, rebuilds or converts it and asks again
 --   -1          (another campaign only) its keys are not all on this node (its slot moved or is
 --               moving): nothing of it was read or written, and the caller sends it on its own
 --   otherwise three integers per claim, in the order of the users:
@@ -43,6 +44,11 @@ local run = ARGV[1]
 if run == '' then
   run = string.match(redis.call('INFO', 'server'), 'run_id:(%x+)')
 end
+-- The replication id is read here, never taken from the caller: a process keeps its script
+-- cache and its run id when it is demoted, resynced and promoted again, so neither NOSCRIPT nor
+-- the run id tells a caller that it fell behind meanwhile; its promotion gave it a new
+-- replication id, which the states it holds were not stamped with (src/redis/identity.rs).
+local replid = string.match(redis.call('INFO', 'replication'), 'master_replid:(%x+)')
 -- Redis's clock, not the app server's: every instance judges the window by the same time.
 local now = redis.call('TIME')
 local now_ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
@@ -71,9 +77,10 @@ end
 
 -- Decides the claims ARGV[first..last] of the campaign with these keys.
 local function decide(meta_key, counter_key, issued_key, queue_key, first, last)
-  local meta = redis.call('HMGET', meta_key, 'status', 'starts_ms', 'ends_ms', 'seq', 'run', 'format')
+  local meta = redis.call('HMGET', meta_key, 'status', 'starts_ms', 'ends_ms', 'seq', 'run', 'format',
+    'replid')
   local available = redis.call('GET', counter_key)
-  if not meta[1] or not available or meta[6] ~= '2' or meta[5] ~= run then
+  if not meta[1] or not available or meta[6] ~= '2' or meta[5] ~= run or meta[7] ~= replid then
     reply[#reply + 1] = 0
     return
   end

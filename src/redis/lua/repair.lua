@@ -20,6 +20,9 @@
 -- ARGV[7] the record's control version (src/reconcile/fence.rs): Redis keeps the higher of it
 --         and the one it holds, so a control's write that is still on its way stays older than
 --         what it would undo; absent from an older release's callers, read as 0
+-- ARGV[8] the replication id of this Redis, read with the run id before the state was
+--         (src/redis/identity.rs); '' (or absent, from an older release's callers) for the
+--         script to read it
 --
 -- Returns the number of users who hold a coupon now.
 --
@@ -111,8 +114,12 @@ local run = ARGV[6]
 if run == '' then
   run = string.match(redis.call('INFO', 'server'), 'run_id:(%x+)')
 end
+local replid = ARGV[8] or ''
+if replid == '' then
+  replid = string.match(redis.call('INFO', 'replication'), 'master_replid:(%x+)')
+end
 redis.call('HSET', KEYS[1], 'status', ARGV[1], 'starts_ms', ARGV[2], 'ends_ms', ARGV[3],
-  'quantity', ARGV[4], 'seq', string.format('%d', seq), 'run', run, 'format', '2',
+  'quantity', ARGV[4], 'seq', string.format('%d', seq), 'run', run, 'replid', replid, 'format', '2',
   'control', string.format('%d', control))
 redis.call('SET', KEYS[2], string.format('%d', available))
 return claimed

@@ -141,6 +141,14 @@ async fn raw_setup(engine: &Engine) -> Result<(), Failure> {
     delete_keys(engine, RAW).await?;
     let mut redis = engine.redis();
     let now = Utc::now().timestamp_millis();
+    // The claim script reads its node's replication id itself; the state must carry it. Asked
+    // through a call naming the meta key, so that on a cluster it is that key's node's.
+    let replid: String = redis::cmd("EVAL")
+        .arg("return string.match(redis.call('INFO', 'replication'), 'master_replid:(%x+)')")
+        .arg(1)
+        .arg(&keys.meta)
+        .query_async(&mut redis)
+        .await?;
     let meta = [
         ("status", "active".to_owned()),
         ("starts_ms", (now - 60_000).to_string()),
@@ -149,6 +157,7 @@ async fn raw_setup(engine: &Engine) -> Result<(), Failure> {
         ("seq", "0".to_owned()),
         // Stands for the run id the claim script checks; redis-benchmark passes the same.
         ("run", RAW_RUN.to_owned()),
+        ("replid", replid),
         ("format", "2".to_owned()),
     ];
     let _: () = redis.hset_multiple(&keys.meta, &meta).await?;
