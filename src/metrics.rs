@@ -31,6 +31,11 @@ pub const STATE_REPAIRS: &str = "coupon_state_repairs_total";
 /// Counter: queued coupons the sync gave a new number because the record already held theirs
 /// for another member (claims answered from a Redis state that was behind the record).
 pub const RENUMBERED: &str = "coupon_renumbered_total";
+/// Counter: queue entries the sync set aside because PostgreSQL refused their row (kept in
+/// `set_aside_coupons` with the reason), labelled by `reason`, the kind of rule that refused it
+/// (`check`, `not_null`, `foreign_key`, `exclusion`, `integrity`, `data`): a handful of values,
+/// where a campaign label would grow without bound.
+pub const SYNC_SET_ASIDE: &str = "coupon_sync_set_aside_total";
 /// Counter: claim rounds whose writes did not reach the replicas `CLAIM_ACK=replicated` needs
 /// in time (their issued claims were answered "try again").
 pub const ROUNDS_UNREPLICATED: &str = "coupon_claim_rounds_unreplicated_total";
@@ -152,6 +157,10 @@ pub(crate) fn state_repaired(found: &'static str) {
 
 pub(crate) fn renumbered(coupons: usize) {
     metrics::counter!(RENUMBERED).increment(coupons as u64);
+}
+
+pub(crate) fn set_aside(reason: &'static str) {
+    metrics::counter!(SYNC_SET_ASIDE, "reason" => reason).increment(1);
 }
 
 pub(crate) fn claim_shed() {

@@ -169,36 +169,48 @@ impl Engine {
     }
 
     /// Copies every recorded holder of `campaign` and their sequence number into the hash
-    /// `staging`, page by page (it expires from its first page on); returns how many there are.
+    /// `staging`, page by page (it expires from its first page on), then the members whose
+    /// coupon the sync set aside (told "yours", refused by PostgreSQL: a rebuilt state must
+    /// neither issue to them again nor hand their coupon to someone else); returns how many
+    /// there are.
     async fn stage_holders(
         &self,
         tx: &mut PgConnection,
         campaign: CampaignId,
         staging: &str,
     ) -> Result<i64, EngineError> {
-        let mut redis = self.redis();
         let (mut after, mut holders) = (0, 0);
         loop {
             let page = coupons::holders_after(tx, campaign, after, PAGE).await?;
-            let Some((last, _)) = page.last() else {
-                return Ok(holders);
-            };
-            after = *last;
-            holders += page.len() as i64;
-            let holders_page: Vec<(&str, String)> = page
-                .iter()
-                .map(|(sequence, user)| (user.as_str(), format!("{sequence:x}")))
-                .collect();
-            let _: () = redis::pipe()
-                .hset_multiple(staging, &holders_page)
-                .ignore()
-                .expire(staging, STAGING_TTL_SECONDS)
-                .ignore()
-                .query_async(&mut redis)
-                .await?;
+            if let Some((last, _)) = page.last() {
+                after = *last;
+            }
+            holders += self.stage(staging, &page).await?;
             if page.len() < PAGE as usize {
-                return Ok(holders);
+                break;
             }
         }
+        let set_aside = coupons::set_aside_holders(tx, campaign).await?;
+        holders += self.stage(staging, &set_aside).await?;
+        Ok(holders)
+    }
+
+    /// Adds holders (sequence, member) to the hash `staging`; how many.
+    async fn stage(&self, staging: &str, page: &[(i64, String)]) -> Result<i64, EngineError> {
+        if page.is_empty() {
+            return Ok(0);
+        }
+        let holders_page: Vec<(&str, String)> = page
+            .iter()
+            .map(|(sequence, user)| (user.as_str(), format!("{sequence:x}")))
+            .collect();
+        let _: () = redis::pipe()
+            .hset_multiple(staging, &holders_page)
+            .ignore()
+            .expire(staging, STAGING_TTL_SECONDS)
+            .ignore()
+            .query_async(&mut self.redis())
+            .await?;
+        Ok(page.len() as i64)
     }
 }

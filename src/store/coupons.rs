@@ -27,7 +27,10 @@ pub struct IssuedCoupon {
 }
 
 /// Inserts one batch (the caller commits), at most `rows_per_statement` rows per statement;
-/// returns the rows actually inserted.
+/// returns the rows actually inserted. The one way coupons enter `issued_coupons`: the sync's
+/// batches and a checkout recording a coupon ahead of the sync
+/// ([`super::redemptions::record_queued`]) both go through it, so a conflict means the same
+/// thing whoever meets it.
 ///
 /// A batch is normally new to PostgreSQL, so it goes in with plain `INSERT`s: every unique
 /// index is checked the ordinary way, without the extra speculative-insertion work of
@@ -105,6 +108,84 @@ impl Recorded {
 /// A repeated batch clashes on whichever unique index PostgreSQL checks first.
 fn is_unique_violation(error: &sqlx::Error) -> bool {
     matches!(error, sqlx::Error::Database(db) if db.is_unique_violation())
+}
+
+/// PostgreSQL refusing a row for what it holds, as opposed to failing to take it right now.
+///
+/// A refusal is a data exception (SQLSTATE class 22: a value it cannot store) or an integrity
+/// constraint violation (class 23: a check, not-null or foreign-key rule, a trigger raising one)
+/// other than a unique violation: sent again, the same row is refused again, so retrying its
+/// batch would stop its campaign's sync for good. Everything else is worth retrying: a lost
+/// connection, a timeout, a serialization failure or a deadlock pass, and a unique violation
+/// is a replay (skipped by the second attempt of [`insert_batch`]) or a number recorded for
+/// another member since the drainer last read the record's highest, which the next attempt
+/// renumbers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// The SQLSTATE, e.g. `23514` for a check violation.
+    pub sqlstate: String,
+    /// PostgreSQL's message, with the constraint it names if the message does not.
+    pub reason: String,
+}
+
+impl Refusal {
+    /// The refusal `error` is, if it is one.
+    pub fn of(error: &sqlx::Error) -> Option<Self> {
+        let db = error.as_database_error()?;
+        let sqlstate = db.code()?.into_owned();
+        let refused = sqlstate.starts_with("22")
+            || (sqlstate.starts_with("23") && sqlstate != UNIQUE_VIOLATION);
+        if !refused {
+            return None;
+        }
+        let message = db.message();
+        let reason = match db.constraint() {
+            Some(constraint) if !message.contains(constraint) => {
+                format!("{message} ({constraint})")
+            }
+            _ => message.to_owned(),
+        };
+        Some(Self { sqlstate, reason })
+    }
+
+    /// Which kind of rule refused the row: a metric label with a handful of values.
+    pub fn class(&self) -> &'static str {
+        match self.sqlstate.as_str() {
+            "23514" => "check",
+            "23502" => "not_null",
+            "23503" => "foreign_key",
+            "23P01" => "exclusion",
+            state if state.starts_with("22") => "data",
+            _ => "integrity",
+        }
+    }
+}
+
+/// SQLSTATE `unique_violation`.
+const UNIQUE_VIOLATION: &str = "23505";
+
+/// The positions of the coupons of `batch` whose number the record holds for another member.
+///
+/// Such a coupon comes from a claim Redis answered from a state behind the record: inserted as
+/// it is, it would clash on the unique sequence on every attempt. The sync gives it a new number
+/// before it inserts the batch; a checkout recording it ahead of the sync leaves it to the sync.
+pub async fn numbered_for_others(
+    db: &mut PgConnection,
+    campaign: CampaignId,
+    batch: &[QueuedCoupon],
+) -> Result<Vec<usize>, sqlx::Error> {
+    let numbers: Vec<i64> = batch.iter().map(|c| c.sequence).collect();
+    let holders = holders_of_sequences(db, campaign, &numbers).await?;
+    Ok(batch
+        .iter()
+        .enumerate()
+        .filter(|(_, coupon)| {
+            holders
+                .get(&coupon.sequence)
+                .is_some_and(|holder| *holder != coupon.user_id)
+        })
+        .map(|(i, _)| i)
+        .collect())
 }
 
 /// A batch as one array per column, the shape `UNNEST` turns back into rows.
@@ -199,6 +280,24 @@ pub async fn holders_after(
     .bind(limit)
     // Planned for its parameters each time, for the reason given at `highest_sequence`.
     .persistent(false)
+    .fetch_all(db)
+    .await
+}
+
+/// The members of the campaign whose queued coupon the sync set aside (PostgreSQL refused its
+/// row) and who hold no recorded one, with the number they were told.
+pub async fn set_aside_holders(
+    db: &mut PgConnection,
+    campaign: CampaignId,
+) -> Result<Vec<(i64, String)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT DISTINCT ON (user_id) sequence, user_id FROM set_aside_coupons s \
+         WHERE campaign_id = $1 AND NOT EXISTS ( \
+             SELECT 1 FROM issued_coupons i \
+             WHERE i.campaign_id = s.campaign_id AND i.user_id = s.user_id) \
+         ORDER BY user_id, id",
+    )
+    .bind(campaign.0)
     .fetch_all(db)
     .await
 }

@@ -262,31 +262,49 @@ pub async fn history(
 }
 
 /// Records a coupon a checkout asks about before the sync did, from its queue entry, as a sync
-/// batch of one would (under the campaign's row `FOR SHARE`, so a rebuild of the Redis state
-/// waits for it and counts it); the sync later finds it recorded and skips it.
+/// batch of one (under the campaign's row `FOR SHARE`, so a rebuild of the Redis state waits
+/// for it and counts it, and through the sync's own insert, so a conflict is handled as the
+/// sync handles it); the sync later finds it recorded and skips it.
+///
+/// Two cases are left to the sync: a number the record holds for another member (the sync
+/// gives the coupon a new one; the code asked about stays with the member the record gave it
+/// to), and a row PostgreSQL refuses (the sync sets its entry aside with the reason). Either
+/// way nothing is recorded here and the checkout finds no coupon under the code.
 pub async fn record_queued(
     db: &PgPool,
     campaign: CampaignId,
     coupon: &crate::sync::QueuedCoupon,
 ) -> Result<(), sqlx::Error> {
+    use super::coupons::{self, Refusal};
     let mut tx = db.begin().await?;
     let exists = super::campaigns::find_locked(&mut tx, campaign, super::campaigns::RowLock::Share)
         .await?
         .is_some();
-    if exists {
-        sqlx::query(
-            "INSERT INTO issued_coupons (campaign_id, user_id, code, sequence, claimed_at) \
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
-        )
-        .bind(campaign.0)
-        .bind(&coupon.user_id)
-        .bind(&coupon.code)
-        .bind(coupon.sequence)
-        .bind(coupon.claimed_at)
-        .execute(&mut *tx)
-        .await?;
+    let batch = std::slice::from_ref(coupon);
+    if !exists {
+        return tx.commit().await;
     }
-    tx.commit().await
+    let numbered_for_another = coupons::numbered_for_others(&mut tx, campaign, batch).await?;
+    if !numbered_for_another.is_empty() {
+        return tx.commit().await;
+    }
+    match coupons::insert_batch(&mut tx, campaign, batch, 1).await {
+        Ok(_) => tx.commit().await,
+        // Rolled back with the transaction, dropped here.
+        Err(error) => match Refusal::of(&error) {
+            Some(refusal) => {
+                tracing::warn!(
+                    %campaign,
+                    user = %coupon.user_id,
+                    sequence = coupon.sequence,
+                    reason = %refusal.reason,
+                    "PostgreSQL refuses a queued coupon a checkout asked about; left to the sync"
+                );
+                Ok(())
+            }
+            None => Err(error),
+        },
+    }
 }
 
 /// The coupons a member holds, newest campaign first, at most `limit`: one descent of each

@@ -1,6 +1,8 @@
 //! One instance's drain of the campaign queues.
 
+use super::backoff::Resting;
 use super::queued_coupon::{QueueOf, QueuedCoupon};
+use super::set_aside;
 use crate::campaign::CampaignId;
 use crate::engine::{Engine, random_token};
 use crate::error::EngineError;
@@ -26,18 +28,21 @@ pub struct Batch {
     /// Whether the queue held more than one batch when this one was read.
     pub more_pending: bool,
     /// Entries the queue held when this batch was read.
-    waiting: usize,
+    pub(super) waiting: usize,
+    /// The entries read, verbatim, in the order of `coupons`: an entry PostgreSQL refuses is
+    /// set aside as it was queued.
+    pub(super) entries: Vec<String>,
     /// The first and last entries read, verbatim: removing the batch checks that they still
     /// head the queue.
-    head: QueueHead,
+    pub(super) head: QueueHead,
     /// Coupons given a new number because the record held theirs for another member.
-    renumbered: usize,
-    tx: Transaction<'static, Postgres>,
+    pub(super) renumbered: usize,
+    pub(super) tx: Transaction<'static, Postgres>,
 }
 
 /// The first and last entries of a batch as they were read.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct QueueHead {
+pub(super) struct QueueHead {
     first: String,
     last: String,
 }
@@ -68,7 +73,10 @@ pub struct CommittedBatch {
     pub renumbered: usize,
     /// The highest sequence number the batch recorded.
     pub highest_sequence: i64,
-    head: QueueHead,
+    /// Entries PostgreSQL refused, recorded in `set_aside_coupons` instead (removed from the
+    /// queue with the rest).
+    pub set_aside: usize,
+    pub(super) head: QueueHead,
 }
 
 impl CommittedBatch {
@@ -107,6 +115,11 @@ pub struct SyncReport {
     pub inserted: u64,
     /// Campaigns whose step failed (the error is recorded in their sync state).
     pub failed: usize,
+    /// Entries set aside because PostgreSQL refused their row (see `set_aside.rs`).
+    pub set_aside: usize,
+    /// Campaigns not visited because they are backing off after a failure
+    /// ([`Drainer::sync_due`] only).
+    pub resting: usize,
     /// Whether some queue still had entries beyond the batch just moved.
     pub more_pending: bool,
 }
@@ -127,6 +140,9 @@ pub struct Drainer {
     /// batches of (read from PostgreSQL once, then kept up by its own commits; forgotten when a
     /// commit fails). A lower bound of the record's: exact while this instance holds the lease.
     recorded_through: std::sync::Mutex<HashMap<CampaignId, i64>>,
+    /// The campaigns whose last visit failed, and until when the background loop leaves each
+    /// alone: a failing campaign backs off on its own, the others keep syncing.
+    pub(super) resting: Resting,
 }
 
 impl Drainer {
@@ -137,6 +153,7 @@ impl Drainer {
             token: random_token(),
             last_watched: std::sync::Mutex::new(Vec::new()),
             recorded_through: std::sync::Mutex::new(HashMap::new()),
+            resting: Resting::default(),
         }
     }
 
@@ -259,6 +276,7 @@ impl Drainer {
             coupons,
             more_pending,
             waiting,
+            entries,
             head,
             renumbered,
             tx,
@@ -286,15 +304,7 @@ impl Drainer {
         if coupons.first().is_none_or(|first| first.sequence > highest) {
             return Ok(0);
         }
-        let numbers: Vec<i64> = coupons.iter().map(|c| c.sequence).collect();
-        let holders = coupons::holders_of_sequences(tx, campaign, &numbers).await?;
-        let clashing: Vec<usize> = (0..coupons.len())
-            .filter(|&i| {
-                holders
-                    .get(&coupons[i].sequence)
-                    .is_some_and(|holder| *holder != coupons[i].user_id)
-            })
-            .collect();
+        let clashing = coupons::numbered_for_others(tx, campaign, coupons).await?;
         if clashing.is_empty() {
             return Ok(0);
         }
@@ -363,6 +373,7 @@ impl Drainer {
             more_pending: batch.more_pending,
             waiting: batch.waiting,
             renumbered: batch.renumbered,
+            set_aside: 0,
             head: batch.head,
         })
     }
@@ -416,6 +427,20 @@ impl Drainer {
         let lag = batch.lag();
         let committed = match self.commit(batch).await {
             Ok(committed) => committed,
+            // Read again (the failed batch's transaction is gone) and recorded row by row
+            // where needed, the rows PostgreSQL refuses set aside.
+            Err(error) if set_aside::refuses_a_row(&error) => {
+                self.forget_recorded(campaign);
+                tracing::warn!(%campaign, %error, "PostgreSQL refused a row of the batch");
+                let batch = match self.take(campaign).await? {
+                    Taken::NotOwner => return Ok(StepOutcome::NotOwner),
+                    Taken::Empty => return Ok(StepOutcome::Empty),
+                    Taken::Batch(batch) => batch,
+                };
+                self.commit_setting_aside(batch)
+                    .await
+                    .inspect_err(|_| self.forget_recorded(campaign))?
+            }
             Err(error) => {
                 self.forget_recorded(campaign);
                 return Err(error);

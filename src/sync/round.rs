@@ -2,17 +2,28 @@
 //! drain the queues that hold coupons, and retire the campaigns that are over.
 
 use super::drainer::{Drainer, StepOutcome, SyncReport};
+use crate::campaign::CampaignId;
 use crate::error::EngineError;
 use crate::loader::MetaView;
 use crate::metrics;
 use crate::redis::{CampaignKeys, ExpectedRuns};
 use crate::store::campaigns::{self, Watched};
 use chrono::{DateTime, Utc};
+use std::time::Instant;
 
 /// What one pipelined read found of a watched campaign's Redis state.
 struct Seen {
     queued: usize,
     meta: MetaView,
+}
+
+/// Which campaigns a round visits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pace {
+    /// Every watched campaign, now.
+    Every,
+    /// Those not resting after a failure (see `backoff.rs`).
+    Due,
 }
 
 impl Drainer {
@@ -27,17 +38,42 @@ impl Drainer {
     /// only campaigns with a queued coupon get a step (lease, read, commit). Most watched
     /// campaigns are idle at any moment, and a step each would cost the busy ones two round
     /// trips per idle campaign on every round.
+    ///
+    /// Visits every campaign, even one backing off after a failure (a test, an operator asking
+    /// for a round now); the background loop runs [`Drainer::sync_due`].
     pub async fn sync_once(&self) -> Result<SyncReport, EngineError> {
-        let (watched, listing_failed) = self.campaigns_to_visit().await;
+        self.round(Pace::Every).await
+    }
+
+    /// One round as [`Drainer::sync_once`], over the campaigns due: a campaign whose last
+    /// visit failed rests until its back-off runs out, while the others are visited as usual.
+    pub async fn sync_due(&self) -> Result<SyncReport, EngineError> {
+        self.round(Pace::Due).await
+    }
+
+    async fn round(&self, pace: Pace) -> Result<SyncReport, EngineError> {
+        let (mut watched, listing_failed) = self.campaigns_to_visit().await;
         if watched.is_empty()
             && let Some(error) = listing_failed
         {
             return Err(error);
         }
+        let listed = watched.len();
+        if pace == Pace::Due {
+            let ids: Vec<CampaignId> = watched.iter().map(|w| w.campaign.id).collect();
+            self.resting.keep_only(&ids);
+            let now = Instant::now();
+            watched.retain(|w| self.resting.is_due(w.campaign.id, now));
+        }
         let mut report = SyncReport {
             campaigns: watched.len(),
+            resting: listed - watched.len(),
             ..SyncReport::default()
         };
+        // Every campaign is resting: nothing to ask Redis this round.
+        if watched.is_empty() && listed > 0 {
+            return listing_failed.map_or(Ok(report), Err);
+        }
         let runs =
             ExpectedRuns::read(&mut self.engine.redis(), &self.engine.scripts().identity).await;
         let (seen, redis_now): (Vec<Option<Seen>>, _) = match self.read_round(&watched).await {
@@ -46,45 +82,77 @@ impl Drainer {
         };
         for (watched, seen) in watched.into_iter().zip(seen) {
             let id = watched.campaign.id;
-            if let Some(seen) = &seen
-                && self.disagrees(&watched, &seen.meta, &runs)
-                && let Err(error) = self.engine.verify_campaign(id).await
+            if self
+                .visit(&watched, seen, &runs, redis_now, &mut report)
+                .await
             {
-                tracing::warn!(campaign = %id, %error, "could not repair the claim state");
-                self.record_error(id, &error).await;
+                self.resting.succeeded(id);
+            } else {
                 report.failed += 1;
-                continue;
-            }
-            let step = match seen.as_ref().map(|seen| seen.queued) {
-                Some(0) => {
-                    metrics::queue_seen(id, 0, None);
-                    Ok(StepOutcome::Empty)
-                }
-                // Something is queued, or Redis could not be read: a full step (which records
-                // a failure in the campaign's sync state, where its status shows it).
-                _ => self.drain_step(id).await,
-            };
-            match step {
-                Ok(StepOutcome::Moved(batch)) => {
-                    report.entries += batch.entries;
-                    report.inserted += batch.inserted;
-                    report.more_pending |= batch.more_pending;
-                }
-                Ok(StepOutcome::Empty) => {
-                    if self.is_over(&watched, redis_now)
-                        && let Err(error) = campaigns::mark_drained(self.engine.db(), id).await
-                    {
-                        tracing::warn!(campaign = %id, %error, "could not mark drained");
-                        report.failed += 1;
-                    }
-                }
-                Ok(StepOutcome::NotOwner) => {}
-                Err(_) => report.failed += 1,
+                let settings = self.engine.sync_settings();
+                let pause = self.resting.failed(
+                    id,
+                    Instant::now(),
+                    settings.idle_interval,
+                    settings.max_backoff,
+                );
+                tracing::debug!(campaign = %id, ?pause, "campaign backs off");
             }
         }
         match listing_failed {
             Some(error) => Err(error),
             None => Ok(report),
+        }
+    }
+
+    /// One campaign's part of a round (repair, drain step, retirement), added to `report`;
+    /// whether it went without failing (a failure is logged and recorded in the campaign's
+    /// sync state, where its status shows it).
+    async fn visit(
+        &self,
+        watched: &Watched,
+        seen: Option<Seen>,
+        runs: &ExpectedRuns,
+        redis_now: Option<DateTime<Utc>>,
+        report: &mut SyncReport,
+    ) -> bool {
+        let id = watched.campaign.id;
+        if let Some(seen) = &seen
+            && self.disagrees(watched, &seen.meta, runs)
+            && let Err(error) = self.engine.verify_campaign(id).await
+        {
+            tracing::warn!(campaign = %id, %error, "could not repair the claim state");
+            self.record_error(id, &error).await;
+            return false;
+        }
+        let step = match seen.map(|seen| seen.queued) {
+            Some(0) => {
+                metrics::queue_seen(id, 0, None);
+                Ok(StepOutcome::Empty)
+            }
+            // Something is queued, or Redis could not be read: a full step (which records
+            // a failure in the campaign's sync state, where its status shows it).
+            _ => self.drain_step(id).await,
+        };
+        match step {
+            Ok(StepOutcome::Moved(batch)) => {
+                report.entries += batch.entries;
+                report.inserted += batch.inserted;
+                report.set_aside += batch.set_aside;
+                report.more_pending |= batch.more_pending;
+                true
+            }
+            Ok(StepOutcome::Empty) => {
+                if self.is_over(watched, redis_now)
+                    && let Err(error) = campaigns::mark_drained(self.engine.db(), id).await
+                {
+                    tracing::warn!(campaign = %id, %error, "could not mark drained");
+                    return false;
+                }
+                true
+            }
+            Ok(StepOutcome::NotOwner) => true,
+            Err(_) => false,
         }
     }
 

@@ -65,23 +65,31 @@ pub async fn list_campaigns(
     Ok(CampaignPage { rows, more })
 }
 
-/// One campaign with its numbers; `None` if there is no such campaign.
+/// How many claims of a campaign the sync set aside for each reason (PostgreSQL refused their
+/// rows), the most frequent first.
+pub type SetAsideReasons = Vec<(String, i64)>;
+
+/// One campaign with its numbers and the claims the sync set aside; `None` if there is no
+/// such campaign.
 #[server(endpoint = "campaign_detail")]
 pub async fn campaign_detail(
     id: i64,
-) -> Result<Option<(CampaignView, LiveNumbers)>, ServerFnError> {
+) -> Result<Option<(CampaignView, LiveNumbers, SetAsideReasons)>, ServerFnError> {
     use crate::backend::{engine, session::require_admin, unavailable};
     require_admin().await?;
-    let report = engine()?
-        .status(coupon::CampaignId(id))
+    let engine = engine()?;
+    let id = coupon::CampaignId(id);
+    let Some(report) = engine.status(id).await.map_err(unavailable)? else {
+        return Ok(None);
+    };
+    let set_aside = coupon::sync::set_aside_reasons(engine.db(), id)
         .await
-        .map_err(unavailable)?;
-    Ok(report.map(|report| {
-        (
-            CampaignView::from(&report.campaign),
-            LiveNumbers::from_report(&report, chrono::Utc::now()),
-        )
-    }))
+        .map_err(|e| unavailable(e.into()))?;
+    Ok(Some((
+        CampaignView::from(&report.campaign),
+        LiveNumbers::from_report(&report, chrono::Utc::now()),
+        set_aside,
+    )))
 }
 
 /// Creates a campaign; the new id, or every field to fix (nothing is written then).
