@@ -369,7 +369,10 @@ async fn a_state_stamped_before_replication_ids_is_verified_before_its_next_clai
     let ClaimOutcome::Issued { sequence, .. } = next else {
         panic!("{next:?}");
     };
-    assert!(sequence > 5, "numbering continues above the ceiling: {sequence}");
+    assert!(
+        sequence > 5,
+        "numbering continues above the ceiling: {sequence}"
+    );
     let replid: Option<String> = engine.redis().hget(&keys.meta, "replid").await.unwrap();
     assert!(replid.is_some_and(|replid| !replid.is_empty()));
 }

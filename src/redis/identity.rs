@@ -102,7 +102,10 @@ impl ExpectedRuns {
     pub async fn read(redis: &mut RedisLink, identity: &RedisIdentity) -> Self {
         if redis.cluster().is_none() {
             let mut pipe = redis::pipe();
-            pipe.cmd("INFO").arg("server").cmd("INFO").arg("replication");
+            pipe.cmd("INFO")
+                .arg("server")
+                .cmd("INFO")
+                .arg("replication");
             let read: RedisResult<(String, String)> = pipe.query_async(redis).await;
             let node = read
                 .ok()
@@ -178,8 +181,14 @@ mod tests {
                            master_replid2:0000\r\n";
         let node = NodeIdentity::from_info(server, replication).expect("both fields");
         assert!(node.stamped(Some("66dd05"), Some("ab12")));
-        assert!(!node.stamped(Some("66dd05"), Some("0000")), "promoted since");
-        assert!(!node.stamped(Some("66dd05"), None), "stamped before replication ids");
+        assert!(
+            !node.stamped(Some("66dd05"), Some("0000")),
+            "promoted since"
+        );
+        assert!(
+            !node.stamped(Some("66dd05"), None),
+            "stamped before replication ids"
+        );
         assert_eq!(NodeIdentity::from_info(server, "# Replication\r\n"), None);
     }
 }
