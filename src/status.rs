@@ -93,6 +93,41 @@ impl Engine {
         }))
     }
 
+    /// What end users' pages show of each of these campaigns that exists, in no particular
+    /// order: one PostgreSQL read of their rows by primary key and one `GET` of each counter.
+    /// No coupon row is read, so an anonymous page watching a campaign costs the same whether
+    /// it has ten coupons or ten million.
+    pub async fn public_statuses(
+        &self,
+        ids: &[CampaignId],
+    ) -> Result<Vec<PublicStatus>, EngineError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let found = campaigns::find_many(self.db(), ids).await?;
+        let mut redis = self.redis();
+        let mut groups = redis.groups();
+        for campaign in &found {
+            groups.group().get(CampaignKeys::new(campaign.id).counter);
+        }
+        let counters: Vec<Option<i64>> = groups
+            .query(&mut redis)
+            .await?
+            .into_iter()
+            .flatten()
+            .map(redis::from_redis_value)
+            .collect::<Result<_, _>>()
+            .map_err(redis::RedisError::from)?;
+        Ok(found
+            .into_iter()
+            .zip(counters)
+            .map(|(campaign, remaining)| PublicStatus {
+                campaign,
+                remaining,
+            })
+            .collect())
+    }
+
     /// The live numbers of one page of campaigns (newest first, see [`CampaignFilter`]), and
     /// whether more follow: two PostgreSQL queries and one Redis round trip for the page.
     pub async fn overview(

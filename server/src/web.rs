@@ -2,9 +2,9 @@
 //! the language switch.
 
 use crate::export;
-use crate::live::Snapshot;
-use crate::open_streams::admin_session_ended;
+use crate::open_streams::{StreamTicket, admin_session_ended};
 use crate::{AppState, SharedState};
+use app::api::{LiveNumbers, PublicNumbers};
 use app::backend::admin_check::is_still_admin;
 use app::backend::limits::address_key;
 use app::backend::session::{self, AdminIdentity};
@@ -18,6 +18,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use coupon::CampaignId;
 use futures::StreamExt;
 use std::convert::Infallible;
+use std::sync::Arc;
+use tokio::sync::watch;
 use tokio_stream::wrappers::WatchStream;
 use tower_sessions::Session;
 
@@ -66,57 +68,82 @@ pub async fn admin_stream(
     let Some(session_id) = session.id() else {
         return (StatusCode::UNAUTHORIZED, "sign in as an admin first").into_response();
     };
+    let id = CampaignId(id);
+    let ticket = match admit_stream(&state, &parts, id).await {
+        Ok(ticket) => ticket,
+        Err(refused) => return refused,
+    };
     let ended = admin_session_ended(state.engine.clone(), session_id, admin.id);
-    stream(&state, &parts, CampaignId(id), ended, |numbers| {
-        Event::default().json_data(numbers)
-    })
-    .await
+    stream(&state, ticket, state.hub.subscribe(id), ended, admin_event)
 }
 
-/// `GET /live/campaigns/{id}`: what the claim page shows (status, quantity, remaining).
+/// `GET /live/campaigns/{id}`: what the claim page shows (status, quantity, remaining), fed
+/// without reading the campaign's coupons: anyone may open it.
 pub async fn public_stream(
     State(state): State<SharedState>,
     Path(id): Path<i64>,
     parts: Parts,
 ) -> Response {
-    stream(
-        &state,
-        &parts,
-        CampaignId(id),
-        std::future::pending(),
-        |numbers| Event::default().json_data(numbers.public()),
-    )
-    .await
+    let id = CampaignId(id);
+    let ticket = match admit_stream(&state, &parts, id).await {
+        Ok(ticket) => ticket,
+        Err(refused) => return refused,
+    };
+    let Some(feed) = state.hub.subscribe_public(id) else {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::RETRY_AFTER, "10")],
+            "too many campaigns watched live on this server",
+        )
+            .into_response();
+    };
+    stream(&state, ticket, feed, std::future::pending(), public_event)
 }
 
-/// An event stream of the campaign's snapshots, ending when `ended` resolves or the server
-/// shuts down (open streams would otherwise hold a graceful shutdown forever). Each client
-/// address has a bounded number open at a time.
-async fn stream(
+fn admin_event(numbers: &LiveNumbers) -> Result<Event, axum::Error> {
+    Event::default().json_data(numbers)
+}
+
+fn public_event(numbers: &PublicNumbers) -> Result<Event, axum::Error> {
+    Event::default().json_data(numbers)
+}
+
+/// Lets one more stream of an existing campaign through: each client address has a bounded
+/// number open at a time.
+async fn admit_stream(
     state: &AppState,
     parts: &Parts,
     id: CampaignId,
-    ended: impl std::future::Future<Output = ()> + Send + 'static,
-    to_event: fn(&app::api::LiveNumbers) -> Result<Event, axum::Error>,
-) -> Response {
+) -> Result<StreamTicket, Refused> {
     let address = state
         .client_addresses()
         .client_of(parts)
         .map_or_else(|| "unknown".to_owned(), address_key);
     let Some(ticket) = state.streams.open(address) else {
-        return (
+        return Err((
             StatusCode::TOO_MANY_REQUESTS,
             [(header::RETRY_AFTER, "10")],
             "too many live pages open from this address",
         )
-            .into_response();
+            .into_response());
     };
-    if let Err(refused) = require_campaign(state, id).await {
-        return refused;
-    }
+    require_campaign(state, id).await?;
+    Ok(ticket)
+}
+
+/// An event stream of a feed's snapshots, ending when `ended` resolves or the server shuts
+/// down (open streams would otherwise hold a graceful shutdown forever); `ticket` is held
+/// until then.
+fn stream<T: Send + Sync + 'static>(
+    state: &AppState,
+    ticket: StreamTicket,
+    feed: watch::Receiver<Option<Arc<T>>>,
+    ended: impl std::future::Future<Output = ()> + Send + 'static,
+    to_event: fn(&T) -> Result<Event, axum::Error>,
+) -> Response {
     let stop = state.shutdown.clone();
-    let events = WatchStream::new(state.hub.subscribe(id))
-        .filter_map(move |snapshot: Snapshot| async move {
+    let events = WatchStream::new(feed)
+        .filter_map(move |snapshot: Option<Arc<T>>| async move {
             snapshot.and_then(|numbers| to_event(&numbers).ok())
         })
         .map(move |event| {

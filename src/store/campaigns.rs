@@ -119,6 +119,32 @@ pub async fn list(db: &PgPool) -> Result<Vec<Campaign>, sqlx::Error> {
     rows.into_iter().map(Campaign::try_from).collect()
 }
 
+/// The campaigns with these ids that exist, in no particular order: one primary-key probe
+/// each, whatever number of coupons they have (the live numbers of end users' pages).
+pub async fn find_many(db: &PgPool, ids: &[CampaignId]) -> Result<Vec<Campaign>, sqlx::Error> {
+    let ids: Vec<i64> = ids.iter().map(|id| id.0).collect();
+    let sql = format!("SELECT {COLUMNS} FROM campaigns WHERE id = ANY($1)");
+    let rows: Vec<CampaignRow> = sqlx::query_as(&sql).bind(&ids).fetch_all(db).await?;
+    rows.into_iter().map(Campaign::try_from).collect()
+}
+
+/// Most campaigns the home page lists.
+pub const MOST_ON_OFFER: i64 = 50;
+
+/// Up to `limit` campaigns an end user can claim from now or later (not ended, window not
+/// over): open ones first, then upcoming ones, each newest first. Read through the index of
+/// not-ended campaigns by window end (`campaigns_on_offer`), so an anonymous page view costs
+/// the campaigns on offer, never every campaign ever created.
+pub async fn on_offer(db: &PgPool, limit: i64) -> Result<Vec<Campaign>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM campaigns \
+         WHERE status <> 'ended' AND claim_ends_at > now() \
+         ORDER BY claim_starts_at > now(), id DESC LIMIT $1"
+    );
+    let rows: Vec<CampaignRow> = sqlx::query_as(&sql).bind(limit).fetch_all(db).await?;
+    rows.into_iter().map(Campaign::try_from).collect()
+}
+
 /// Campaigns a page of the marketer's list shows.
 pub const PAGE_SIZE: i64 = 50;
 

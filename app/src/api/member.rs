@@ -5,17 +5,18 @@ use super::types::{CampaignView, ClaimPageData, ClaimView, FormResult};
 use super::types::{CouponView, FieldProblem, PublicNumbers};
 use leptos::prelude::*;
 
-/// Campaigns an end user can see on the home page: not ended, window not over.
+/// Campaigns an end user can see on the home page: not ended, window not over; open ones
+/// first, then upcoming ones, each newest first, at most 50. Anyone may call it, so it reads
+/// only the campaigns on offer (an index of them), never every campaign ever created.
 #[server(endpoint = "open_campaigns")]
 pub async fn open_campaigns() -> Result<Vec<CampaignView>, ServerFnError> {
     use crate::backend::{engine, unavailable};
-    let now = chrono::Utc::now();
-    let campaigns = engine()?.campaigns().await.map_err(unavailable)?;
-    Ok(campaigns
-        .iter()
-        .filter(|c| c.status != coupon::CampaignStatus::Ended && c.claim_ends_at > now)
-        .map(CampaignView::from)
-        .collect())
+    use coupon::store::campaigns::{MOST_ON_OFFER, on_offer};
+    let engine = engine()?;
+    let campaigns = on_offer(engine.db(), MOST_ON_OFFER)
+        .await
+        .map_err(|error| unavailable(error.into()))?;
+    Ok(campaigns.iter().map(CampaignView::from).collect())
 }
 
 /// Everything the claim page shows on first render; `None` if there is no such campaign.
