@@ -204,6 +204,34 @@ pub fn format_validity(lang: Lang, days: i32) -> String {
     }
 }
 
+/// The question a sign-in link for `next` asks while `current` is signed in on the browser:
+/// "You are signed in as A. Continue as B?". The ids are put in as given (the caller escapes
+/// them for HTML).
+pub fn format_switch_question(lang: Lang, current: &str, next: &str) -> String {
+    match lang {
+        Lang::Ko => format!(
+            "이 브라우저에는 {current} 님이 로그인되어 있습니다. {next} 님으로 바꿔서 계속할까요?"
+        ),
+        Lang::En => format!("You are signed in as {current}. Continue as {next}?"),
+    }
+}
+
+/// The button that switches to the link's member: "B 님으로 계속" / "Continue as B".
+pub fn format_continue_as(lang: Lang, next: &str) -> String {
+    match lang {
+        Lang::Ko => format!("{next} 님으로 계속"),
+        Lang::En => format!("Continue as {next}"),
+    }
+}
+
+/// The link that keeps the member signed in: "A 님으로 유지" / "Stay as A".
+pub fn format_stay_as(lang: Lang, current: &str) -> String {
+    match lang {
+        Lang::Ko => format!("{current} 님으로 유지"),
+        Lang::En => format!("Stay as {current}"),
+    }
+}
+
 /// Every text shown on the pages, in one language.
 pub struct Texts {
     pub app_name: &'static str,
@@ -310,6 +338,10 @@ pub struct Texts {
     pub campaign_paused: &'static str,
     pub try_again: &'static str,
     pub left: &'static str,
+    // a sign-in link for another member than the one signed in
+    pub switch_member_title: &'static str,
+    /// Why staying is the safe answer: the link may come from another site.
+    pub switch_member_note: &'static str,
 }
 
 const KO: Texts = Texts {
@@ -411,6 +443,8 @@ const KO: Texts = Texts {
     campaign_paused: "발급이 잠시 중지되었습니다.",
     try_again: "잠시 후 다시 시도해 주세요.",
     left: "남음",
+    switch_member_title: "다른 회원으로 바꿀까요?",
+    switch_member_note: "이 링크를 직접 열지 않았다면 지금 회원으로 유지하세요. 다른 사이트가 보낸 링크일 수 있습니다.",
 };
 
 const EN: Texts = Texts {
@@ -512,6 +546,8 @@ const EN: Texts = Texts {
     campaign_paused: "This campaign is paused.",
     try_again: "Please try again in a moment.",
     left: "left",
+    switch_member_title: "Switch member?",
+    switch_member_note: "If you did not open this link yourself, stay as you are: another site may have sent it.",
 };
 
 #[cfg(test)]
