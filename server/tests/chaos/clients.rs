@@ -1,0 +1,259 @@
+//! The clients of a chaos run: each claims, redeems, releases and retries released orders
+//! through the JSON API of either instance, as its seeded dice say, and logs every answer.
+
+use crate::support::API_KEY;
+use chrono::{DateTime, Utc};
+use coupon::CampaignId;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+use tokio::sync::Mutex;
+use tokio::task::JoinSet;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Claim,
+    Redeem,
+    Release,
+    /// A redemption sent again for an order this client saw released.
+    LateRetry,
+}
+
+/// One request and what came back (status 0: no answer).
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub action: Action,
+    pub campaign: CampaignId,
+    pub member: String,
+    pub code: Option<String>,
+    pub order: Option<String>,
+    pub status: u16,
+    pub outcome: Option<String>,
+    /// Just before the request left.
+    pub sent: DateTime<Utc>,
+}
+
+/// A campaign the clients claim from, with the members who may claim it.
+#[derive(Debug, Clone, Copy)]
+pub struct Target {
+    pub campaign: CampaignId,
+    pub members: usize,
+}
+
+/// The clients of a run, until [`Clients::finish`].
+pub struct Clients {
+    stop: Arc<AtomicBool>,
+    tasks: JoinSet<()>,
+    pub answers: Arc<Mutex<Vec<Answer>>>,
+}
+
+/// What one client holds of what it was told.
+#[derive(Default)]
+struct Held {
+    coupons: Vec<(CampaignId, String, String)>,
+    redeemed: Vec<(CampaignId, String, String, String)>,
+    released: Vec<(CampaignId, String, String, String)>,
+    orders: usize,
+}
+
+impl Clients {
+    pub fn start(seed: u64, count: usize, urls: Vec<String>, targets: Vec<Target>) -> Self {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(5))
+            .build()
+            .expect("an HTTP client");
+        let stop = Arc::new(AtomicBool::new(false));
+        let answers = Arc::new(Mutex::new(Vec::new()));
+        let mut tasks = JoinSet::new();
+        for client in 0..count {
+            let (http, stop, answers, urls, targets) = (
+                http.clone(),
+                stop.clone(),
+                answers.clone(),
+                urls.clone(),
+                targets.clone(),
+            );
+            let rng =
+                StdRng::seed_from_u64(seed.wrapping_mul(1_000_003).wrapping_add(client as u64));
+            tasks.spawn(async move {
+                let mut client = Client {
+                    id: client,
+                    http,
+                    urls,
+                    rng,
+                    held: Held::default(),
+                };
+                while !stop.load(Ordering::SeqCst) {
+                    let answer = client.act(&targets).await;
+                    answers.lock().await.push(answer);
+                }
+            });
+        }
+        Self {
+            stop,
+            tasks,
+            answers,
+        }
+    }
+
+    /// Stops the clients (each finishes its request in flight) and returns every answer.
+    pub async fn finish(mut self) -> Vec<Answer> {
+        self.stop.store(true, Ordering::SeqCst);
+        while let Some(joined) = self.tasks.join_next().await {
+            joined.expect("a chaos client panicked");
+        }
+        std::mem::take(&mut *self.answers.lock().await)
+    }
+}
+
+struct Client {
+    id: usize,
+    http: reqwest::Client,
+    urls: Vec<String>,
+    rng: StdRng,
+    held: Held,
+}
+
+impl Client {
+    async fn act(&mut self, targets: &[Target]) -> Answer {
+        let dice = self.rng.random_range(0..100);
+        if dice < 12 && !self.held.coupons.is_empty() {
+            return self.redeem().await;
+        }
+        if dice < 22 && !self.held.redeemed.is_empty() {
+            return self.release().await;
+        }
+        if dice < 28 && !self.held.released.is_empty() {
+            return self.late_retry().await;
+        }
+        let target = targets[self.rng.random_range(0..targets.len())];
+        let member = format!(
+            "m{}-{}",
+            target.campaign,
+            self.rng.random_range(0..target.members)
+        );
+        let body = json!({ "user_id": member });
+        let path = format!("/api/v1/campaigns/{}/claims", target.campaign);
+        let (status, reply, sent) = self.send(reqwest::Method::POST, &path, Some(body)).await;
+        let code = reply["code"].as_str().map(str::to_owned);
+        if status == 201
+            && let Some(code) = &code
+        {
+            self.held
+                .coupons
+                .push((target.campaign, member.clone(), code.clone()));
+        }
+        Answer {
+            action: Action::Claim,
+            campaign: target.campaign,
+            member,
+            code,
+            order: None,
+            status,
+            outcome: reply["outcome"].as_str().map(str::to_owned),
+            sent,
+        }
+    }
+
+    async fn redeem(&mut self) -> Answer {
+        let index = self.rng.random_range(0..self.held.coupons.len());
+        let (campaign, member, code) = self.held.coupons.swap_remove(index);
+        self.held.orders += 1;
+        let order = format!("c{}-o{}", self.id, self.held.orders);
+        let body = json!({ "order_id": order, "order_amount": 50_000 });
+        let path = format!("/api/v1/coupons/{code}/redemptions");
+        let (status, reply, sent) = self.send(reqwest::Method::POST, &path, Some(body)).await;
+        let outcome = reply["outcome"].as_str().map(str::to_owned);
+        if matches!(status, 200 | 201) && outcome.as_deref() == Some("redeemed") {
+            self.held
+                .redeemed
+                .push((campaign, member.clone(), code.clone(), order.clone()));
+        } else if status != 409 {
+            // Not decided (no answer, try again): the coupon may be tried again later.
+            self.held
+                .coupons
+                .push((campaign, member.clone(), code.clone()));
+        }
+        Answer {
+            action: Action::Redeem,
+            campaign,
+            member,
+            code: Some(code),
+            order: Some(order),
+            status,
+            outcome,
+            sent,
+        }
+    }
+
+    async fn release(&mut self) -> Answer {
+        let index = self.rng.random_range(0..self.held.redeemed.len());
+        let (campaign, member, code, order) = self.held.redeemed.swap_remove(index);
+        let path = format!("/api/v1/coupons/{code}/redemptions/{order}");
+        let (status, reply, sent) = self.send(reqwest::Method::DELETE, &path, None).await;
+        let outcome = reply["outcome"].as_str().map(str::to_owned);
+        let entry = (campaign, member.clone(), code.clone(), order.clone());
+        if status == 200 && outcome.as_deref() == Some("released") {
+            self.held.released.push(entry);
+        } else {
+            self.held.redeemed.push(entry);
+        }
+        Answer {
+            action: Action::Release,
+            campaign,
+            member,
+            code: Some(code),
+            order: Some(order),
+            status,
+            outcome,
+            sent,
+        }
+    }
+
+    async fn late_retry(&mut self) -> Answer {
+        let index = self.rng.random_range(0..self.held.released.len());
+        let (campaign, member, code, order) = self.held.released[index].clone();
+        let body = json!({ "order_id": order, "order_amount": 50_000 });
+        let path = format!("/api/v1/coupons/{code}/redemptions");
+        let (status, reply, sent) = self.send(reqwest::Method::POST, &path, Some(body)).await;
+        Answer {
+            action: Action::LateRetry,
+            campaign,
+            member,
+            code: Some(code),
+            order: Some(order),
+            status,
+            outcome: reply["outcome"].as_str().map(str::to_owned),
+            sent,
+        }
+    }
+
+    /// Sends to one of the instances at random; status 0 when nothing came back.
+    async fn send(
+        &mut self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value, DateTime<Utc>) {
+        let base = &self.urls[self.rng.random_range(0..self.urls.len())];
+        let mut request = self
+            .http
+            .request(method, format!("{base}{path}"))
+            .bearer_auth(API_KEY);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let sent = Utc::now();
+        let (status, reply) = match request.send().await {
+            Ok(response) => {
+                let status = response.status().as_u16();
+                (status, response.json().await.unwrap_or_default())
+            }
+            Err(_) => (0, Value::Null),
+        };
+        (status, reply, sent)
+    }
+}
