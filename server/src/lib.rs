@@ -240,9 +240,20 @@ fn public_routes(state: SharedState, with_operator_routes: bool) -> Router {
     headers::with_security_headers(routes, https).with_state(state)
 }
 
+/// How long in-flight requests may take to finish once shutdown is requested; those still
+/// running then are dropped unanswered (their clients see the connection close).
+pub const REQUESTS_GRACE: Duration = Duration::from_secs(5);
+
+/// How long the background tasks (the sync's round and the release of its leases, the live
+/// ticker) may take to stop once the requests are done; then they are dropped where they are,
+/// which the sync survives as it survives a SIGKILL (its queue entries leave Redis only after
+/// their commit, and inserting one twice adds no row).
+pub const TASKS_GRACE: Duration = Duration::from_secs(4);
+
 /// Serves until `state.shutdown` is cancelled, running the background sync and the live
-/// ticker alongside. On shutdown, live streams end, in-flight requests finish, the sync
-/// finishes its current round, then this returns.
+/// ticker alongside. On shutdown, live streams end, in-flight requests finish (within
+/// [`REQUESTS_GRACE`]), the sync finishes its current round (within [`TASKS_GRACE`] more), then
+/// this returns, whatever Redis and PostgreSQL do meanwhile.
 pub async fn run(listener: TcpListener, state: AppState) -> std::io::Result<()> {
     serve(listener, None, state).await
 }
@@ -294,17 +305,39 @@ async fn serve(
             tracing::debug!(%error, "could not set TCP_NODELAY");
         }
     });
-    let served = axum::serve(listener, app)
+    let serving = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown.clone().cancelled_owned())
-        .await;
+        .into_future();
+    let served = tokio::select! {
+        served = serving => served,
+        () = shutdown_and(&shutdown, REQUESTS_GRACE) => {
+            tracing::warn!(
+                "requests still in flight {REQUESTS_GRACE:?} after shutdown was requested: \
+                 dropping them"
+            );
+            Ok(())
+        }
+    };
     // Whatever stopped the server also stops the background tasks.
     shutdown.cancel();
-    for (name, task) in [("sync", sync), ("live ticker", ticker)] {
-        if let Err(error) = task.await {
-            tracing::error!(%error, "{name} task panicked");
+    let deadline = tokio::time::Instant::now() + TASKS_GRACE;
+    for (name, mut task) in [("sync", sync), ("live ticker", ticker)] {
+        match tokio::time::timeout_at(deadline, &mut task).await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => tracing::error!(%error, "{name} task panicked"),
+            Err(_) => {
+                task.abort();
+                tracing::warn!("the {name} task had not stopped {TASKS_GRACE:?} later: dropped it");
+            }
         }
     }
     served
+}
+
+/// Ends `grace` after `shutdown` is cancelled.
+async fn shutdown_and(shutdown: &CancellationToken, grace: Duration) {
+    shutdown.cancelled().await;
+    tokio::time::sleep(grace).await;
 }
 
 /// How often the Prometheus recorder folds the latency samples it collected into its

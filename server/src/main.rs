@@ -80,6 +80,7 @@ async fn cancel_on_signal(shutdown: CancellationToken) {
                 tracing::error!(%error, "cannot listen for SIGTERM; only Ctrl-C stops the server");
                 let _ = ctrl_c.await;
                 shutdown.cancel();
+                exit_by_the_deadline();
                 return;
             }
         };
@@ -89,5 +90,25 @@ async fn cancel_on_signal(shutdown: CancellationToken) {
     }
     // Cancel first: nothing the log does can then keep the server from stopping.
     shutdown.cancel();
+    exit_by_the_deadline();
     tracing::info!("shutdown requested; finishing in-flight work");
 }
+
+/// Ends the process at [`SHUTDOWN_DEADLINE`] if it has not ended by then, whatever hangs:
+/// requests, the sync, or every thread of the runtime (this is a thread of its own, not a task).
+fn exit_by_the_deadline() {
+    std::thread::spawn(|| {
+        std::thread::sleep(SHUTDOWN_DEADLINE);
+        let _ = std::panic::catch_unwind(|| {
+            tracing::error!(
+                "still running {SHUTDOWN_DEADLINE:?} after the shutdown request: exiting"
+            )
+        });
+        std::process::exit(1);
+    });
+}
+
+/// The process exits at most this long after SIGTERM or Ctrl-C: normally once the requests
+/// ([`server::REQUESTS_GRACE`]) and then the background tasks ([`server::TASKS_GRACE`]) are
+/// done, and with status 1 at this deadline if anything still holds it up.
+const SHUTDOWN_DEADLINE: std::time::Duration = std::time::Duration::from_secs(10);

@@ -1,7 +1,8 @@
 //! The connection to Redis every part of the engine shares: one multiplexed connection (redis-rs's
 //! `ConnectionManager`, which pipelines concurrent requests and reconnects on its own), either
 //! to a fixed address or to whichever node Redis Sentinel names as the primary; or redis-rs's
-//! cluster connection, one multiplexed connection per node (`cluster.rs`).
+//! cluster connection, one multiplexed connection per node (`cluster.rs`), which a watchdog
+//! replaces with a fresh one when it stops answering while the cluster itself answers.
 //!
 //! Following a failover: a task asks the sentinels for the primary's address a few times a
 //! second and, when it moved, opens a connection to the new primary and swaps it in. Commands
@@ -160,7 +161,11 @@ impl ConnectionLike for RedisLink {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
         match self {
             Self::Fixed(connection, _) => connection.req_packed_command(cmd),
-            Self::Cluster(clustered) => clustered.connection.req_packed_command(cmd),
+            Self::Cluster(clustered) => {
+                // The connection in use now: the cluster's watchdog may swap it for a fresh one.
+                let mut connection = clustered.connection.get();
+                Box::pin(async move { connection.req_packed_command(cmd).await })
+            }
             Self::Followed(followed) => {
                 let mut connection = followed.connection().1;
                 Box::pin(async move { connection.req_packed_command(cmd).await })
@@ -176,9 +181,14 @@ impl ConnectionLike for RedisLink {
     ) -> RedisFuture<'a, Vec<Value>> {
         match self {
             Self::Fixed(connection, _) => connection.req_packed_commands(pipeline, offset, count),
-            Self::Cluster(clustered) => clustered
-                .connection
-                .req_packed_commands(pipeline, offset, count),
+            Self::Cluster(clustered) => {
+                let mut connection = clustered.connection.get();
+                Box::pin(async move {
+                    connection
+                        .req_packed_commands(pipeline, offset, count)
+                        .await
+                })
+            }
             Self::Followed(followed) => {
                 let mut connection = followed.connection().1;
                 Box::pin(async move {
