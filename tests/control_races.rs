@@ -151,3 +151,81 @@ async fn a_state_without_a_control_version_takes_the_next_change() {
         .expect("a version");
     assert!(control > 0);
 }
+
+/// Evaluations of scripts Redis has run so far (`EVALSHA` and `EVAL`).
+async fn script_runs(engine: &Engine) -> u64 {
+    let stats: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query_async(&mut engine.redis())
+        .await
+        .expect("INFO commandstats");
+    stats
+        .lines()
+        .filter(|line| line.starts_with("cmdstat_evalsha:") || line.starts_with("cmdstat_eval:"))
+        .filter_map(|line| {
+            line.split("calls=")
+                .nth(1)?
+                .split(',')
+                .next()?
+                .parse::<u64>()
+                .ok()
+        })
+        .sum()
+}
+
+/// A repair read under the row lock, delayed on its way to Redis past the lock (its instance
+/// gave up on it) and past a later cut of another instance: it carries a control version of its
+/// own, older than the cut's, so it writes nothing over it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_repair_delayed_past_a_later_cut_writes_nothing_over_it() {
+    const QUANTITY: i64 = 9_876_543;
+    let first = engine().await;
+    let Some((second, link)) = instance_with_held_link(&argument(&QUANTITY.to_string())).await
+    else {
+        return;
+    };
+    // The second instance runs a repair once, so that Redis knows its script when the held one
+    // arrives (a script Redis does not know would be refused for that alone).
+    let warm_up = open_campaign(&first, 77).await;
+    out_of_step(&first, warm_up.id).await;
+    assert!(second.verify_campaign(warm_up.id).await.unwrap());
+    // Out of step: the second instance's verification repairs it, and its repair is held.
+    let campaign = open_campaign(&first, QUANTITY).await;
+    let id = campaign.id;
+    out_of_step(&first, id).await;
+    let verifying = {
+        let second = second.clone();
+        tokio::spawn(async move { second.verify_campaign(id).await })
+    };
+    eventually("the repair to be held", || async { link.held() == 1 }).await;
+    assert!(
+        verifying.await.unwrap().is_err(),
+        "the held repair cannot be confirmed"
+    );
+
+    first.set_quantity(id, 50).await.unwrap().unwrap();
+    let runs = script_runs(&first).await;
+    link.release();
+    eventually("the delayed repair to reach Redis", || async {
+        script_runs(&first).await > runs
+    })
+    .await;
+
+    assert_eq!(first.campaign(id).await.unwrap().unwrap().quantity, 50);
+    assert_eq!(
+        meta_field(&first, id, "quantity").await,
+        "50",
+        "the delayed repair must not write the quantity it read over the later cut"
+    );
+}
+
+/// Redis's quantity for the campaign no longer the record's: its next verification repairs it.
+async fn out_of_step(engine: &Engine, id: CampaignId) {
+    let _: () = redis::cmd("HSET")
+        .arg(CampaignKeys::new(id).meta)
+        .arg("quantity")
+        .arg(1)
+        .query_async(&mut engine.redis())
+        .await
+        .expect("HSET");
+}

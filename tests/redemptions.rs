@@ -458,6 +458,41 @@ async fn a_released_orders_late_retry_is_refused_and_leaves_the_coupon_available
     assert!(first, "another order may still use it");
 }
 
+/// While an instance of the previous release still runs (a rolling upgrade), its release
+/// statement knows nothing of `released_orders`: the row remembers the order all the same.
+#[tokio::test]
+async fn an_order_released_by_the_previous_release_is_refused_too() {
+    let engine = engine().await;
+    let code = claimed_and_synced(&engine, open_draft(1), 1)
+        .await
+        .remove(0);
+    done(
+        engine
+            .redeem(&code, &redeem_request("o-old", 25_000))
+            .await
+            .unwrap(),
+    );
+    // The previous release's release, minus its history row.
+    sqlx::query(
+        "UPDATE issued_coupons SET order_id = NULL, order_amount = NULL, discount = NULL, \
+         held_until = NULL, redeemed_at = NULL WHERE code = $1",
+    )
+    .bind(&code)
+    .execute(engine.db())
+    .await
+    .unwrap();
+
+    assert_eq!(
+        refusal(
+            engine
+                .redeem(&code, &redeem_request("o-old", 25_000))
+                .await
+                .unwrap()
+        ),
+        Refusal::Released
+    );
+}
+
 /// A retry of a redemption racing the release of the same order: whichever PostgreSQL orders
 /// first, the cancelled order does not hold the coupon afterwards (the retry either repeats the
 /// redemption before the release, or is refused after it, seeing the release it waited on).

@@ -128,8 +128,9 @@ impl Engine {
         };
         // With nothing to add, a key of the campaign's slot that is never written.
         let staging = staging.unwrap_or_else(|| CampaignKeys::loading(campaign.id, "none"));
-        let control = campaigns::control_version(tx, campaign.id).await?;
-        let stamp = self.scripts().identity_to_pass(&redis, &node);
+        // A version of its own, as a control's: a repair delayed past the row lock and a later
+        // change (a stalled packet) must not write what it read over that change.
+        let version = campaigns::take_control_version(tx).await?;
         let claimed: i64 = self
             .scripts()
             .call(&self.scripts().repair)
@@ -144,11 +145,21 @@ impl Engine {
             .arg(campaign.claim_ends_at.timestamp_millis())
             .arg(campaign.quantity)
             .arg(continue_after)
-            .arg(&*stamp.run)
-            .arg(control.0)
-            .arg(&*stamp.replid)
+            .arg(&*node.run)
+            .arg(version.0)
+            .arg(&*node.replid)
             .invoke(&mut redis)
             .await?;
+        if claimed < 0 {
+            // Redis changed under the verification, or a newer control is there: nothing was
+            // written, and the next load or round judges the state again.
+            tracing::info!(
+                campaign = %campaign.id,
+                reply = claimed,
+                "repair not applied: Redis changed or a newer control reached it meanwhile"
+            );
+            return Err(EngineError::Contended);
+        }
         crate::metrics::state_repaired(standing.name());
         match standing {
             Standing::Missing => tracing::info!(

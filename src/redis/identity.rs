@@ -5,7 +5,8 @@
 //! PostgreSQL had them; the claim script answers from a state only while both are its node's.
 //! - A process gets a new run id when it starts; a state restored from an older append-only file
 //!   carries the run id of the process before.
-//! - A primary gets a new replication id when it restarts or when a replica is promoted. A
+//! - A primary gets a new replication id when a replica is promoted, and when it restarts from
+//!   an append-only file (from an RDB snapshot Redis 7 may keep it: the run id tells then). A
 //!   *failback* keeps the run id: a primary that was demoted, resynced from the new primary,
 //!   fell behind it and is promoted again is the same process, with its script cache (checked
 //!   on Redis 7.0.15), so it neither answers `NOSCRIPT` nor shows another run id; its promotion
@@ -13,9 +14,9 @@
 //!
 //! The claim script reads its node's replication id itself on every call (a few microseconds,
 //! docs/internals.md), so no belief of the caller's can take an older state as verified. The run
-//! id the caller passes is the one it last read: again on `NOSCRIPT`, on every load and
+//! id the caller passes is the one it last read: again on `NOSCRIPT`, and on every load and
 //! verification (which read the node's identity through a script call on one of the campaign's
-//! keys), and on every sync round.
+//! keys). A repair writes only on the node whose identity it was given (repair.lua checks).
 
 use super::{CampaignKeys, RedisLink};
 use redis::{RedisError, RedisResult};
@@ -99,7 +100,7 @@ pub(crate) enum ExpectedRuns {
 }
 
 impl ExpectedRuns {
-    pub async fn read(redis: &mut RedisLink, identity: &RedisIdentity) -> Self {
+    pub async fn read(redis: &mut RedisLink) -> Self {
         if redis.cluster().is_none() {
             let mut pipe = redis::pipe();
             pipe.cmd("INFO")
@@ -107,12 +108,11 @@ impl ExpectedRuns {
                 .cmd("INFO")
                 .arg("replication");
             let read: RedisResult<(String, String)> = pipe.query_async(redis).await;
+            // Not taken as the run id the claims pass: a reply read just before a restart and
+            // handled after the claims' own refresh would put the old one back.
             let node = read
                 .ok()
                 .and_then(|(server, replication)| NodeIdentity::from_info(&server, &replication));
-            if let Some(node) = &node {
-                identity.observe(&node.run);
-            }
             return Self::One(node);
         }
         let servers = info_of_primaries(redis, "server").await;

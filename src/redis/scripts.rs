@@ -84,20 +84,6 @@ impl Scripts {
         })
     }
 
-    /// What a script is given as the identity to stamp with: on a cluster nothing (`''`, the
-    /// script reads its node's own), since a call may run on another node than the one the
-    /// caller asked once its slot moved.
-    pub fn identity_to_pass(&self, redis: &RedisLink, known: &NodeIdentity) -> NodeIdentity {
-        if redis.cluster().is_some() {
-            NodeIdentity {
-                run: Arc::from(""),
-                replid: Arc::from(""),
-            }
-        } else {
-            known.clone()
-        }
-    }
-
     /// A call of `script` (one of this set's), to be given its keys and arguments.
     pub fn call<'s>(&'s self, script: &'s LuaScript) -> Call<'s> {
         Call {

@@ -270,15 +270,3 @@ pub(crate) async fn take_control_version(
         .await?;
     Ok(ControlVersion(version))
 }
-
-/// The version of the campaign's last recorded control (0 before any).
-pub(crate) async fn control_version(
-    tx: &mut PgConnection,
-    id: CampaignId,
-) -> Result<ControlVersion, sqlx::Error> {
-    let version: i64 = sqlx::query_scalar("SELECT control_version FROM campaigns WHERE id = $1")
-        .bind(id.0)
-        .fetch_one(tx)
-        .await?;
-    Ok(ControlVersion(version))
-}

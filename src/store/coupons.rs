@@ -251,13 +251,16 @@ pub async fn highest_sequence(
     db: &mut PgConnection,
     campaign: CampaignId,
 ) -> Result<i64, sqlx::Error> {
+    // A number the sync set aside was handed out too: a state below it is behind the record.
     let highest: Option<i64> = sqlx::query_scalar(
-        "SELECT sequence FROM issued_coupons WHERE campaign_id = $1 \
-         ORDER BY sequence DESC LIMIT 1",
+        "SELECT greatest( \
+             (SELECT sequence FROM issued_coupons WHERE campaign_id = $1 \
+              ORDER BY sequence DESC LIMIT 1), \
+             (SELECT max(sequence) FROM set_aside_coupons WHERE campaign_id = $1))",
     )
     .bind(campaign.0)
     .persistent(false)
-    .fetch_optional(db)
+    .fetch_one(db)
     .await?;
     Ok(highest.unwrap_or(0))
 }

@@ -195,8 +195,7 @@ pub async fn release(
             WHERE campaign_id = $1 AND sequence = $2 AND order_id = $3 FOR UPDATE), \
          freed AS ( \
             UPDATE issued_coupons i SET order_id = NULL, order_amount = NULL, discount = NULL, \
-                held_until = NULL, redeemed_at = NULL, \
-                released_orders = array_append(i.released_orders, $3) \
+                held_until = NULL, redeemed_at = NULL \
             FROM before b WHERE i.campaign_id = b.campaign_id AND i.sequence = b.sequence \
             RETURNING i.campaign_id, i.sequence, i.user_id, b.order_amount, b.discount), \
          logged AS ( \

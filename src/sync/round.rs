@@ -74,8 +74,7 @@ impl Drainer {
         if watched.is_empty() && listed > 0 {
             return listing_failed.map_or(Ok(report), Err);
         }
-        let runs =
-            ExpectedRuns::read(&mut self.engine.redis(), &self.engine.scripts().identity).await;
+        let runs = ExpectedRuns::read(&mut self.engine.redis()).await;
         let (seen, redis_now): (Vec<Option<Seen>>, _) = match self.read_round(&watched).await {
             Some((seen, now)) => (seen.into_iter().map(Some).collect(), Some(now)),
             None => (watched.iter().map(|_| None).collect(), None),

@@ -114,14 +114,8 @@ impl Drainer {
             );
             metrics::set_aside(refusal.class());
         }
-        let highest_sequence = batch
-            .coupons
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| !sorted.refused.iter().any(|(refused, _)| refused == i))
-            .map(|(_, coupon)| coupon.sequence)
-            .max()
-            .unwrap_or(0);
+        // Set-aside numbers count as handed out: a state behind them is behind the record.
+        let highest_sequence = batch.coupons.iter().map(|c| c.sequence).max().unwrap_or(0);
         Ok(CommittedBatch {
             campaign,
             entries: batch.coupons.len(),

@@ -15,16 +15,16 @@
 -- ARGV[5] the sequence number to continue after, at least: above every number an earlier state
 --         of the campaign may have handed out (its sequence ceiling, src/store/sequences.rs),
 --         or 0 to keep numbering where the state is
--- ARGV[6] the run id of this Redis: the state is verified for it from now on; '' for the script
---         to read it (on a cluster, where the caller cannot be sure which node runs the call)
--- ARGV[7] the record's control version (src/reconcile/fence.rs): Redis keeps the higher of it
---         and the one it holds, so a control's write that is still on its way stays older than
---         what it would undo; absent from an older release's callers, read as 0
--- ARGV[8] the replication id of this Redis, read with the run id before the state was
---         (src/redis/identity.rs); '' (or absent, from an older release's callers) for the
---         script to read it
+-- ARGV[6] the run id of the Redis whose state the caller read: the state is verified for it from
+--         now on
+-- ARGV[7] this repair's control version (src/reconcile/fence.rs), taken under the row lock
+-- ARGV[8] the replication id read with that run id (src/redis/identity.rs)
 --
--- Returns the number of users who hold a coupon now.
+-- Returns the number of users who hold a coupon now; or, writing nothing:
+--   -1  Redis holds a control newer than this repair (the repair was delayed past the row lock
+--       and a later change; what it read is out of date)
+--   -2  this node is not the one whose state the caller read (a restart, a failover, a slot
+--       that moved since): its state was never judged
 --
 -- The queue is left as it is: every entry PostgreSQL has not recorded yet is still to be
 -- recorded, and entries it has are skipped by the sync's idempotent insert.
@@ -47,6 +47,17 @@ end
 -- HSET of many fields and values (alternating) in one command.
 local function hset_all(key, pairs)
   redis.call('HSET', key, unpack(pairs))
+end
+
+-- Nothing is written unless this is the node whose state the caller read, and no control newer
+-- than this repair has reached it.
+local own_run = string.match(redis.call('INFO', 'server'), 'run_id:(%x+)')
+local own_replid = string.match(redis.call('INFO', 'replication'), 'master_replid:(%x+)')
+if own_run ~= ARGV[6] or own_replid ~= ARGV[8] then
+  return -2
+end
+if tonumber(redis.call('HGET', KEYS[1], 'control') or '0') > tonumber(ARGV[7]) then
+  return -1
 end
 
 -- Claimed = users Redis remembers (acknowledged, maybe not yet synced) plus users PostgreSQL
@@ -105,21 +116,8 @@ if tonumber(ARGV[5]) > seq then
   seq = tonumber(ARGV[5])
 end
 
-local control = tonumber(redis.call('HGET', KEYS[1], 'control') or '0')
-if tonumber(ARGV[7] or '0') > control then
-  control = tonumber(ARGV[7])
-end
-
-local run = ARGV[6]
-if run == '' then
-  run = string.match(redis.call('INFO', 'server'), 'run_id:(%x+)')
-end
-local replid = ARGV[8] or ''
-if replid == '' then
-  replid = string.match(redis.call('INFO', 'replication'), 'master_replid:(%x+)')
-end
 redis.call('HSET', KEYS[1], 'status', ARGV[1], 'starts_ms', ARGV[2], 'ends_ms', ARGV[3],
-  'quantity', ARGV[4], 'seq', string.format('%d', seq), 'run', run, 'replid', replid, 'format', '2',
-  'control', string.format('%d', control))
+  'quantity', ARGV[4], 'seq', string.format('%d', seq), 'run', own_run, 'replid', own_replid,
+  'format', '2', 'control', ARGV[7])
 redis.call('SET', KEYS[2], string.format('%d', available))
 return claimed
