@@ -23,6 +23,9 @@ pub struct Record {
     /// (code, order) of every redemption and every release in the coupons' histories.
     pub redeemed: HashSet<(String, String)>,
     pub released: HashSet<(String, String)>,
+    /// (code, order) pairs the history shows held or redeemed again after that order released
+    /// the coupon: a late retry that went through, answered or not.
+    pub taken_after_release: Vec<(String, String)>,
 }
 
 /// The checker's findings.
@@ -67,6 +70,11 @@ pub fn check(
     for campaign in campaigns {
         check_claims(answers, campaign, record, losses_allowed, &mut findings);
     }
+    for (code, order) in &record.taken_after_release {
+        findings.broke(format!(
+            "{code} taken again by {order} after {order} released it"
+        ));
+    }
     check_checkouts(answers, record, &mut findings);
     findings
 }
@@ -89,6 +97,7 @@ fn check_claims(
         ));
     }
     let mut codes_of: HashMap<&str, HashSet<&str>> = HashMap::new();
+    let mut told: Vec<&Answer> = Vec::new();
     let mut holders_of: HashMap<&str, HashSet<&str>> = HashMap::new();
     for answer in answers
         .iter()
@@ -99,6 +108,7 @@ fn check_claims(
             continue;
         };
         codes_of.entry(&answer.member).or_default().insert(code);
+        told.push(answer);
         holders_of.entry(code).or_default().insert(&answer.member);
         if let Some(ends_at) = campaign.ends_at
             && (answer.sent - ends_at).num_milliseconds() > WINDOW_SLACK_MS
@@ -124,6 +134,23 @@ fn check_claims(
         let kept = recorded.get(*member).map(String::as_str);
         let lost: Vec<&&str> = codes.iter().filter(|code| Some(**code) != kept).collect();
         if lost.is_empty() {
+            continue;
+        }
+        // A claim that was lost cannot be the recorded one: a member told the recorded code
+        // before they were told another was issued twice, whatever faults happened.
+        let recorded_told_first = told.iter().any(|first| {
+            first.member == *member
+                && Some(first.code.as_deref().unwrap_or_default()) == kept
+                && told.iter().any(|later| {
+                    later.member == *member
+                        && later.code.as_deref() != kept
+                        && later.sent > first.received
+                })
+        });
+        if recorded_told_first {
+            findings.broke(format!(
+                "{member} was told their recorded code {kept:?}, then another: {codes:?}"
+            ));
             continue;
         }
         if !losses_allowed {

@@ -34,6 +34,8 @@ pub struct Answer {
     pub outcome: Option<String>,
     /// Just before the request left.
     pub sent: DateTime<Utc>,
+    /// When its answer was read.
+    pub received: DateTime<Utc>,
 }
 
 /// A campaign the clients claim from, with the members who may claim it.
@@ -137,7 +139,8 @@ impl Client {
         );
         let body = json!({ "user_id": member });
         let path = format!("/api/v1/campaigns/{}/claims", target.campaign);
-        let (status, reply, sent) = self.send(reqwest::Method::POST, &path, Some(body)).await;
+        let (status, reply, sent, received) =
+            self.send(reqwest::Method::POST, &path, Some(body)).await;
         let code = reply["code"].as_str().map(str::to_owned);
         if status == 201
             && let Some(code) = &code
@@ -155,6 +158,7 @@ impl Client {
             status,
             outcome: reply["outcome"].as_str().map(str::to_owned),
             sent,
+            received,
         }
     }
 
@@ -165,7 +169,8 @@ impl Client {
         let order = format!("c{}-o{}", self.id, self.held.orders);
         let body = json!({ "order_id": order, "order_amount": 50_000 });
         let path = format!("/api/v1/coupons/{code}/redemptions");
-        let (status, reply, sent) = self.send(reqwest::Method::POST, &path, Some(body)).await;
+        let (status, reply, sent, received) =
+            self.send(reqwest::Method::POST, &path, Some(body)).await;
         let outcome = reply["outcome"].as_str().map(str::to_owned);
         if matches!(status, 200 | 201) && outcome.as_deref() == Some("redeemed") {
             self.held
@@ -186,6 +191,7 @@ impl Client {
             status,
             outcome,
             sent,
+            received,
         }
     }
 
@@ -193,7 +199,7 @@ impl Client {
         let index = self.rng.random_range(0..self.held.redeemed.len());
         let (campaign, member, code, order) = self.held.redeemed.swap_remove(index);
         let path = format!("/api/v1/coupons/{code}/redemptions/{order}");
-        let (status, reply, sent) = self.send(reqwest::Method::DELETE, &path, None).await;
+        let (status, reply, sent, received) = self.send(reqwest::Method::DELETE, &path, None).await;
         let outcome = reply["outcome"].as_str().map(str::to_owned);
         let entry = (campaign, member.clone(), code.clone(), order.clone());
         if status == 200 && outcome.as_deref() == Some("released") {
@@ -210,6 +216,7 @@ impl Client {
             status,
             outcome,
             sent,
+            received,
         }
     }
 
@@ -218,7 +225,8 @@ impl Client {
         let (campaign, member, code, order) = self.held.released[index].clone();
         let body = json!({ "order_id": order, "order_amount": 50_000 });
         let path = format!("/api/v1/coupons/{code}/redemptions");
-        let (status, reply, sent) = self.send(reqwest::Method::POST, &path, Some(body)).await;
+        let (status, reply, sent, received) =
+            self.send(reqwest::Method::POST, &path, Some(body)).await;
         Answer {
             action: Action::LateRetry,
             campaign,
@@ -228,6 +236,7 @@ impl Client {
             status,
             outcome: reply["outcome"].as_str().map(str::to_owned),
             sent,
+            received,
         }
     }
 
@@ -237,7 +246,7 @@ impl Client {
         method: reqwest::Method,
         path: &str,
         body: Option<Value>,
-    ) -> (u16, Value, DateTime<Utc>) {
+    ) -> (u16, Value, DateTime<Utc>, DateTime<Utc>) {
         let base = &self.urls[self.rng.random_range(0..self.urls.len())];
         let mut request = self
             .http
@@ -254,6 +263,6 @@ impl Client {
             }
             Err(_) => (0, Value::Null),
         };
-        (status, reply, sent)
+        (status, reply, sent, Utc::now())
     }
 }

@@ -168,6 +168,7 @@ async fn run(topology: Topology) {
                 tokio::time::sleep(hold).await;
                 servers[which] = instances.start(which).await;
             }
+            Fault::Controlled => pause_and_resume(&engine, campaigns[1].id, hold).await,
             redis_fault => redis.suffer(redis_fault, campaign, hold).await,
         }
         losses_allowed |= topology.may_lose_claims(fault);
@@ -236,11 +237,34 @@ async fn run(topology: Topology) {
 /// A fault for this topology: Redis faults twice as often as the others.
 fn draw(dice: &mut StdRng, topology: Topology) -> Fault {
     let redis = topology.redis_faults();
-    let index = dice.random_range(0..redis.len() * 2 + 2);
+    let index = dice.random_range(0..redis.len() * 2 + 3);
     match index.checked_sub(redis.len() * 2) {
         Some(0) => Fault::PostgresDown,
-        Some(_) => Fault::InstanceKilled,
+        Some(1) => Fault::InstanceKilled,
+        Some(_) => Fault::Controlled,
         None => redis[index / 2],
+    }
+}
+
+/// A marketer (a third instance: the checker's own engine) pauses the campaign for `hold`, then
+/// resumes it, while the servers claim: controls racing claims and the faults before them.
+async fn pause_and_resume(engine: &Engine, campaign: CampaignId, hold: Duration) {
+    for status in [
+        coupon::CampaignStatus::Paused,
+        coupon::CampaignStatus::Active,
+    ] {
+        // Redis may still be coming back from the previous fault: asked again until it answers.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while engine.set_status(campaign, status).await.is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "the campaign could not be set {status:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        if status == coupon::CampaignStatus::Paused {
+            tokio::time::sleep(hold).await;
+        }
     }
 }
 
@@ -358,16 +382,20 @@ async fn read_record(engine: &Engine, campaigns: &[Campaign]) -> Record {
     let events: Vec<(String, String, String)> = sqlx::query_as(
         "SELECT i.code, e.kind, e.order_id FROM coupon_events e \
          JOIN issued_coupons i ON i.campaign_id = e.campaign_id AND i.sequence = e.sequence \
-         WHERE e.campaign_id = ANY($1)",
+         WHERE e.campaign_id = ANY($1) ORDER BY e.id",
     )
     .bind(&ids)
     .fetch_all(engine.db())
     .await
     .expect("the coupons' histories");
     for (code, kind, order) in events {
+        let pair = (code, order);
+        if kind != "released" && record.released.contains(&pair) {
+            record.taken_after_release.push(pair.clone());
+        }
         match kind.as_str() {
-            "redeemed" => record.redeemed.insert((code, order)),
-            "released" => record.released.insert((code, order)),
+            "redeemed" => record.redeemed.insert(pair),
+            "released" => record.released.insert(pair),
             _ => false,
         };
     }

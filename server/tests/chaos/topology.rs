@@ -99,6 +99,8 @@ pub enum Fault {
     PostgresDown,
     /// A server instance SIGKILLed, restarted after the hold.
     InstanceKilled,
+    /// The large campaign paused for the hold, then resumed, by a third instance.
+    Controlled,
 }
 
 /// The Redis side of a run.
