@@ -415,29 +415,34 @@ async fn a_release_racing_redemptions_leaves_a_state_its_history_explains() {
     }
 }
 
-#[tokio::test]
-async fn a_released_orders_late_retry_is_refused_and_leaves_the_coupon_available() {
-    let engine = engine().await;
-    let code = claimed_and_synced(&engine, open_draft(1), 1)
-        .await
-        .remove(0);
+/// A coupon of a campaign of its own, claimed, synced and redeemed by `order`.
+async fn redeemed_coupon(engine: &Engine, order: &str) -> String {
+    let code = claimed_and_synced(engine, open_draft(1), 1).await.remove(0);
     done(
         engine
-            .redeem(&code, &redeem_request("o-1", 25_000))
+            .redeem(&code, &redeem_request(order, 25_000))
             .await
             .unwrap(),
     );
+    code
+}
+
+/// `order` gave `code` back: its redemption, sent again, is refused as released.
+async fn assert_late_redemption_refused(engine: &Engine, code: &str, order: &str) {
+    let late = engine
+        .redeem(code, &redeem_request(order, 25_000))
+        .await
+        .unwrap();
+    assert_eq!(refusal(late), Refusal::Released);
+}
+
+#[tokio::test]
+async fn a_released_orders_late_retry_is_refused_and_leaves_the_coupon_available() {
+    let engine = engine().await;
+    let code = redeemed_coupon(&engine, "o-1").await;
     done(engine.release(&code, "o-1").await.unwrap().unwrap());
 
-    assert_eq!(
-        refusal(
-            engine
-                .redeem(&code, &redeem_request("o-1", 25_000))
-                .await
-                .unwrap()
-        ),
-        Refusal::Released
-    );
+    assert_late_redemption_refused(&engine, &code, "o-1").await;
     assert_eq!(
         refusal(
             engine
@@ -463,15 +468,7 @@ async fn a_released_orders_late_retry_is_refused_and_leaves_the_coupon_available
 #[tokio::test]
 async fn an_order_released_by_the_previous_release_is_refused_too() {
     let engine = engine().await;
-    let code = claimed_and_synced(&engine, open_draft(1), 1)
-        .await
-        .remove(0);
-    done(
-        engine
-            .redeem(&code, &redeem_request("o-old", 25_000))
-            .await
-            .unwrap(),
-    );
+    let code = redeemed_coupon(&engine, "o-old").await;
     // The previous release's release, minus its history row.
     sqlx::query(
         "UPDATE issued_coupons SET order_id = NULL, order_amount = NULL, discount = NULL, \
@@ -482,15 +479,7 @@ async fn an_order_released_by_the_previous_release_is_refused_too() {
     .await
     .unwrap();
 
-    assert_eq!(
-        refusal(
-            engine
-                .redeem(&code, &redeem_request("o-old", 25_000))
-                .await
-                .unwrap()
-        ),
-        Refusal::Released
-    );
+    assert_late_redemption_refused(&engine, &code, "o-old").await;
 }
 
 /// A retry of a redemption racing the release of the same order: whichever PostgreSQL orders

@@ -154,44 +154,13 @@ async fn until_whole(cluster: &LocalCluster, except: Option<u16>, replicas: usiz
         "every node to say the cluster is ok",
         Duration::from_secs(60),
         || async {
-            let mut synced = 0;
-            for node in &cluster.nodes {
-                if Some(node.port) == except || node.pid().is_none() {
-                    continue;
-                }
-                let Some(mut connection) = connect(node.port).await else {
-                    return false;
-                };
-                let info: Result<String, _> = redis::cmd("CLUSTER")
-                    .arg("INFO")
-                    .query_async(&mut connection)
-                    .await;
-                if !info.is_ok_and(|info| info.contains("cluster_state:ok")) {
-                    return false;
-                }
-                let replication: Result<String, _> = redis::cmd("INFO")
-                    .arg("replication")
-                    .query_async(&mut connection)
-                    .await;
-                if replication.is_ok_and(|info| info.contains("master_link_status:up")) {
-                    synced += 1;
-                }
-            }
-            synced >= replicas
+            cluster
+                .synced_replicas(except)
+                .await
+                .is_some_and(|synced| synced >= replicas)
         },
     )
     .await;
-}
-
-async fn connect(port: u16) -> Option<redis::aio::MultiplexedConnection> {
-    let client = redis::Client::open(format!("redis://127.0.0.1:{port}")).ok()?;
-    tokio::time::timeout(
-        Duration::from_secs(1),
-        client.get_multiplexed_async_connection(),
-    )
-    .await
-    .ok()?
-    .ok()
 }
 
 /// `kill -<name> <pid>`.

@@ -75,29 +75,6 @@ async fn codes_told(
     told
 }
 
-async fn until_named_primary(stack: &Replicated, port: u16) {
-    let wanted = format!("127.0.0.1:{port}");
-    support::eventually(
-        "the sentinel to name the primary",
-        Duration::from_secs(30),
-        || async {
-            let Ok(client) = redis::Client::open(format!("redis://{}", stack.sentinels())) else {
-                return false;
-            };
-            let Ok(mut connection) = client.get_multiplexed_async_connection().await else {
-                return false;
-            };
-            let named: Result<(String, String), _> = redis::cmd("SENTINEL")
-                .arg("get-master-addr-by-name")
-                .arg(MASTER)
-                .query_async(&mut connection)
-                .await;
-            named.is_ok_and(|(host, port)| format!("{host}:{port}") == wanted)
-        },
-    )
-    .await;
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failback_to_a_primary_that_fell_behind_hands_no_acknowledged_code_to_anyone_else() {
     // Arrange: A primary, B its replica; ten members claim on A.
@@ -152,7 +129,7 @@ async fn a_failback_to_a_primary_that_fell_behind_hands_no_acknowledged_code_to_
     // Act: B dies; A answers again and is promoted, behind B by those five claims.
     stack.replica.kill();
     signal(&stack.primary, "CONT");
-    until_named_primary(&stack, stack.primary.port).await;
+    stack.until_named(stack.primary.port).await;
     let after = codes_told(&engine, campaign, 25..40).await;
 
     // Assert: the same process came back (run id kept, so neither NOSCRIPT nor the run id could

@@ -293,7 +293,7 @@ fn other_port(stack: &Replicated, port: u16) -> u16 {
 async fn sentinel_primary(stack: &Replicated) -> u16 {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     loop {
-        if let Some(port) = ask_sentinel(stack).await {
+        if let Some(port) = stack.named_primary().await {
             return port;
         }
         assert!(
@@ -304,23 +304,11 @@ async fn sentinel_primary(stack: &Replicated) -> u16 {
     }
 }
 
-async fn ask_sentinel(stack: &Replicated) -> Option<u16> {
-    let client = redis::Client::open(format!("redis://{}", stack.sentinels())).ok()?;
-    let mut connection = client.get_multiplexed_async_connection().await.ok()?;
-    let (_, port): (String, String) = redis::cmd("SENTINEL")
-        .arg("get-master-addr-by-name")
-        .arg(MASTER)
-        .query_async(&mut connection)
-        .await
-        .ok()?;
-    port.parse().ok()
-}
-
 async fn until_sentinel_names_another(stack: &Replicated, old: u16) {
     crate::support::eventually(
         "the sentinel to promote the replica",
         Duration::from_secs(30),
-        || async { ask_sentinel(stack).await.is_some_and(|port| port != old) },
+        || async { stack.named_primary().await.is_some_and(|port| port != old) },
     )
     .await;
 }

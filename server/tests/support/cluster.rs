@@ -60,28 +60,35 @@ impl LocalCluster {
         self.seeds().split(',').map(str::to_owned).collect()
     }
 
-    async fn is_formed(&self) -> bool {
-        let mut synced_replicas = 0;
+    /// How many replicas are in sync with their primaries, if every running node but `except`
+    /// says `cluster_state:ok`; `None` otherwise.
+    pub async fn synced_replicas(&self, except: Option<u16>) -> Option<usize> {
+        let mut synced = 0;
         for node in &self.nodes {
-            let Ok(mut connection) = connect(node.port).await else {
-                return false;
-            };
+            if Some(node.port) == except || node.pid().is_none() {
+                continue;
+            }
+            let mut connection = connect(node.port).await.ok()?;
             let info: Result<String, _> = redis::cmd("CLUSTER")
                 .arg("INFO")
                 .query_async(&mut connection)
                 .await;
             if !info.is_ok_and(|info| info.contains("cluster_state:ok")) {
-                return false;
+                return None;
             }
             let replication: Result<String, _> = redis::cmd("INFO")
                 .arg("replication")
                 .query_async(&mut connection)
                 .await;
             if replication.is_ok_and(|info| info.contains("master_link_status:up")) {
-                synced_replicas += 1;
+                synced += 1;
             }
         }
-        if synced_replicas != 3 {
+        Some(synced)
+    }
+
+    async fn is_formed(&self) -> bool {
+        if self.synced_replicas(None).await != Some(3) {
             return false;
         }
         let Some(ranges) = self.ranges().await else {

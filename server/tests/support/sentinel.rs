@@ -90,27 +90,30 @@ impl Replicated {
 
     /// Waits (bounded) until the sentinel names the replica as the primary.
     pub async fn until_replica_promoted(&self) {
-        let wanted = format!("127.0.0.1:{}", self.replica.port);
+        self.until_named(self.replica.port).await;
+    }
+
+    /// Waits (bounded) until the sentinel names the process on `port` as the primary.
+    pub async fn until_named(&self, port: u16) {
         super::eventually(
-            "the replica to be promoted",
+            "the sentinel to name the primary",
             Duration::from_secs(30),
-            || async {
-                let Ok(client) = redis::Client::open(format!("redis://{}", self.sentinels()))
-                else {
-                    return false;
-                };
-                let Ok(mut connection) = client.get_multiplexed_async_connection().await else {
-                    return false;
-                };
-                let named: Result<(String, String), _> = redis::cmd("SENTINEL")
-                    .arg("get-master-addr-by-name")
-                    .arg(MASTER)
-                    .query_async(&mut connection)
-                    .await;
-                named.is_ok_and(|(host, port)| format!("{host}:{port}") == wanted)
-            },
+            || async { self.named_primary().await == Some(port) },
         )
         .await;
+    }
+
+    /// The port of the primary the sentinel names now; `None` if it does not answer.
+    pub async fn named_primary(&self) -> Option<u16> {
+        let client = redis::Client::open(format!("redis://{}", self.sentinels())).ok()?;
+        let mut connection = client.get_multiplexed_async_connection().await.ok()?;
+        let (_, port): (String, String) = redis::cmd("SENTINEL")
+            .arg("get-master-addr-by-name")
+            .arg(MASTER)
+            .query_async(&mut connection)
+            .await
+            .ok()?;
+        port.parse().ok()
     }
 }
 
