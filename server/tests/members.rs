@@ -241,24 +241,34 @@ fn header_from(proxies: &str) -> MemberSources {
     })
 }
 
+/// A claim through the web form, from the test's own address, with the proxy's member header
+/// naming `member` (its bytes as they are).
+fn claim_as_proxied(
+    server: &TestServer,
+    campaign: &coupon::Campaign,
+    member: &[u8],
+) -> impl Future<Output = reqwest::Result<reqwest::Response>> + use<> {
+    reqwest::Client::new()
+        .post(server.url("/api/claim"))
+        .header("origin", server.origin())
+        .header("X-Auth-Request-User", member.to_vec())
+        .form(&[("campaign_id", campaign.id.0.to_string())])
+        .send()
+}
+
 #[tokio::test]
 async fn the_member_header_is_honoured_only_from_a_trusted_proxy() {
     // Arrange: one server trusts the test's own address as its proxy, the other does not.
     let trusting = spawn_server_with(|state| state.members = header_from("127.0.0.1/32")).await;
     let distrusting = spawn_server_with(|state| state.members = header_from("10.0.0.0/8")).await;
     let campaign = trusting.campaign(5).await;
-    let post = |server: &TestServer, member: &str| {
-        reqwest::Client::new()
-            .post(server.url("/api/claim"))
-            .header("origin", server.origin())
-            .header("X-Auth-Request-User", member)
-            .form(&[("campaign_id", campaign.id.0.to_string())])
-            .send()
-    };
-
     // Act
-    let through_proxy = post(&trusting, "proxied-member").await.unwrap();
-    let spoofed = post(&distrusting, "spoofed-member").await.unwrap();
+    let through_proxy = claim_as_proxied(&trusting, &campaign, b"proxied-member")
+        .await
+        .unwrap();
+    let spoofed = claim_as_proxied(&distrusting, &campaign, b"spoofed-member")
+        .await
+        .unwrap();
 
     // Assert
     assert_eq!(through_proxy.status(), StatusCode::OK);
@@ -277,14 +287,7 @@ async fn a_korean_member_id_comes_through_the_proxy_raw_or_percent_encoded() {
     // Arrange
     let server = spawn_server_with(|state| state.members = header_from("127.0.0.1/32")).await;
     let campaign = server.campaign(5).await;
-    let post = |member: &[u8]| {
-        reqwest::Client::new()
-            .post(server.url("/api/claim"))
-            .header("origin", server.origin())
-            .header("X-Auth-Request-User", member)
-            .form(&[("campaign_id", campaign.id.0.to_string())])
-            .send()
-    };
+    let post = |member: &[u8]| claim_as_proxied(&server, &campaign, member);
     let percent_encoded =
         |id: &str| -> String { id.bytes().map(|b| format!("%{b:02X}")).collect() };
 

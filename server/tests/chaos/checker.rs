@@ -172,8 +172,7 @@ fn check_checkouts(answers: &[Answer], record: &Record, findings: &mut Findings)
             continue;
         };
         let key = (code.clone(), order.clone());
-        let redeemed =
-            matches!(answer.status, 200 | 201) && answer.outcome.as_deref() == Some("redeemed");
+        let redeemed = crate::clients::redeemed(answer);
         match answer.action {
             Action::Redeem if redeemed && !record.redeemed.contains(&key) => findings.broke(
                 format!("redemption acknowledged, not in the record: {answer:?}"),

@@ -167,68 +167,60 @@ impl Client {
         let (campaign, member, code) = self.held.coupons.swap_remove(index);
         self.held.orders += 1;
         let order = format!("c{}-o{}", self.id, self.held.orders);
-        let body = json!({ "order_id": order, "order_amount": 50_000 });
-        let path = format!("/api/v1/coupons/{code}/redemptions");
-        let (status, reply, sent, received) =
-            self.send(reqwest::Method::POST, &path, Some(body)).await;
-        let outcome = reply["outcome"].as_str().map(str::to_owned);
-        if matches!(status, 200 | 201) && outcome.as_deref() == Some("redeemed") {
-            self.held
-                .redeemed
-                .push((campaign, member.clone(), code.clone(), order.clone()));
-        } else if status != 409 {
+        let answer = self
+            .checkout(
+                Action::Redeem,
+                (campaign, member.clone(), code.clone(), order.clone()),
+            )
+            .await;
+        if redeemed(&answer) {
+            self.held.redeemed.push((campaign, member, code, order));
+        } else if answer.status != 409 {
             // Not decided (no answer, try again): the coupon may be tried again later.
-            self.held
-                .coupons
-                .push((campaign, member.clone(), code.clone()));
+            self.held.coupons.push((campaign, member, code));
         }
-        Answer {
-            action: Action::Redeem,
-            campaign,
-            member,
-            code: Some(code),
-            order: Some(order),
-            status,
-            outcome,
-            sent,
-            received,
-        }
+        answer
     }
 
     async fn release(&mut self) -> Answer {
         let index = self.rng.random_range(0..self.held.redeemed.len());
-        let (campaign, member, code, order) = self.held.redeemed.swap_remove(index);
-        let path = format!("/api/v1/coupons/{code}/redemptions/{order}");
-        let (status, reply, sent, received) = self.send(reqwest::Method::DELETE, &path, None).await;
-        let outcome = reply["outcome"].as_str().map(str::to_owned);
-        let entry = (campaign, member.clone(), code.clone(), order.clone());
-        if status == 200 && outcome.as_deref() == Some("released") {
+        let entry = self.held.redeemed.swap_remove(index);
+        let answer = self.checkout(Action::Release, entry.clone()).await;
+        if answer.status == 200 && answer.outcome.as_deref() == Some("released") {
             self.held.released.push(entry);
         } else {
             self.held.redeemed.push(entry);
         }
-        Answer {
-            action: Action::Release,
-            campaign,
-            member,
-            code: Some(code),
-            order: Some(order),
-            status,
-            outcome,
-            sent,
-            received,
-        }
+        answer
     }
 
     async fn late_retry(&mut self) -> Answer {
         let index = self.rng.random_range(0..self.held.released.len());
-        let (campaign, member, code, order) = self.held.released[index].clone();
-        let body = json!({ "order_id": order, "order_amount": 50_000 });
-        let path = format!("/api/v1/coupons/{code}/redemptions");
-        let (status, reply, sent, received) =
-            self.send(reqwest::Method::POST, &path, Some(body)).await;
+        let entry = self.held.released[index].clone();
+        self.checkout(Action::LateRetry, entry).await
+    }
+
+    /// A redemption (`Redeem`, `LateRetry`) or a release of `code` for `order`, and its answer.
+    async fn checkout(
+        &mut self,
+        action: Action,
+        (campaign, member, code, order): (CampaignId, String, String, String),
+    ) -> Answer {
+        let (method, path, body) = match action {
+            Action::Release => (
+                reqwest::Method::DELETE,
+                format!("/api/v1/coupons/{code}/redemptions/{order}"),
+                None,
+            ),
+            _ => (
+                reqwest::Method::POST,
+                format!("/api/v1/coupons/{code}/redemptions"),
+                Some(json!({ "order_id": order, "order_amount": 50_000 })),
+            ),
+        };
+        let (status, reply, sent, received) = self.send(method, &path, body).await;
         Answer {
-            action: Action::LateRetry,
+            action,
             campaign,
             member,
             code: Some(code),
@@ -265,4 +257,9 @@ impl Client {
         };
         (status, reply, sent, Utc::now())
     }
+}
+
+/// Whether the answer says the coupon was redeemed for the order (the first time or again).
+pub fn redeemed(answer: &Answer) -> bool {
+    matches!(answer.status, 200 | 201) && answer.outcome.as_deref() == Some("redeemed")
 }
