@@ -8,7 +8,7 @@ mod support;
 
 use coupon::redis::CampaignKeys;
 use coupon::sync::{Drainer, StepOutcome};
-use coupon::{CampaignId, ClaimOutcome, Engine};
+use coupon::{Campaign, CampaignId, ClaimOutcome, Engine};
 use redis::AsyncCommands;
 use std::collections::{HashMap, HashSet};
 use support::*;
@@ -316,25 +316,29 @@ async fn a_committed_batch_is_not_trimmed_when_the_queue_head_changed_under_it()
     assert_eq!(rows.len(), 4);
 }
 
-#[tokio::test]
-async fn a_state_written_before_states_were_stamped_is_verified_and_keeps_its_queue() {
-    // Arrange: claims queued by the previous release, whose meta hash has no run id.
-    let engine = engine().await;
-    let campaign = open_campaign(&engine, 5).await;
-    let drainer = Drainer::new(engine.clone());
+/// Members 0 and 1 claim a new campaign of 5, its meta hash then loses `stamp` (as the release
+/// before it wrote it), and member 0 claims again and member 2 for the first time: the two
+/// answers.
+async fn claims_around_a_missing_stamp(
+    engine: &Engine,
+    campaign: &Campaign,
+    stamp: &str,
+) -> (ClaimOutcome, ClaimOutcome) {
     for n in 0..2 {
-        claim(&engine, campaign.id, n).await;
+        claim(engine, campaign.id, n).await;
     }
     let keys = CampaignKeys::new(campaign.id);
-    let _: () = engine.redis().hdel(&keys.meta, "run").await.unwrap();
+    let _: () = engine.redis().hdel(&keys.meta, stamp).await.unwrap();
+    (
+        claim(engine, campaign.id, 0).await,
+        claim(engine, campaign.id, 2).await,
+    )
+}
 
-    // Act
-    let repeat = claim(&engine, campaign.id, 0).await;
-    let next = claim(&engine, campaign.id, 2).await;
-    drain_with(&drainer, campaign.id).await;
-
-    // Assert: the old queue is kept and recorded; numbering goes on above the ceiling (claims
-    // the old state answered after its last write to disk may have been lost).
+/// The state was verified as one from another Redis before the answers: the repeat is told
+/// "already claimed", and numbering goes on above the ceiling (claims the old state answered
+/// after its last write to disk may have been lost).
+fn assert_verified_as_another_redis(repeat: ClaimOutcome, next: ClaimOutcome) {
     assert_eq!(repeat, ClaimOutcome::AlreadyClaimed);
     let ClaimOutcome::Issued { sequence, .. } = next else {
         panic!("{next:?}");
@@ -343,6 +347,21 @@ async fn a_state_written_before_states_were_stamped_is_verified_and_keeps_its_qu
         sequence > 5,
         "numbering continues above the ceiling: {sequence}"
     );
+}
+
+#[tokio::test]
+async fn a_state_written_before_states_were_stamped_is_verified_and_keeps_its_queue() {
+    // Arrange: claims queued by the previous release, whose meta hash has no run id.
+    let engine = engine().await;
+    let campaign = open_campaign(&engine, 5).await;
+    let drainer = Drainer::new(engine.clone());
+
+    // Act
+    let (repeat, next) = claims_around_a_missing_stamp(&engine, &campaign, "run").await;
+    drain_with(&drainer, campaign.id).await;
+
+    // Assert: the old queue is kept and recorded.
+    assert_verified_as_another_redis(repeat, next);
     let rows = recorded(&engine, campaign.id).await;
     assert_one_row_per_member_and_number(&rows, 5);
     assert_eq!(rows.len(), 3);
@@ -353,26 +372,13 @@ async fn a_state_stamped_before_replication_ids_is_verified_before_its_next_clai
     // Arrange: the previous release stamped states with the run id alone.
     let engine = engine().await;
     let campaign = open_campaign(&engine, 5).await;
-    for n in 0..2 {
-        claim(&engine, campaign.id, n).await;
-    }
-    let keys = CampaignKeys::new(campaign.id);
-    let _: () = engine.redis().hdel(&keys.meta, "replid").await.unwrap();
 
     // Act
-    let repeat = claim(&engine, campaign.id, 0).await;
-    let next = claim(&engine, campaign.id, 2).await;
+    let (repeat, next) = claims_around_a_missing_stamp(&engine, &campaign, "replid").await;
 
-    // Assert: verified as a state of another Redis (numbering goes on above the ceiling), and
-    // stamped with the node's replication id from then on.
-    assert_eq!(repeat, ClaimOutcome::AlreadyClaimed);
-    let ClaimOutcome::Issued { sequence, .. } = next else {
-        panic!("{next:?}");
-    };
-    assert!(
-        sequence > 5,
-        "numbering continues above the ceiling: {sequence}"
-    );
+    // Assert: stamped with the node's replication id from then on.
+    assert_verified_as_another_redis(repeat, next);
+    let keys = CampaignKeys::new(campaign.id);
     let replid: Option<String> = engine.redis().hget(&keys.meta, "replid").await.unwrap();
     assert!(replid.is_some_and(|replid| !replid.is_empty()));
 }
