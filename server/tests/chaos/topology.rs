@@ -314,32 +314,43 @@ async fn until_sentinel_names_another(stack: &Replicated, old: u16) {
 }
 
 /// Waits until the replica (the process the sentinel does not name) replicates the primary
-/// with its link up, so that the next fault starts from a whole pair.
+/// with its link up, so that the next fault starts from a whole pair. The sentinel turns a
+/// primary that comes back into a replica by itself; if it has not within 20 s, the run does
+/// what an operator would (`REPLICAOF` the named primary) and waits again.
 async fn until_replica_synced(stack: &mut Replicated) {
     let primary = sentinel_primary(stack).await;
     let replica = other_port(stack, primary);
-    let admin = process_on(stack, replica).url();
-    crate::support::eventually(
-        "the replica to sync with the primary",
-        Duration::from_secs(60),
-        || {
-            let admin = admin.clone();
-            async move {
-                let Ok(client) = redis::Client::open(admin) else {
-                    return false;
-                };
-                let Ok(mut connection) = client.get_multiplexed_async_connection().await else {
-                    return false;
-                };
-                let info: String = redis::cmd("INFO")
-                    .arg("replication")
-                    .query_async(&mut connection)
-                    .await
-                    .unwrap_or_default();
-                info.contains(&format!("master_port:{primary}"))
-                    && info.contains("master_link_status:up")
+    let url = process_on(stack, replica).url();
+    for attempt in 0..2 {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20 + 40 * attempt);
+        while tokio::time::Instant::now() < deadline {
+            if replicates(&url, primary).await {
+                return;
             }
-        },
-    )
-    .await;
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        println!("    the sentinel did not make {replica} a replica of {primary}: REPLICAOF");
+        let _: redis::RedisResult<()> = redis::cmd("REPLICAOF")
+            .arg("127.0.0.1")
+            .arg(primary)
+            .query_async(&mut process_on(stack, replica).admin().await)
+            .await;
+    }
+    panic!("{replica} did not replicate {primary}");
+}
+
+/// Whether the Redis at `url` replicates the one on `primary` with its link up.
+async fn replicates(url: &str, primary: u16) -> bool {
+    let Ok(client) = redis::Client::open(url) else {
+        return false;
+    };
+    let Ok(mut connection) = client.get_multiplexed_async_connection().await else {
+        return false;
+    };
+    let info: String = redis::cmd("INFO")
+        .arg("replication")
+        .query_async(&mut connection)
+        .await
+        .unwrap_or_default();
+    info.contains(&format!("master_port:{primary}")) && info.contains("master_link_status:up")
 }
