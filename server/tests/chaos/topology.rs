@@ -243,6 +243,7 @@ impl Redis {
                 cluster.until_failed_over(slot, primary).await;
                 tokio::time::sleep(hold).await;
                 cluster.node(primary).restart().await;
+                until_whole(cluster).await;
             }
             (Self::Cluster(cluster), Fault::SlotMigrated) => {
                 let slot = CampaignKeys::slot(campaign);
@@ -255,6 +256,17 @@ impl Redis {
             (_, fault) => panic!("{fault:?} is not drawn on this topology"),
         }
     }
+}
+
+/// Waits until every node says the cluster is ok and all three replicas are in sync, so that
+/// the next fault starts from a whole cluster (a replica that never synced may not take over).
+async fn until_whole(cluster: &LocalCluster) {
+    crate::support::eventually(
+        "the cluster to be whole again",
+        Duration::from_secs(60),
+        || async { cluster.synced_replicas(None).await == Some(3) },
+    )
+    .await;
 }
 
 /// Holds back every client's writes on `redis` for `hold`.
