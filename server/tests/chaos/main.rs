@@ -147,7 +147,7 @@ async fn run(topology: Topology) {
         if started.elapsed() + gap + Duration::from_secs(3) > duration {
             break;
         }
-        tokio::time::sleep(gap).await;
+        topology::keep_for(gap).await;
         let fault = draw(&mut dice, topology);
         let hold = Duration::from_millis(dice.random_range(500..3_000));
         let campaign = campaigns[dice.random_range(0..campaigns.len())].id;
@@ -160,12 +160,12 @@ async fn run(topology: Topology) {
         match fault {
             Fault::PostgresDown => {
                 postgres.cut().await;
-                tokio::time::sleep(hold).await;
+                topology::keep_for(hold).await;
                 postgres.restore();
             }
             Fault::InstanceKilled => {
                 servers[which].kill();
-                tokio::time::sleep(hold).await;
+                topology::keep_for(hold).await;
                 servers[which] = instances.start(which).await;
             }
             Fault::Controlled => pause_and_resume(&engine, campaigns[1].id, hold).await,
@@ -263,7 +263,7 @@ async fn pause_and_resume(engine: &Engine, campaign: CampaignId, hold: Duration)
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
         if status == coupon::CampaignStatus::Paused {
-            tokio::time::sleep(hold).await;
+            topology::keep_for(hold).await;
         }
     }
 }

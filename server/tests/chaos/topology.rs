@@ -172,7 +172,7 @@ impl Redis {
                 *older = None;
                 *older = Some(redis.copy_data());
                 redis.kill();
-                tokio::time::sleep(hold).await;
+                keep_for(hold).await;
                 redis.restart().await;
             }
             (Self::Single { redis, older }, Fault::RedisOlder) => {
@@ -180,7 +180,7 @@ impl Redis {
                     Some(copy) => copy,
                     None => redis.copy_data(),
                 };
-                tokio::time::sleep(hold).await;
+                keep_for(hold).await;
                 redis.restart_from(&copy).await;
                 drop(copy);
                 *older = Some(redis.copy_data());
@@ -199,7 +199,7 @@ impl Redis {
                 let primary = sentinel_primary(stack).await;
                 process_on(stack, primary).kill();
                 until_sentinel_names_another(stack, primary).await;
-                tokio::time::sleep(hold).await;
+                keep_for(hold).await;
                 process_on(stack, primary).restart().await;
                 until_replica_synced(stack).await;
             }
@@ -213,7 +213,7 @@ impl Redis {
                     .arg("replica")
                     .query_async(&mut process_on(stack, primary).admin().await)
                     .await;
-                tokio::time::sleep(hold).await;
+                keep_for(hold).await;
                 process_on(stack, primary).kill();
                 signal(process_on(stack, replica), "CONT");
                 until_sentinel_names_another(stack, primary).await;
@@ -224,7 +224,7 @@ impl Redis {
                 let primary = sentinel_primary(stack).await;
                 let replica = other_port(stack, primary);
                 process_on(stack, replica).kill();
-                tokio::time::sleep(hold).await;
+                keep_for(hold).await;
                 process_on(stack, replica).restart().await;
                 until_replica_synced(stack).await;
             }
@@ -241,7 +241,7 @@ impl Redis {
                 let primary = cluster.primary_of(slot).await;
                 cluster.node(primary).kill();
                 cluster.until_failed_over(slot, primary).await;
-                tokio::time::sleep(hold).await;
+                keep_for(hold).await;
                 cluster.node(primary).restart().await;
                 until_whole(cluster).await;
             }
@@ -269,11 +269,18 @@ async fn until_whole(cluster: &LocalCluster) {
     .await;
 }
 
+/// Lets the run go on as it is for `duration`: a fault held in place (how long Redis stays down,
+/// paused or cut off) or the quiet gap before the next one. The schedule's own timing, which is
+/// what the run tests, not a wait for something to happen.
+pub async fn keep_for(duration: Duration) {
+    tokio::time::sleep(duration).await;
+}
+
 /// Holds back every client's writes on `redis` for `hold`.
 async fn pause(redis: &RedisProcess, hold: Duration) {
     let millis = u64::try_from(hold.as_millis()).unwrap_or(u64::MAX);
     redis.pause_writes(millis).await;
-    tokio::time::sleep(hold).await;
+    keep_for(hold).await;
 }
 
 /// `kill -<name>` to a Redis process (`STOP`: a host that stops answering, memory intact).
