@@ -127,6 +127,7 @@ fn one(error: FieldError) -> ValidationErrors {
     ValidationErrors(vec![error])
 }
 
-fn refused(field: &str, reason: &str) -> EngineError {
+/// Refused as invalid input on `field`, for `reason`; nothing was written.
+pub(crate) fn refused(field: &str, reason: &str) -> EngineError {
     EngineError::Invalid(one(FieldError::new(field, reason)))
 }

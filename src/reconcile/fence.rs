@@ -80,12 +80,10 @@ impl Engine {
         match reply.as_slice() {
             [1, _remaining] => Ok(Fenced::Applied),
             [3, _applied] => Ok(Fenced::Older),
-            [2, claimed] => Err(EngineError::Invalid(crate::ValidationErrors(vec![
-                crate::validation::FieldError::new(
-                    "quantity",
-                    format!("must be at least {claimed}, the coupons already claimed"),
-                ),
-            ]))),
+            [2, claimed] => Err(crate::control::refused(
+                "quantity",
+                &format!("must be at least {claimed}, the coupons already claimed"),
+            )),
             [0] => Err(EngineError::NotLoaded(id)),
             other => Err(EngineError::CorruptState {
                 campaign: id,
