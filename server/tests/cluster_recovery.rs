@@ -15,10 +15,9 @@ mod support;
 
 use coupon::redis::{CampaignKeys, RedisTarget};
 use coupon::{CampaignId, ClaimAck, RedisSettings};
-use std::process::Command;
 use std::time::{Duration, Instant};
 use support::cluster::LocalCluster;
-use support::process::{ServerProcess, free_port};
+use support::process::{ServerProcess, free_port, signal_pid};
 use support::stack::{Database, test_engine};
 use support::storm::Storm;
 
@@ -55,7 +54,7 @@ async fn an_instance_that_lived_through_failovers_serves_claims_again_and_stops_
     // takes over and every other node says the cluster is ok.
     let paused = cluster.primary_of(slot).await;
     let paused_pid = cluster.node(paused).pid().expect("the primary runs");
-    signal(paused_pid, "STOP");
+    signal_pid(paused_pid, "STOP");
     cluster.until_failed_over(slot, paused).await;
     until_whole(&cluster, Some(paused), 2).await;
 
@@ -65,7 +64,7 @@ async fn an_instance_that_lived_through_failovers_serves_claims_again_and_stops_
 
     // Act 2: the old primary comes back (as a replica); then the primary that took over is
     // SIGKILLed, its slots fail over again, and it is restarted.
-    signal(paused_pid, "CONT");
+    signal_pid(paused_pid, "CONT");
     until_whole(&cluster, None, 3).await;
     let promoted = cluster.primary_of(slot).await;
     cluster.node(promoted).kill();
@@ -88,12 +87,12 @@ async fn an_instance_that_lived_through_failovers_serves_claims_again_and_stops_
     // Act 3: a primary hangs under the claims in flight, and the server is told to stop.
     let hanging = cluster.primary_of(slot).await;
     let hanging_pid = cluster.node(hanging).pid().expect("the primary runs");
-    signal(hanging_pid, "STOP");
+    signal_pid(hanging_pid, "STOP");
     tokio::time::sleep(Duration::from_secs(1)).await;
     let (_, took) = server
         .terminate(EXITS_WITHIN + Duration::from_secs(5))
         .await;
-    signal(hanging_pid, "CONT");
+    signal_pid(hanging_pid, "CONT");
     let seen = storm.finish().await;
 
     // Assert 3: it stopped within its bound, whatever the hanging primary did.
@@ -161,14 +160,4 @@ async fn until_whole(cluster: &LocalCluster, except: Option<u16>, replicas: usiz
         },
     )
     .await;
-}
-
-/// `kill -<name> <pid>`.
-fn signal(pid: u32, name: &str) {
-    let sent = Command::new("kill")
-        .arg(format!("-{name}"))
-        .arg(pid.to_string())
-        .status()
-        .expect("run kill");
-    assert!(sent.success(), "kill -{name} {pid} failed");
 }

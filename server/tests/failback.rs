@@ -10,22 +10,10 @@ mod support;
 use coupon::redis::RedisTarget;
 use coupon::{CampaignId, ClaimAck, ClaimOutcome, Engine, RedisSettings, UserId};
 use std::collections::HashMap;
-use std::process::Command;
 use std::time::{Duration, Instant};
 use support::process::RedisProcess;
 use support::sentinel::{MASTER, Replicated};
 use support::stack::{Database, test_engine};
-
-/// Pauses (`STOP`) or resumes (`CONT`) a Redis process: a host that stops answering for a while,
-/// with its memory, run id and script cache intact.
-fn signal(redis: &RedisProcess, name: &str) {
-    let pid = redis.pid().expect("a running Redis");
-    let sent = Command::new("kill")
-        .args([&format!("-{name}"), &pid.to_string()])
-        .status()
-        .expect("run kill");
-    assert!(sent.success(), "kill -{name} {pid}");
-}
 
 async fn info(redis: &RedisProcess, section: &str) -> String {
     redis::cmd("INFO")
@@ -99,12 +87,12 @@ async fn a_failback_to_a_primary_that_fell_behind_hands_no_acknowledged_code_to_
         .to_owned();
 
     // A stops answering; the sentinel promotes B; ten members claim on B.
-    signal(&stack.primary, "STOP");
+    stack.primary.signal("STOP");
     stack.until_replica_promoted().await;
     told.extend(codes_told(&engine, campaign, 10..20).await);
 
     // A answers again: the sentinel turns it into B's replica, and it resyncs from B.
-    signal(&stack.primary, "CONT");
+    stack.primary.signal("CONT");
     support::eventually("A to replicate B", Duration::from_secs(30), || async {
         let replication = info(&stack.primary, "replication").await;
         field(&replication, "role") == Some("slave")
@@ -115,7 +103,7 @@ async fn a_failback_to_a_primary_that_fell_behind_hands_no_acknowledged_code_to_
 
     // A falls behind: paused again, and B drops its replication link (a paused process would
     // still take the stream into its socket buffer). B acknowledges five more claims.
-    signal(&stack.primary, "STOP");
+    stack.primary.signal("STOP");
     let () = redis::cmd("CLIENT")
         .arg("KILL")
         .arg("TYPE")
@@ -128,7 +116,7 @@ async fn a_failback_to_a_primary_that_fell_behind_hands_no_acknowledged_code_to_
 
     // Act: B dies; A answers again and is promoted, behind B by those five claims.
     stack.replica.kill();
-    signal(&stack.primary, "CONT");
+    stack.primary.signal("CONT");
     stack.until_named(stack.primary.port).await;
     let after = codes_told(&engine, campaign, 25..40).await;
 

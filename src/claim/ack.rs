@@ -2,17 +2,24 @@
 //! (`CLAIM_ACK=replicated`). With replicas, a failover that promotes one of them loses no claim a
 //! member was told is theirs.
 //!
-//! One `WAIT` per round of script calls, not per claim: every claim of the round was written on
-//! the same connection before it, so one answer covers them all. On a cluster, one per slot the
-//! round wrote to, sent to its primary on the connection the calls took: each primary waits for
-//! its own replicas, and a shard without enough of them holds up its campaigns only.
+//! One `WAIT` per round of script calls and shard, not per claim. What `WAIT` counts is the
+//! replicas that have what *its own connection* wrote, and the connection that waits is not
+//! always the one that wrote: the connection manager reconnects on its own, and on a cluster a
+//! failover between the calls and the `WAIT` routes it to the new primary. So a round's `WAIT`
+//! goes out in one pipeline after a short-lived write of its own (its connection has then written
+//! past every claim of the round, if it reached the same Redis) and before an `INFO replication`
+//! on that same connection, and it counts only if that Redis is still the primary of the history
+//! the claims were written in (the replication id claim.lua read as it wrote them). On a cluster
+//! each primary waits for its own replicas, and a shard without enough of them holds up its
+//! campaigns only.
 //! A round that does not reach N replicas in time has its issued claims answered "try again"
 //! (they stand in Redis: the member's next try hears "already claimed"). After such a round, and
 //! until enough replicas are connected again, calls to that shard are refused before they reach
 //! Redis.
 
+use crate::campaign::CampaignId;
 use crate::error::EngineError;
-use crate::redis::RedisLink;
+use crate::redis::{CampaignKeys, RedisLink};
 use std::collections::HashSet;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -85,45 +92,123 @@ impl Acknowledger {
         Ok(())
     }
 
-    /// After a round that wrote (issued something) to `shards`: whether enough replicas of
-    /// each have it, in the order given.
+    /// After a round that issued something: whether enough replicas have what each shard of
+    /// `written` was given, in the order given.
     pub async fn after_round(
         &self,
         redis: &RedisLink,
-        shards: &[Shard],
+        written: &[Written],
     ) -> Vec<Result<(), Unconfirmed>> {
         let ClaimAck::Replicated { replicas, timeout } = self.ack else {
-            return shards.iter().map(|_| Ok(())).collect();
+            return written.iter().map(|_| Ok(())).collect();
         };
         let timeout_ms = u64::try_from(timeout.as_millis())
             .unwrap_or(u64::MAX)
             .max(1);
-        let waits = shards.iter().map(|shard| {
-            let mut redis = redis.clone();
-            async move {
-                let mut wait = redis::cmd("WAIT");
-                wait.arg(replicas).arg(timeout_ms);
-                redis.query_shard::<i64>(&wait, *shard).await
-            }
-        });
-        let acked = futures::future::join_all(waits).await;
-        shards
+        let waits = written
             .iter()
-            .zip(acked)
-            .map(|(shard, acked)| match acked {
-                Ok(acked) if acked >= i64::from(replicas) => Ok(()),
-                Ok(acked) => {
-                    self.short().insert(*shard);
-                    crate::metrics::claims_unreplicated();
-                    Err(Unconfirmed::Short {
-                        connected: acked,
-                        wanted: replicas,
-                    })
-                }
-                Err(error) => Err(Unconfirmed::Redis(error)),
-            })
-            .collect()
+            .map(|written| wait_for_replicas(redis.clone(), written, replicas, timeout_ms));
+        let confirmed = futures::future::join_all(waits).await;
+        for (written, confirmed) in written.iter().zip(&confirmed) {
+            if let Err(Unconfirmed::Short { .. }) = confirmed {
+                self.short().insert(written.shard);
+                crate::metrics::claims_unreplicated();
+            }
+        }
+        confirmed
     }
+}
+
+/// What a round wrote to one shard: where, a campaign of it (naming the slot), and the
+/// replication id of the history its calls wrote in (`None` when its calls did not all see the
+/// same one: a failover in the middle of the round).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Written {
+    pub shard: Shard,
+    pub campaign: CampaignId,
+    pub replid: Option<String>,
+}
+
+/// How long the probe written before a `WAIT` lives: long enough to be seen by the `WAIT`.
+const PROBE_LIFETIME_MS: u64 = 10_000;
+
+/// The probe, the `WAIT` and `INFO replication` in one pipeline on one connection.
+async fn wait_for_replicas(
+    mut redis: RedisLink,
+    written: &Written,
+    replicas: u32,
+    timeout_ms: u64,
+) -> Result<(), Unconfirmed> {
+    let Some(replid) = &written.replid else {
+        return Err(Unconfirmed::Short {
+            connected: 0,
+            wanted: replicas,
+        });
+    };
+    let mut pipeline = redis::pipe();
+    pipeline
+        .cmd("SET")
+        .arg(CampaignKeys::ack_probe(written.campaign))
+        .arg(1)
+        .arg("PX")
+        .arg(PROBE_LIFETIME_MS)
+        .cmd("WAIT")
+        .arg(replicas)
+        .arg(timeout_ms)
+        .cmd("INFO")
+        .arg("replication");
+    let replies = redis
+        .pipeline_shard(&pipeline, 3, written.shard)
+        .await
+        .map_err(Unconfirmed::Redis)?;
+    let [_, acked, info] = replies.as_slice() else {
+        return Err(Unconfirmed::Redis(unexpected(replies.len())));
+    };
+    let acked: i64 =
+        redis::from_redis_value_ref(acked).map_err(|error| Unconfirmed::Redis(error.into()))?;
+    let info: String =
+        redis::from_redis_value_ref(info).map_err(|error| Unconfirmed::Redis(error.into()))?;
+    confirmation(replid, acked, &info, replicas)
+}
+
+fn unexpected(replies: usize) -> redis::RedisError {
+    redis::RedisError::from((
+        redis::ErrorKind::UnexpectedReturnType,
+        "a replicated acknowledgment's pipeline",
+        format!("{replies} replies for 3 commands"),
+    ))
+}
+
+/// Whether a `WAIT` that counted `acked` replicas, followed on its connection by `info`,
+/// confirms claims written in the history `written_on`: only if the Redis that waited is the
+/// primary of that history (a promoted replica starts a new one, so its replicas counting its
+/// own writes says nothing about the claims).
+pub(crate) fn confirmation(
+    written_on: &str,
+    acked: i64,
+    info: &str,
+    wanted: u32,
+) -> Result<(), Unconfirmed> {
+    let same_history =
+        field(info, "role") == Some("master") && field(info, "master_replid") == Some(written_on);
+    let counted = if same_history { acked } else { 0 };
+    if counted >= i64::from(wanted) {
+        Ok(())
+    } else {
+        Err(Unconfirmed::Short {
+            connected: counted,
+            wanted,
+        })
+    }
+}
+
+/// A `name:value` line of an `INFO` answer.
+fn field<'a>(info: &'a str, name: &str) -> Option<&'a str> {
+    info.lines().find_map(|line| {
+        line.trim()
+            .strip_prefix(name)
+            .and_then(|rest| rest.strip_prefix(':'))
+    })
 }
 
 /// Why a round's claims are not acknowledged; every claim of it hears the same.
@@ -170,8 +255,34 @@ async fn replicas_of(redis: &mut RedisLink, shard: Shard) -> redis::RedisResult<
 }
 
 fn replicas_in(info: &str) -> i64 {
-    info.lines()
-        .find_map(|line| line.trim().strip_prefix("connected_slaves:"))
+    field(info, "connected_slaves")
         .and_then(|n| n.parse().ok())
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PRIMARY: &str = "# Replication\r\nrole:master\r\nconnected_slaves:1\r\n\
+        master_replid:aaa\r\nmaster_repl_offset:90\r\n";
+
+    #[test]
+    fn a_wait_on_the_history_the_claims_were_written_in_counts() {
+        assert!(confirmation("aaa", 1, PRIMARY, 1).is_ok());
+        assert!(matches!(
+            confirmation("aaa", 0, PRIMARY, 1),
+            Err(Unconfirmed::Short { connected: 0, .. })
+        ));
+    }
+
+    #[test]
+    fn a_wait_answered_by_another_history_confirms_nothing() {
+        // The primary promoted since the claims were written: its replicas have its writes.
+        assert!(confirmation("bbb", 2, PRIMARY, 1).is_err());
+        // The old primary, demoted: it shares the history but is no longer where claims land.
+        let demoted = PRIMARY.replace("role:master", "role:slave");
+        assert!(confirmation("aaa", 2, &demoted, 1).is_err());
+        assert!(confirmation("aaa", 2, "", 1).is_err(), "no INFO to go on");
+    }
 }

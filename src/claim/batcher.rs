@@ -22,9 +22,9 @@
 //! (a slot moved since) for a call of its own in the same round.
 
 use super::ClaimOutcome;
-use super::ack::{Acknowledger, ClaimAck, Shard};
+use super::ack::{Acknowledger, ClaimAck, Shard, Written};
 use super::queues::{ForCampaign, NodeQueues, Round};
-use super::reply::{CallReply, read_call_reply};
+use super::reply::{CallReply, read_call_reply, split_call_reply};
 use crate::campaign::CampaignId;
 use crate::code::CodeKey;
 use crate::engine::REDIS_RESPONSE_TIMEOUT;
@@ -196,25 +196,19 @@ async fn run_round(
         codes,
     )
     .await;
-    let mut written: Vec<Shard> = decided
-        .iter()
-        .filter(|(_, answers)| answers.iter().any(|(_, answer)| is_issued(answer)))
-        .map(|(shard, _)| *shard)
-        .collect();
-    written.sort_unstable();
-    written.dedup();
+    let written = written_shards(&decided);
     let confirmed = if written.is_empty() {
         Vec::new()
     } else {
         acknowledger.after_round(&redis, &written).await
     };
-    for (shard, answers) in decided {
+    for part in decided {
         let unconfirmed = written
             .iter()
-            .position(|known| *known == shard)
+            .position(|known| known.shard == part.shard)
             .and_then(|at| confirmed.get(at))
             .and_then(|confirmed| confirmed.as_ref().err());
-        for (claim, answer) in answers {
+        for (claim, answer) in part.answers {
             let answer = match unconfirmed {
                 Some(unconfirmed) if is_issued(&answer) => Err(unconfirmed.to_error()),
                 _ => answer,
@@ -241,6 +235,26 @@ struct Part {
 /// Where the campaign's writes are replicated from: its slot on a cluster.
 fn shard_of(redis: &RedisLink, campaign: CampaignId) -> Shard {
     redis.cluster().map(|_| CampaignKeys::slot(campaign))
+}
+
+/// The shards the round issued something on, each with the history its calls wrote in.
+fn written_shards(decided: &Answered) -> Vec<Written> {
+    let mut written: Vec<Written> = Vec::new();
+    let issued = decided
+        .iter()
+        .filter(|part| part.answers.iter().any(|(_, answer)| is_issued(answer)));
+    for part in issued {
+        match written.iter_mut().find(|known| known.shard == part.shard) {
+            Some(known) if known.replid != part.written_on => known.replid = None,
+            Some(_) => {}
+            None => written.push(Written {
+                shard: part.shard,
+                campaign: part.campaign,
+                replid: part.written_on.clone(),
+            }),
+        }
+    }
+    written
 }
 
 fn is_issued(answer: &Answer) -> bool {
@@ -327,8 +341,14 @@ async fn run_calls(
     decided
 }
 
-/// One part's claims with their answers, and where the campaign's writes are replicated from.
-type PartAnswers = (Shard, Vec<(Request, Answer)>);
+/// One part's claims with their answers, where the campaign's writes are replicated from, and
+/// the replication id of the node that decided them (`None` when its call failed).
+struct PartAnswers {
+    shard: Shard,
+    campaign: CampaignId,
+    written_on: Option<String>,
+    answers: Vec<(Request, Answer)>,
+}
 
 /// Every part's [`PartAnswers`].
 type Answered = Vec<PartAnswers>;
@@ -389,15 +409,19 @@ async fn run_call(
         .map(|part| (part.campaign, part.claims.len()))
         .collect();
     crate::metrics::claim_call(segments.iter().map(|(_, claims)| claims).sum());
-    let reply: Result<Vec<i64>, RedisError> = call.invoke(&mut redis).await;
+    let reply: Result<Vec<redis::Value>, RedisError> = call.invoke(&mut redis).await;
     let read = reply
         .map_err(CallFailure::Redis)
-        .and_then(|reply| read_call_reply(&reply, &segments, codes).map_err(CallFailure::Corrupt));
+        .and_then(|reply| split_call_reply(reply).map_err(CallFailure::Corrupt))
+        .and_then(|(replid, decisions)| {
+            let replies = read_call_reply(&decisions, &segments, codes);
+            Ok((replid, replies.map_err(CallFailure::Corrupt)?))
+        });
     match read {
-        Ok(replies) => parts
+        Ok((replid, replies)) => parts
             .into_iter()
             .zip(replies)
-            .map(|(part, reply)| answer_part(part, reply))
+            .map(|(part, reply)| answer_part(part, reply, &replid))
             .collect(),
         Err(failure) => parts
             .into_iter()
@@ -406,7 +430,7 @@ async fn run_call(
     }
 }
 
-fn answer_part(part: Part, reply: CallReply) -> PartOutcome {
+fn answer_part(part: Part, reply: CallReply, replid: &str) -> PartOutcome {
     let campaign = part.campaign;
     let answers: Vec<Answer> = match reply {
         CallReply::Elsewhere => return Err(part),
@@ -420,7 +444,12 @@ fn answer_part(part: Part, reply: CallReply) -> PartOutcome {
             })
             .collect(),
     };
-    Ok((part.shard, part.claims.into_iter().zip(answers).collect()))
+    Ok(PartAnswers {
+        shard: part.shard,
+        campaign,
+        written_on: Some(replid.to_owned()),
+        answers: part.claims.into_iter().zip(answers).collect(),
+    })
 }
 
 /// Every claim of `part` hears the call's failure.
@@ -430,7 +459,12 @@ fn fail_part(part: Part, failure: &CallFailure) -> PartAnswers {
         .into_iter()
         .map(|claim| (claim, Err(failure.to_error(part.campaign))))
         .collect();
-    (part.shard, answers)
+    PartAnswers {
+        shard: part.shard,
+        campaign: part.campaign,
+        written_on: None,
+        answers,
+    }
 }
 
 /// Why a whole call went unanswered; every claim in it hears the same.

@@ -1,5 +1,6 @@
-//! Reading claim.lua's reply (see the script's header): for each campaign of the call, in order,
-//! `0`, `-1` (another campaign only) or three integers per claim.
+//! Reading claim.lua's reply (see the script's header): the node's replication id, then for
+//! each campaign of the call, in order, `0`, `-1` (another campaign only) or three integers per
+//! claim.
 
 use super::ClaimOutcome;
 use crate::campaign::CampaignId;
@@ -17,6 +18,28 @@ pub(crate) enum CallReply {
     Elsewhere,
     /// One decision per claim; a decision that could not be read is the reason why.
     Decided(Vec<Result<ClaimOutcome, String>>),
+}
+
+/// Splits a call's reply into the replication id of the node that ran it and the decisions.
+pub(crate) fn split_call_reply(reply: Vec<redis::Value>) -> Result<(String, Vec<i64>), String> {
+    let mut values = reply.into_iter();
+    let replid = match values.next() {
+        Some(redis::Value::BulkString(bytes)) => String::from_utf8(bytes)
+            .map_err(|_| "claim script replied a replication id that is not text".to_owned())?,
+        Some(redis::Value::SimpleString(text)) => text,
+        other => {
+            return Err(format!(
+                "claim script replied {other:?} for the replication id"
+            ));
+        }
+    };
+    let decisions = values
+        .map(|value| match value {
+            redis::Value::Int(n) => Ok(n),
+            other => Err(format!("claim script replied {other:?} for a decision")),
+        })
+        .collect::<Result<_, _>>()?;
+    Ok((replid, decisions))
 }
 
 /// Reads the reply of a call that carried, in order, `claims` claims of each `campaign` of
@@ -111,6 +134,20 @@ mod tests {
                 Ok(ClaimOutcome::AlreadyClaimed),
                 Ok(ClaimOutcome::SoldOut),
             ])]
+        );
+    }
+
+    #[test]
+    fn the_replication_id_comes_first_and_the_decisions_after_it() {
+        use redis::Value;
+        let reply = vec![Value::BulkString(b"8f2a".to_vec()), Value::Int(0)];
+        assert_eq!(split_call_reply(reply), Ok(("8f2a".to_owned(), vec![0])));
+        assert!(split_call_reply(vec![Value::Int(0)]).is_err(), "no id");
+        assert!(split_call_reply(Vec::new()).is_err(), "empty");
+        let text = vec![Value::BulkString(b"8f2a".to_vec()), Value::Nil];
+        assert!(
+            split_call_reply(text).is_err(),
+            "a decision that is not a number"
         );
     }
 

@@ -89,6 +89,26 @@ impl RedisLink {
         Ok(redis::from_redis_value(reply)?)
     }
 
+    /// Runs `pipeline` (its `count` commands, none ignored) on the primary of `slot` as
+    /// `query_shard` does, in one write on one connection: every command of it reaches the same
+    /// node, in order, or the whole pipeline fails.
+    pub async fn pipeline_shard(
+        &mut self,
+        pipeline: &Pipeline,
+        count: usize,
+        slot: Option<u16>,
+    ) -> RedisResult<Vec<Value>> {
+        let (Some(clustered), Some(slot)) = (self.cluster(), slot) else {
+            return pipeline.query_async(self).await;
+        };
+        let route = SingleNodeRoutingInfo::SpecificNode(Route::new(slot, SlotAddr::Master));
+        clustered
+            .connection
+            .get()
+            .route_pipeline(pipeline.clone(), 0, count, route)
+            .await
+    }
+
     /// Runs `command` on every primary (the one node without a cluster); each primary's
     /// `host:port` with its answer, or the error it gave.
     pub async fn on_primaries(&mut self, command: &Cmd) -> RedisResult<Vec<(String, Value)>> {

@@ -23,6 +23,13 @@ pub struct CampaignKeys {
 }
 
 impl CampaignKeys {
+    /// STRING, lives seconds: written by a replicated acknowledgment before its `WAIT`, so the
+    /// connection that waits has written past the claims it confirms (src/claim/ack.rs). Named
+    /// by a campaign only to land in its slot.
+    pub fn ack_probe(id: CampaignId) -> String {
+        format!("coupon:ack:{{{id}}}")
+    }
+
     /// The keys of campaign `id`.
     pub fn new(id: CampaignId) -> Self {
         // Every claim builds these: the id is formatted once, not once a key.

@@ -6,7 +6,6 @@ use crate::support::process::RedisProcess;
 use crate::support::sentinel::{MASTER, Replicated};
 use coupon::CampaignId;
 use coupon::redis::{CampaignKeys, RedisTarget};
-use std::process::Command;
 use std::time::Duration;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -206,7 +205,7 @@ impl Redis {
             (Self::Sentinel(stack), Fault::FailoverBehind) => {
                 let primary = sentinel_primary(stack).await;
                 let replica = other_port(stack, primary);
-                signal(process_on(stack, replica), "STOP");
+                process_on(stack, replica).signal("STOP");
                 let _: redis::RedisResult<i64> = redis::cmd("CLIENT")
                     .arg("KILL")
                     .arg("TYPE")
@@ -215,7 +214,7 @@ impl Redis {
                     .await;
                 keep_for(hold).await;
                 process_on(stack, primary).kill();
-                signal(process_on(stack, replica), "CONT");
+                process_on(stack, replica).signal("CONT");
                 until_sentinel_names_another(stack, primary).await;
                 process_on(stack, primary).restart().await;
                 until_replica_synced(stack).await;
@@ -283,15 +282,7 @@ async fn pause(redis: &RedisProcess, hold: Duration) {
     keep_for(hold).await;
 }
 
-/// `kill -<name>` to a Redis process (`STOP`: a host that stops answering, memory intact).
-fn signal(redis: &RedisProcess, name: &str) {
-    if let Some(pid) = redis.pid() {
-        let _ = Command::new("kill")
-            .args([&format!("-{name}"), &pid.to_string()])
-            .status();
-    }
-}
-
+/// The process of the stack's Redis on `port`.
 fn process_on(stack: &mut Replicated, port: u16) -> &mut RedisProcess {
     if stack.primary.port == port {
         &mut stack.primary

@@ -4,6 +4,7 @@
 
 pub mod cluster;
 pub mod process;
+pub mod rerouted_wait;
 pub mod sentinel;
 pub mod stack;
 pub mod storm;

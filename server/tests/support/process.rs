@@ -289,6 +289,14 @@ impl RedisProcess {
         self.child.as_ref().map(Child::id)
     }
 
+    /// Sends `STOP` (a host that stops answering, memory, run id and script cache intact) or
+    /// `CONT` to the running Redis; nothing when it is not running.
+    pub fn signal(&self, name: &str) {
+        if let Some(pid) = self.pid() {
+            signal_pid(pid, name);
+        }
+    }
+
     /// SIGKILL: the host died.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
@@ -451,4 +459,14 @@ impl Drop for Proxy {
     fn drop(&mut self) {
         self.accept.abort();
     }
+}
+
+/// Sends signal `name` (`STOP`, `CONT`, ...) to process `pid`.
+pub fn signal_pid(pid: u32, name: &str) {
+    let sent = Command::new("kill")
+        .arg(format!("-{name}"))
+        .arg(pid.to_string())
+        .status()
+        .expect("run kill");
+    assert!(sent.success(), "kill -{name} {pid} failed");
 }

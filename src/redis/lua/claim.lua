@@ -21,7 +21,9 @@
 -- The coupon's code is not decided here: the server derives it from the campaign and the
 -- sequence number (src/code/), so nothing but the sequence has to be kept for it.
 --
--- Replies, campaign after campaign in the order given:
+-- Replies: first this node's replication id (a replicated acknowledgment is checked against
+-- the history the claims were written in: src/claim/ack.rs), then campaign after campaign in
+-- the order given:
 --   0           the campaign is not ready (meta or counter missing; its state was last verified
 --               against PostgreSQL by another Redis: meta's run is not ARGV[1], or meta's replid
 --               is not this node's replication id, so this state may be an older copy restored
@@ -37,8 +39,8 @@
 --     4, starts_ms, 0      not open yet
 --     5, 0, 0              ended (by the marketer, or the window is over)
 --     6, 0, 0              paused
--- So a call of one campaign replies {0} or its decisions, as it did before other campaigns
--- could join it. Integers rather than strings keep the reply cheap to parse on the hot path.
+-- So a call of one campaign replies {replid, 0} or {replid, decisions...}. Integers rather than
+-- strings keep the rest of the reply cheap to parse on the hot path.
 
 local run = ARGV[1]
 if run == '' then
@@ -52,7 +54,7 @@ local replid = string.match(redis.call('INFO', 'replication'), 'master_replid:(%
 -- Redis's clock, not the app server's: every instance judges the window by the same time.
 local now = redis.call('TIME')
 local now_ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
-local reply = {}
+local reply = {replid or ''}
 
 local function answer(outcome, first, second)
   local n = #reply
