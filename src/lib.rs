@@ -19,7 +19,6 @@
 //!   fenced writes (`reconcile::fence`).
 
 pub mod campaign;
-mod campaigns;
 mod claim;
 pub mod code;
 mod control;
