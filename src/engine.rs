@@ -21,9 +21,8 @@ pub(crate) const REDIS_RESPONSE_TIMEOUT: Duration = Duration::from_secs(2);
 pub struct SyncSettings {
     /// Most queue entries moved to PostgreSQL in one transaction (one round of a campaign).
     /// Each batch pays fixed costs (the campaign list, the lease, reading and trimming the queue,
-    /// its transaction), so under a steady rush small batches leave the sync behind: at ~30k
-    /// claims/s into a table of millions of rows, 1,000-row batches let the lag settle at
-    /// 1.2–1.4 s, 5,000-row ones at 0.5–0.9 s. The statements within stay short either way
+    /// its transaction), so under a steady rush small batches leave the sync behind (lags
+    /// measured: docs/benchmark.md). The statements within stay short either way
     /// (`rows_per_statement`).
     pub batch_size: usize,
     /// Most rows in one `INSERT` of a batch: short statements keep PostgreSQL from holding a
@@ -31,9 +30,9 @@ pub struct SyncSettings {
     pub rows_per_statement: usize,
     /// How far behind the sync must be (the age of a batch's oldest coupon) to write the batch
     /// in one statement instead, in two halves on two connections at once: catching up then
-    /// matters more than sharing the cores. Whole-batch statements move a backlog about a tenth
-    /// faster; the halves use a second PostgreSQL backend, where one alone kept a core busy and
-    /// was the limit (see [`SyncSettings::catch_up_split`]).
+    /// matters more than sharing the cores. Whole-batch statements move a backlog faster; the
+    /// halves use a second PostgreSQL backend, where one alone kept a core busy and was the
+    /// limit (see [`SyncSettings::catch_up_split`]; figures in docs/benchmark.md).
     pub catch_up_after: Duration,
     /// How long an instance keeps the right to drain a campaign without renewing it; after a
     /// crash, another instance takes over once this has passed.
@@ -76,8 +75,8 @@ impl SyncSettings {
     /// and in a second transaction, at the same time. `len` (no second part) while the sync
     /// keeps up, and for batches too small to be worth a second transaction.
     ///
-    /// Why: draining a backlog, one PostgreSQL backend was busy the whole time (~9 µs of CPU a
-    /// row, nearly all of it index upkeep) while everything else waited on it.
+    /// Why: draining a backlog, one PostgreSQL backend was busy the whole time (nearly all of it
+    /// index upkeep) while everything else waited on it (docs/benchmark.md).
     pub fn catch_up_split(&self, len: usize, lag: Duration) -> usize {
         let worth_splitting = len >= 2 * self.rows_per_statement.max(1);
         if self.is_behind(lag) && worth_splitting {
@@ -101,8 +100,8 @@ impl SyncSettings {
 /// Why one `Arc` around everything: the web layer clones the engine a few times per request
 /// (axum's state, the handler's captured context, extractors) and drops each clone again. With a
 /// count per part (connection manager, pool, scripts, batcher) that was four contended atomic
-/// updates per clone and per drop, on counters every thread touches: dropping engine clones
-/// alone was 2.9% of the server's CPU profile under the JSON API benchmark.
+/// updates per clone and per drop, on counters every thread touches, which showed in the
+/// server's CPU profile under the JSON API benchmark (docs/benchmark.md).
 #[derive(Clone)]
 pub struct Engine(Arc<Parts>);
 

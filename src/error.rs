@@ -58,3 +58,19 @@ pub enum EngineError {
         detail: String,
     },
 }
+
+impl EngineError {
+    /// Whether Redis could not decide the call just now (unreachable or failing, this instance's
+    /// queue to it full, fewer replicas than needed confirmed): a second try is safe (a claim
+    /// issued meanwhile hears "already claimed") and may succeed, so callers answer "try again"
+    /// rather than fail.
+    pub fn is_retryable(&self) -> bool {
+        self.is_shed() || matches!(self, Self::Redis(_))
+    }
+
+    /// Whether the engine refused the call on purpose to stay within its bounds (its queue to
+    /// Redis full, replicas short). Retryable, and counted in the metrics, so no news for the log.
+    pub fn is_shed(&self) -> bool {
+        matches!(self, Self::Busy | Self::NotReplicated { .. })
+    }
+}

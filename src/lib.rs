@@ -7,19 +7,35 @@
 //! claim is never lost and never recorded twice. If Redis loses a campaign's state, it is
 //! rebuilt from PostgreSQL before that campaign answers claims again.
 //!
-//! Layout:
-//! - [`campaign`], [`user`], [`validation`]: the domain model and its input rules.
+//! Layout, one line a module (`src/<name>.rs` or `src/<name>/`):
+//! - [`campaign`]: campaigns as input and as stored, and the engine's calls that create and
+//!   read them.
+//! - [`user`]: the member claiming a coupon ([`UserId`]).
+//! - [`validation`]: field errors, collected so that a form shows them all at once.
+//! - [`text`]: what text people give us may contain (no invisible characters, one encoding).
 //! - [`code`]: coupon codes, made from (campaign, sequence) under the deployment's key.
-//! - [`Engine`]: the handle (Redis connection, PostgreSQL pool, settings) whose methods are the
-//!   engine's API: `create_campaign`, `claim`, `status`, `load_campaign`.
-//! - [`redis`](mod@crate::redis): key names and the Lua scripts (`src/redis/lua/*.lua`).
-//! - [`store`]: PostgreSQL tables and migrations.
-//! - [`sync`]: the queue drain, its crash-safe steps and the background loop.
+//! - `engine`: the [`Engine`] handle (Redis link, PostgreSQL pool, settings); its methods, the
+//!   engine's API, live in the modules that own each job.
+//! - `error`: [`EngineError`], the one error type of the engine, and which failures are
+//!   retryable.
+//! - `claim`: `Engine::claim`, claims coalesced into script calls per Redis node, replicated
+//!   acknowledgments.
+//! - `control`: the marketer's pause, resume, end and quantity changes on a running campaign.
+//! - `loader`: loading, verifying and repairing a campaign's Redis state from PostgreSQL.
 //! - `reconcile`: the rules that keep Redis in agreement with the record; today the controls'
 //!   fenced writes (`reconcile::fence`).
+//! - `lookup`: who holds which coupon (a member's own code, a shop's check, the export).
+//! - [`redeem`]: checkout: validate, hold, redeem and release a coupon, decided by PostgreSQL.
+//! - `status`: the numbers a marketer and a claim page watch ([`StatusReport`],
+//!   [`PublicStatus`]).
+//! - `health`: whether this instance can serve claims and record them ([`Readiness`]).
+//! - [`metrics`](mod@crate::metrics): what the engine reports to the `metrics` facade.
+//! - [`redis`](mod@crate::redis): key names, the Lua scripts (`src/redis/lua/*.lua`), the
+//!   connection and the Redis identity.
+//! - [`store`]: PostgreSQL tables and migrations.
+//! - [`sync`]: the queue drain, its crash-safe steps and the background loop.
 
 pub mod campaign;
-mod campaigns;
 mod claim;
 pub mod code;
 mod control;

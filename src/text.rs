@@ -1,7 +1,8 @@
 //! What text people give us may contain: no invisible formatting characters (bidirectional
 //! controls that make `gift.exe` read `exe.tfig`, zero-width spaces that make two ids look the
 //! same), and one encoding of each letter (Unicode NFC). The database checks the same rule for
-//! campaign names (`migrations/…_visible_text.sql`, which lists the same characters).
+//! campaign names and member ids (`migrations/…_visible_campaign_names.sql` and
+//! `…_visible_member_ids.sql`, which list the same characters).
 
 use unicode_normalization::UnicodeNormalization;
 

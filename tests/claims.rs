@@ -1,4 +1,5 @@
-//! Claims under concurrency: the seed's own test and a storm, against real Redis and PostgreSQL.
+//! Claims under concurrency: the original design's own test and a storm, against real Redis and
+//! PostgreSQL.
 
 mod support;
 
@@ -10,7 +11,7 @@ use std::sync::Arc;
 use support::*;
 use tokio::sync::Barrier;
 
-/// The seed's test, without its 10-second sleep: the sync is driven to completion directly.
+/// The original design's test, without its 10-second sleep: the sync is driven to completion directly.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn five_coupons_and_six_simultaneous_users_leave_exactly_one_sold_out() {
     // Arrange

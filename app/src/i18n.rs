@@ -162,7 +162,7 @@ pub fn format_count(n: i64) -> String {
 }
 
 /// Milliseconds as seconds with one decimal, rounded down: 1234 → "1.2". Integer arithmetic
-/// on purpose: formatting a float would pull the float printer (~10 KB) into the wasm bundle.
+/// on purpose: formatting a float would pull the float printer into the wasm bundle.
 pub fn format_seconds_tenths(ms: i64) -> String {
     let tenths = ms.max(0) / 100;
     format!("{}.{}", tenths / 10, tenths % 10)

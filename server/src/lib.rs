@@ -77,7 +77,7 @@ pub struct AppState {
 /// The router's state: the [`AppState`] behind one `Arc`. axum hands every request its own copy
 /// of the state, and Leptos puts one into the context of every server-function call, so on the
 /// claim path a copy must cost one reference count, not one per field (the fields' own copies
-/// were about 5% of the server's time under claim load).
+/// showed in the server's profile under claim load: docs/benchmark.md).
 #[derive(Clone)]
 pub struct SharedState(Arc<AppState>);
 

@@ -2,9 +2,8 @@
 
 use coupon::Engine;
 
-// glibc's malloc took about a sixth of the claim path's CPU in a profile (many small,
-// short-lived allocations per request across two threads); mimalloc handles that pattern far
-// better.
+// The claim path makes many small, short-lived allocations per request across threads, which
+// mimalloc handles far better than glibc's malloc (profile: docs/benchmark.md).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use leptos::prelude::get_configuration;

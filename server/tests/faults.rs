@@ -1,4 +1,4 @@
-//! Design.md's invariants while things break: real server processes, a real Redis and
+//! The README's guarantees while things break: real server processes, a real Redis and
 //! PostgreSQL, and a claim storm through the JSON API while a fault is injected. Each test has
 //! its own Redis process and database (see `support::stack`), bounded waits, and stops what it
 //! started even when it fails.

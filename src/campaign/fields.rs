@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 pub const NAME_MAX_CHARS: usize = 100;
 /// Largest fixed discount, in won: a typo guard, not a business rule.
 pub const MAX_DISCOUNT_WON: i64 = 10_000_000;
-/// Largest campaign: bounds the Redis memory one campaign can take (~80 bytes per coupon).
+/// Largest campaign: bounds the Redis memory one campaign can take (docs/benchmark.md, line 6).
 pub const MAX_QUANTITY: i64 = 10_000_000;
 /// Longest coupon validity: ten years.
 pub const MAX_VALID_DAYS: i64 = 3650;

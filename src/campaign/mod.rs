@@ -1,5 +1,7 @@
-//! Campaigns: what a marketer creates, as validated input and as stored.
+//! Campaigns: what a marketer creates, as validated input and as stored, and the engine's calls
+//! that create and read them (`api.rs`).
 
+mod api;
 mod draft;
 mod fields;
 mod order_rules;

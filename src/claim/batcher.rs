@@ -3,11 +3,10 @@
 //! Redis node holds, in one call of claim.lua.
 //!
 //! Why: most of what a script call costs Redis is per call, not per claim (running the script,
-//! the clock, the run id, the reply). Measured here with `redis-benchmark`: 30–50k calls/s with
-//! one claim each, 105–200k claims/s with sixteen a call. Under a rush the server therefore
-//! spends a fraction of a call per claim, whether the rush is on one campaign or spread over
-//! many (a call per campaign would give 30 campaigns calls of one or two claims each); a lone
-//! claim still goes out at once, as a call of one.
+//! the clock, the run id, the reply; `redis-benchmark` figures in docs/benchmark.md, line 1).
+//! Under a rush the server therefore spends a fraction of a call per claim, whether the rush is
+//! on one campaign or spread over many (a call per campaign would give 30 campaigns calls of one
+//! or two claims each); a lone claim still goes out at once, as a call of one.
 //!
 //! What does not change: the script decides each claim in the order the claims of its campaign
 //! reached this instance, atomically, with the same checks as a call of one; the calls of one

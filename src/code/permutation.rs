@@ -5,7 +5,7 @@
 //! distinct inputs always give distinct outputs (the codes' uniqueness rests on that alone), and
 //! it is undone by running the rounds backwards. With a pseudo-random round function, four
 //! rounds already make a pseudo-random permutation (Luby–Rackoff); eight leave a margin. SipHash
-//! is a pseudo-random function built for short inputs, and a round costs ~20 ns.
+//! is a pseudo-random function built for short inputs, and cheap on them (docs/benchmark.md).
 
 use siphasher::sip::SipHasher24;
 use std::hash::Hasher;

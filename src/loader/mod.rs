@@ -5,7 +5,7 @@
 //! When is a state verified: its meta hash carries the run id of the Redis that last verified
 //! it (src/redis/identity.rs). A copy restored after a restart or a failover carries an earlier
 //! one, so claim.lua answers "not ready" for it, and the claim comes here before it is decided.
-//! The sync compares every round too (src/sync/drainer.rs): a state whose last sequence number
+//! The sync compares every round too (src/sync/round.rs): a state whose last sequence number
 //! is below the highest recorded is behind the record whatever its stamp.
 //!
 //! - [`view`]: reading the state and judging it against the record.

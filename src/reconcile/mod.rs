@@ -5,7 +5,7 @@
 //!   above the one it holds, so no order of arrival can put an older change over a newer one.
 //!
 //! Verification and repair of a campaign's whole state live in `src/loader/`, the per-round
-//! comparison in `src/sync/drainer.rs`, and which Redis this instance talks to in
+//! comparison in `src/sync/round.rs`, and which Redis this instance talks to in
 //! `src/redis/identity.rs`.
 
 pub(crate) mod fence;

@@ -6,7 +6,7 @@ use crate::campaign::CampaignId;
 /// The Redis keys of one campaign.
 #[derive(Debug, Clone)]
 pub struct CampaignKeys {
-    /// STRING: coupons still available (the seed's counter).
+    /// STRING: coupons still available (the original design's counter).
     pub counter: String,
     /// HASH: user id -> the sequence number of its coupon, in hexadecimal (`0`: recorded before
     /// the numbers were kept). A SET of user ids in format 1 (src/loader/view.rs).

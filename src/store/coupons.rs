@@ -34,19 +34,18 @@ pub struct IssuedCoupon {
 ///
 /// A batch is normally new to PostgreSQL, so it goes in with plain `INSERT`s: every unique
 /// index is checked the ordinary way, without the extra speculative-insertion work of
-/// `ON CONFLICT` on each row (measured: about a fifth of the sync's cost per row). Only when
-/// one of them clashes with rows already recorded, which is what a repeated batch does (after a
-/// crash between this commit and the queue trim), is the whole batch inserted again with
-/// `ON CONFLICT (campaign_id, user_id) DO NOTHING`, so the rows already recorded are skipped.
-/// That second attempt is the old conflict-absorbing insert: a clash it does not absorb (on the
-/// sequence of a different user) means a real bug and fails loudly.
+/// `ON CONFLICT` on each row (a large share of the sync's cost per row: docs/benchmark.md).
+/// Only when one of them clashes with rows already recorded, which is what a repeated batch
+/// does (after a crash between this commit and the queue trim), is the whole batch inserted
+/// again with `ON CONFLICT (campaign_id, user_id) DO NOTHING`, so the rows already recorded are
+/// skipped. A clash that second attempt does not absorb (on the sequence of a different user)
+/// means a real bug and fails loudly.
 ///
 /// Why several statements: one statement keeps a PostgreSQL backend busy for its whole length
-/// (about 6 µs a row, mostly unique-index upkeep). Where the database shares cores with the
-/// claim path, a thousand-row statement held a core for several milliseconds at a time and
-/// claims waited behind it. Statements of a hundred rows, in the same transaction, cut the
-/// claim path's p99 under full load from about 5.6 ms to 4 ms, measured on two shared cores;
-/// a sync that has fallen behind writes whole batches instead
+/// (mostly unique-index upkeep). Where the database shares cores with the claim path, a
+/// thousand-row statement held a core for milliseconds at a time and claims waited behind it.
+/// Statements of a hundred rows, in the same transaction, lowered the claim path's p99 under
+/// full load (docs/benchmark.md); a sync that has fallen behind writes whole batches instead
 /// ([`crate::SyncSettings::statement_rows`]).
 pub async fn insert_batch(
     tx: &mut PgConnection,
@@ -245,7 +244,7 @@ pub async fn count(db: &PgPool, campaign: CampaignId) -> Result<i64, sqlx::Error
 ///
 /// Written as `ORDER BY … LIMIT 1` and planned at every execution, because a plan made while
 /// the campaign had no rows yet (statistics say "a few rows") read the whole campaign through
-/// the primary key instead: under the benchmark's load, a third more PostgreSQL CPU a claim.
+/// the primary key instead, which showed as PostgreSQL CPU a claim (docs/benchmark.md).
 /// The sync therefore asks only when it does not know (see `Drainer`), and repairs ask once.
 pub async fn highest_sequence(
     db: &mut PgConnection,

@@ -97,7 +97,7 @@ pub async fn member_sign_in(member_id: String) -> Result<FormResult<String>, Ser
 #[server(endpoint = "claim")]
 pub async fn claim(campaign_id: i64) -> Result<ClaimView, ServerFnError> {
     use crate::backend::engine;
-    use coupon::{ClaimOutcome, EngineError};
+    use coupon::ClaimOutcome;
     let Some(member) = crate::backend::member::current_member().await? else {
         crate::backend::set_status(401);
         return Err(ServerFnError::new("sign in through the shop first"));
@@ -111,9 +111,7 @@ pub async fn claim(campaign_id: i64) -> Result<ClaimView, ServerFnError> {
     let campaign = coupon::CampaignId(campaign_id);
     let outcome = match engine.claim(campaign, &member).await {
         Ok(outcome) => outcome,
-        Err(
-            error @ (EngineError::Redis(_) | EngineError::Busy | EngineError::NotReplicated { .. }),
-        ) => {
+        Err(error) if error.is_retryable() => {
             tracing::warn!(%error, "claim refused: Redis unavailable or too slow");
             crate::backend::set_status(503);
             return Ok(ClaimView::Unavailable);

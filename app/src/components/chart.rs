@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 
 // Coordinates are whole numbers in a tenfold view box: formatting floats would pull the float
-// printer (~10 KB) into the wasm bundle, and the SVG is stretched to its box anyway.
+// printer into the wasm bundle (docs/benchmark.md), and the SVG is stretched to its box anyway.
 const WIDTH: u64 = 6000;
 const HEIGHT: u64 = 1200;
 const SECONDS: usize = 300;

@@ -225,7 +225,7 @@ fn Controls(
     };
     let ended = move || status.get() == "ended";
     // Ending cannot be undone, so the browser asks first, saying so. (Its own dialog: an
-    // in-page one cost the wasm bundle 6 KB gzipped, over its budget.)
+    // in-page one took the wasm bundle over its budget; docs/benchmark.md, 2026-12-02.)
     let end_clicked = move |_| {
         if confirmed(t.end_cannot_be_undone) {
             set_status.dispatch(SetCampaignStatus {

@@ -110,9 +110,8 @@ impl From<EngineError> for ApiError {
     fn from(error: EngineError) -> Self {
         match error {
             EngineError::Invalid(errors) => Self::Invalid(errors.0),
-            // Shedding load or waiting for replicas, on purpose and counted in /metrics: not
-            // worth a log line a claim.
-            EngineError::Busy | EngineError::NotReplicated { .. } => Self::Unavailable,
+            // Counted in /metrics: not worth a log line a claim.
+            shed if shed.is_shed() => Self::Unavailable,
             other => {
                 // Logged once here; the client gets no internals.
                 tracing::error!(error = %other, "API request failed");

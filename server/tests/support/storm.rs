@@ -185,7 +185,7 @@ pub async fn issued_in_redis(engine: &Engine, campaign: CampaignId) -> HashSet<S
     engine.redis().hkeys(&keys.issued).await.expect("HKEYS")
 }
 
-/// Design.md's invariants after a storm: Redis's issued users, PostgreSQL's rows and the claims
+/// The README's guarantees after a storm: Redis's issued users, PostgreSQL's rows and the claims
 /// answered `issued` agree one to one; no row without a claim; nobody twice; never more than
 /// the quantity; every code unique.
 pub async fn assert_invariants(engine: &Engine, campaign: CampaignId, quantity: i64, seen: &Seen) {

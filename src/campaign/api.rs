@@ -1,6 +1,6 @@
-//! Creating and reading campaigns through the engine.
+//! The engine's campaign calls: creating and reading campaigns.
 
-use crate::campaign::{Campaign, CampaignDraft, CampaignId};
+use super::{Campaign, CampaignDraft, CampaignId};
 use crate::engine::Engine;
 use crate::error::EngineError;
 use crate::store::campaigns;
