@@ -1,6 +1,4 @@
-//! Entry point: configuration, connections, the first admin, the listener, and signals.
-
-use coupon::Engine;
+//! Entry point: the configuration, the state built from it, the listeners, and signals.
 
 // glibc's malloc took about a sixth of the claim path's CPU in a profile (many small,
 // short-lived allocations per request across two threads); mimalloc handles that pattern far
@@ -25,33 +23,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .log_internal_errors(false)
         .init();
 
-    // Before anything can claim: the engine takes its metric handles at the first claim.
-    server::telemetry::metrics_handle();
     let config = Config::from_env()?;
     let leptos_options = get_configuration(None)?.leptos_options;
-    let engine = Engine::connect_to(&config.redis, &config.database_url, config.sync).await?;
-    if let Some((email, password)) = &config.first_admin
-        && app::backend::accounts::ensure_first_admin(engine.db(), email, password).await?
-    {
-        tracing::info!(%email, "created the first admin account");
-    }
+    let state = AppState::build(&config, leptos_options).await?;
     if config.api_key.is_none() {
         tracing::warn!("API_KEY is not set: the JSON API answers 401 to every request");
     }
-    let addr = leptos_options.site_addr;
-    let listener = tokio::net::TcpListener::bind(addr).await?;
-    tracing::info!("listening on http://{addr}");
-
-    let mut state = AppState::new(leptos_options, engine, config.api_key, config.live_tick);
-    state.secure_cookies = config.secure_cookies;
-    state.trust_forwarded_for = config.trust_forwarded_for;
-    state.members = config.members;
-    state.public_origin = config.public_origin;
-    state.streams = server::open_streams::OpenStreams::new(config.live_streams_per_address);
-    state.limits = app::backend::limits::RateLimits::new(state.engine.redis(), config.limits);
-    if state.members.demo_sign_in {
+    if state.access.members.demo_sign_in {
         tracing::warn!("MEMBER_DEMO_SIGN_IN is on: anyone can claim as any member id they type");
     }
+    let addr = state.leptos_options.site_addr;
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    tracing::info!("listening on http://{addr}");
     tokio::spawn(cancel_on_signal(state.shutdown.clone()));
     match config.metrics_addr {
         Some(metrics_addr) => {

@@ -2,10 +2,9 @@
 
 mod members;
 
-use app::backend::limits::LimitSettings;
-use app::backend::member::MemberSources;
 use coupon::redis::RedisTarget;
 use coupon::{ClaimAck, RedisSettings, SyncSettings};
+use coupon_access::{AccessSettings, HashingSettings, LimitSettings, MemberSources};
 use std::time::Duration;
 
 /// Everything the server reads from its environment, besides Leptos's own `LEPTOS_*` variables
@@ -30,14 +29,11 @@ pub struct Config {
     pub secure_cookies: bool,
     /// `LIVE_TICK_MS`: how often open pages receive fresh numbers.
     pub live_tick: Duration,
-    /// `RATE_SIGNINS_PER_MINUTE`, `RATE_CLAIMS_PER_USER_PER_MINUTE`,
-    /// `RATE_CLAIMS_PER_ADDRESS_PER_SECOND`: the rate limits.
-    pub limits: LimitSettings,
-    /// `TRUST_FORWARDED_FOR`: take the client address from `X-Forwarded-For` (behind a proxy).
-    pub trust_forwarded_for: bool,
-    /// Where the claiming member comes from: `MEMBER_TOKEN_*`, `MEMBER_HEADER` with
-    /// `TRUSTED_PROXIES`, `MEMBER_DEMO_SIGN_IN`, `MEMBER_SESSION_MINUTES` (see `members`).
-    pub members: MemberSources,
+    /// Who is asking and whether to let them through: `RATE_*` (the rate limits),
+    /// `TRUST_FORWARDED_FOR` (take the client address from `X-Forwarded-For`), and where the
+    /// claiming member comes from: `MEMBER_TOKEN_*`, `MEMBER_HEADER` with `TRUSTED_PROXIES`,
+    /// `MEMBER_DEMO_SIGN_IN`, `MEMBER_SESSION_MINUTES` (see `members`).
+    pub access: AccessSettings,
     /// `PUBLIC_ORIGIN`: the site's origin as browsers see it (`https://coupons.shop.example`).
     pub public_origin: Option<String>,
     /// `METRICS_ADDR`: where `/metrics` and `/readyz` are served instead of the public listener.
@@ -182,9 +178,12 @@ impl Config {
             first_admin,
             secure_cookies: flag("COOKIE_SECURE")?,
             live_tick,
-            limits,
-            trust_forwarded_for: flag("TRUST_FORWARDED_FOR")?,
-            members: MemberSources::new(members::member_sources(optional)?),
+            access: AccessSettings {
+                members: MemberSources::new(members::member_sources(optional)?),
+                trust_forwarded_for: flag("TRUST_FORWARDED_FOR")?,
+                limits,
+                hashing: HashingSettings::default(),
+            },
             public_origin: optional("PUBLIC_ORIGIN")
                 .map(|raw| public_origin(&raw))
                 .transpose()?,
