@@ -13,9 +13,7 @@ use tracing_subscriber::EnvFilter;
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
+        .with_env_filter(log_filter()?)
         // A log line that cannot be written is dropped. By default the subscriber reports the
         // failure with `eprintln!`, which panics when standard error is broken too: once the
         // process reading our output was gone (a supervisor restarting, `| tee` killed), every
@@ -23,8 +21,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .log_internal_errors(false)
         .init();
 
+    // Every setting is read (and a bad one refused, by name) before anything connects.
     let config = Config::from_env()?;
-    let leptos_options = get_configuration(None)?.leptos_options;
+    let leptos_options = get_configuration(None)
+        .map_err(|error| format!("the LEPTOS_* settings: {error}"))?
+        .leptos_options;
     let state = AppState::build(&config, leptos_options).await?;
     if config.api_key.is_none() {
         tracing::warn!("API_KEY is not set: the JSON API answers 401 to every request");
@@ -51,6 +52,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// `RUST_LOG`, or `info` when it is unset. A filter that cannot be parsed stops the server
+/// (naming `RUST_LOG`) rather than logging at a level nobody chose.
+fn log_filter() -> Result<EnvFilter, String> {
+    match EnvFilter::try_from_default_env() {
+        Ok(filter) => Ok(filter),
+        Err(_) if std::env::var_os(EnvFilter::DEFAULT_ENV).is_none() => Ok(EnvFilter::new("info")),
+        Err(error) => Err(format!("RUST_LOG: {error}")),
+    }
 }
 
 /// Cancels `shutdown` on Ctrl-C or SIGTERM (what an orchestrator sends before killing).
