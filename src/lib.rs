@@ -17,6 +17,9 @@
 //! - [`sync`]: the queue drain, its crash-safe steps and the background loop.
 //! - `reconcile`: the rules that keep Redis in agreement with the record; today the controls'
 //!   fenced writes (`reconcile::fence`).
+//!
+//! Beside it in the workspace: `access/` (who may do what: member identity, admin accounts, the
+//! admin check, rate limits), `app/` (the Leptos UI) and `server/` (the axum binary).
 
 pub mod campaign;
 mod campaigns;

@@ -3,7 +3,9 @@
 //!
 //! [`run`] takes a bound listener and the state (which carries the shutdown token), so tests
 //! start it on port 0 and stop it when they are done; `main.rs` only reads the configuration
-//! and waits for a signal.
+//! ([`config`]), builds the state from it ([`AppState::build`]) and waits for a signal. Who may
+//! do what (members, admins, rate limits) is decided by `coupon_access`, which the state holds
+//! as one handle and hands to the server functions as one context value.
 
 pub mod api;
 pub mod config;
