@@ -34,6 +34,9 @@
 //!   connection and the Redis identity.
 //! - [`store`]: PostgreSQL tables and migrations.
 //! - [`sync`]: the queue drain, its crash-safe steps and the background loop.
+//!
+//! Beside it in the workspace: `access/` (who may do what: member identity, admin accounts, the
+//! admin check, rate limits), `app/` (the Leptos UI) and `server/` (the axum binary).
 
 pub mod campaign;
 mod claim;

@@ -2,7 +2,8 @@
 //! entry point.
 //!
 //! Layout: [`api`] holds the server functions and the values they exchange (compiled on both
-//! sides); `backend` (server only) holds what they need there (engine, sessions, accounts);
+//! sides); `backend` (server only) finds what they need there in the request's context (the
+//! engine, the session, the `coupon_access` handle that decides who may do what);
 //! [`pages`] and [`components`] are the UI; [`i18n`] the Korean and English texts.
 
 pub mod api;

@@ -3,7 +3,9 @@
 //!
 //! [`run`] takes a bound listener and the state (which carries the shutdown token), so tests
 //! start it on port 0 and stop it when they are done; `main.rs` only reads the configuration
-//! and waits for a signal.
+//! ([`config`]), builds the state from it ([`AppState::build`]) and waits for a signal. Who may
+//! do what (members, admins, rate limits) is decided by `coupon_access`, which the state holds
+//! as one handle and hands to the server functions as one context value.
 
 pub mod api;
 pub mod config;
@@ -16,23 +18,16 @@ mod member_link;
 pub mod open_streams;
 mod route_list;
 pub mod sessions;
+mod state;
 pub mod telemetry;
 mod web;
 
-use app::backend::accounts::PasswordChecks;
-use app::backend::client_address::ClientAddressRule;
-use app::backend::limits::{LimitSettings, RateLimits};
-use app::backend::member::MemberSources;
 use app::shell;
 use axum::Router;
-use axum::extract::FromRef;
 use axum::routing::get;
 use axum::serve::ListenerExt;
-use coupon::Engine;
-use leptos::prelude::{LeptosOptions, provide_context};
+use leptos::prelude::provide_context;
 use leptos_axum::LeptosRoutes;
-use live::LiveHub;
-use metrics_exporter_prometheus::PrometheusHandle;
 use sessions::RedisSessionStore;
 use std::sync::Arc;
 use std::time::Duration;
@@ -41,113 +36,13 @@ use tokio_util::sync::CancellationToken;
 use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_sessions::{Expiry, SessionManagerLayer, cookie::SameSite};
 
-/// What every request handler shares, as configured before the server starts. The router holds
-/// it behind one [`Arc`] ([`SharedState`]).
-#[derive(Clone)]
-pub struct AppState {
-    /// Leptos's settings (site root, output name, …).
-    pub leptos_options: LeptosOptions,
-    /// The issuing engine.
-    pub engine: Engine,
-    /// The live numbers' fan-out.
-    pub hub: Arc<LiveHub>,
-    /// The JSON API's key (`None`: API disabled).
-    pub api_key: api::ApiKey,
-    /// Whether session cookies carry `Secure` (the site is served over https).
-    pub secure_cookies: bool,
-    /// Cancelled to stop the server: ends live streams, then the sync finishes its round.
-    pub shutdown: CancellationToken,
-    /// Renders `/metrics`.
-    pub metrics: PrometheusHandle,
-    /// Sign-in and claim rate limits.
-    pub limits: RateLimits,
-    /// The bounded queue admin sign-ins wait in for their password hash (one per process: it
-    /// shares out this machine's cores).
-    pub password_checks: PasswordChecks,
-    /// Whether `X-Forwarded-For` names the client (the server runs behind a trusted proxy).
-    pub trust_forwarded_for: bool,
-    /// Where the claiming member comes from (tokens, a trusted proxy's header, demo sign-in).
-    pub members: MemberSources,
-    /// `PUBLIC_ORIGIN`: the site's origin, which browser writes must come from.
-    pub public_origin: Option<String>,
-    /// Live event streams open on this instance, per client address.
-    pub streams: open_streams::OpenStreams,
-}
-
-/// The router's state: the [`AppState`] behind one `Arc`. axum hands every request its own copy
-/// of the state, and Leptos puts one into the context of every server-function call, so on the
-/// claim path a copy must cost one reference count, not one per field (the fields' own copies
-/// showed in the server's profile under claim load: docs/benchmark.md).
-#[derive(Clone)]
-pub struct SharedState(Arc<AppState>);
-
-impl std::ops::Deref for SharedState {
-    type Target = AppState;
-    fn deref(&self) -> &AppState {
-        &self.0
-    }
-}
-
-impl FromRef<SharedState> for LeptosOptions {
-    fn from_ref(state: &SharedState) -> Self {
-        state.leptos_options.clone()
-    }
-}
-
-impl FromRef<SharedState> for Engine {
-    fn from_ref(state: &SharedState) -> Self {
-        state.engine.clone()
-    }
-}
-
-impl FromRef<SharedState> for PrometheusHandle {
-    fn from_ref(state: &SharedState) -> Self {
-        state.metrics.clone()
-    }
-}
+pub use state::{AppState, SharedState, StartError};
 
 /// How long a session lives after it was last written, i.e. after sign-in. Using a session does
 /// not extend it: the session layer writes a session only when it changed (`always_save` off),
 /// so a claim costs one Redis `GET`, not a `GET` and a `SET`. Members and admins sign in again
 /// after seven days.
 const SESSION_LIFETIME: time::Duration = time::Duration::days(7);
-
-impl AppState {
-    /// The state for `engine`, with the live numbers refreshed every `live_tick`.
-    pub fn new(
-        leptos_options: LeptosOptions,
-        engine: Engine,
-        api_key: Option<String>,
-        live_tick: Duration,
-    ) -> Self {
-        Self {
-            leptos_options,
-            hub: Arc::new(LiveHub::new(engine.clone(), live_tick)),
-            limits: RateLimits::new(engine.redis(), LimitSettings::default()),
-            password_checks: PasswordChecks::default(),
-            engine,
-            api_key: api::ApiKey(api_key.map(Into::into)),
-            secure_cookies: false,
-            shutdown: CancellationToken::new(),
-            metrics: telemetry::metrics_handle(),
-            trust_forwarded_for: false,
-            members: MemberSources::default(),
-            public_origin: None,
-            streams: open_streams::OpenStreams::new(open_streams::DEFAULT_STREAMS_PER_ADDRESS),
-        }
-    }
-}
-
-impl AppState {
-    /// How the client's address is found behind proxies (`TRUSTED_PROXIES`,
-    /// `TRUST_FORWARDED_FOR`).
-    pub fn client_addresses(&self) -> ClientAddressRule {
-        ClientAddressRule {
-            proxies: self.members.trusted_proxies.clone(),
-            trust_forwarded_for: self.trust_forwarded_for,
-        }
-    }
-}
 
 /// The HTTP routes: health, metrics and readiness, the JSON API, then the pages with their
 /// sessions.
@@ -170,10 +65,7 @@ fn public_routes(state: SharedState, with_operator_routes: bool) -> Router {
     let routes = route_list::routes();
     let options = state.leptos_options.clone();
     let engine = state.engine.clone();
-    let limits = state.limits.clone();
-    let password_checks = state.password_checks.clone();
-    let addresses = state.client_addresses();
-    let members = state.members.clone();
+    let access = state.access.clone();
     // `__Host-` makes browsers refuse the cookie unless it is Secure, for this host and path `/`
     // (no subdomain can plant or read it); only possible over https.
     let cookie_name = if state.secure_cookies {
@@ -197,10 +89,7 @@ fn public_routes(state: SharedState, with_operator_routes: bool) -> Router {
             routes,
             move || {
                 provide_context(engine.clone());
-                provide_context(limits.clone());
-                provide_context(password_checks.clone());
-                provide_context(addresses.clone());
-                provide_context(members.clone());
+                provide_context(access.clone());
             },
             move || shell(options.clone()),
         )
@@ -227,7 +116,7 @@ fn public_routes(state: SharedState, with_operator_routes: bool) -> Router {
             api::routes(
                 state.engine.clone(),
                 state.api_key.clone(),
-                state.limits.clone(),
+                state.access.limits.clone(),
             ),
         )
         .merge(pages)

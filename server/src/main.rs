@@ -1,6 +1,4 @@
-//! Entry point: configuration, connections, the first admin, the listener, and signals.
-
-use coupon::Engine;
+//! Entry point: the configuration, the state built from it, the listeners, and signals.
 
 // The claim path makes many small, short-lived allocations per request across threads, which
 // mimalloc handles far better than glibc's malloc (profile: docs/benchmark.md).
@@ -14,9 +12,7 @@ use tracing_subscriber::EnvFilter;
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
+        .with_env_filter(log_filter()?)
         // A log line that cannot be written is dropped. By default the subscriber reports the
         // failure with `eprintln!`, which panics when standard error is broken too: once the
         // process reading our output was gone (a supervisor restarting, `| tee` killed), every
@@ -24,33 +20,21 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .log_internal_errors(false)
         .init();
 
-    // Before anything can claim: the engine takes its metric handles at the first claim.
-    server::telemetry::metrics_handle();
+    // Every setting is read (and a bad one refused, by name) before anything connects.
     let config = Config::from_env()?;
-    let leptos_options = get_configuration(None)?.leptos_options;
-    let engine = Engine::connect_to(&config.redis, &config.database_url, config.sync).await?;
-    if let Some((email, password)) = &config.first_admin
-        && app::backend::accounts::ensure_first_admin(engine.db(), email, password).await?
-    {
-        tracing::info!(%email, "created the first admin account");
-    }
+    let leptos_options = get_configuration(None)
+        .map_err(|error| format!("the LEPTOS_* settings: {error}"))?
+        .leptos_options;
+    let state = AppState::build(&config, leptos_options).await?;
     if config.api_key.is_none() {
         tracing::warn!("API_KEY is not set: the JSON API answers 401 to every request");
     }
-    let addr = leptos_options.site_addr;
-    let listener = tokio::net::TcpListener::bind(addr).await?;
-    tracing::info!("listening on http://{addr}");
-
-    let mut state = AppState::new(leptos_options, engine, config.api_key, config.live_tick);
-    state.secure_cookies = config.secure_cookies;
-    state.trust_forwarded_for = config.trust_forwarded_for;
-    state.members = config.members;
-    state.public_origin = config.public_origin;
-    state.streams = server::open_streams::OpenStreams::new(config.live_streams_per_address);
-    state.limits = app::backend::limits::RateLimits::new(state.engine.redis(), config.limits);
-    if state.members.demo_sign_in {
+    if state.access.members.demo_sign_in {
         tracing::warn!("MEMBER_DEMO_SIGN_IN is on: anyone can claim as any member id they type");
     }
+    let addr = state.leptos_options.site_addr;
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    tracing::info!("listening on http://{addr}");
     tokio::spawn(cancel_on_signal(state.shutdown.clone()));
     match config.metrics_addr {
         Some(metrics_addr) => {
@@ -67,6 +51,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// `RUST_LOG`, or `info` when it is unset. A filter that cannot be parsed stops the server
+/// (naming `RUST_LOG`) rather than logging at a level nobody chose.
+fn log_filter() -> Result<EnvFilter, String> {
+    match EnvFilter::try_from_default_env() {
+        Ok(filter) => Ok(filter),
+        Err(_) if std::env::var_os(EnvFilter::DEFAULT_ENV).is_none() => Ok(EnvFilter::new("info")),
+        Err(error) => Err(format!("RUST_LOG: {error}")),
+    }
 }
 
 /// Cancels `shutdown` on Ctrl-C or SIGTERM (what an orchestrator sends before killing).

@@ -9,8 +9,6 @@
 
 use crate::SharedState;
 use crate::guard;
-use app::backend::limits::LimitRefusal;
-use app::backend::session;
 use app::i18n::{self, LANG_COOKIE, Lang};
 use axum::body::to_bytes;
 use axum::extract::{Request, State};
@@ -19,6 +17,8 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Redirect, Response};
+use coupon_access::limits::LimitRefusal;
+use coupon_access::session;
 use tower_sessions::Session;
 
 /// The query parameter the shop puts the token in, and the confirming form's field.
@@ -119,15 +119,15 @@ async fn verified_member(
     parts: &Parts,
     token: &str,
 ) -> Result<coupon::UserId, Refused> {
-    let Some(tokens) = &state.members.tokens else {
+    let Some(tokens) = &state.access.members.tokens else {
         return Err(refusal(
             StatusCode::BAD_REQUEST,
             "member_token: this server accepts no member tokens (MEMBER_TOKEN_SECRET or \
              MEMBER_TOKEN_KEYS is not set)",
         ));
     };
-    let address = state.client_addresses().client_of(parts);
-    match state.limits.member_sign_in(address).await {
+    let address = state.access.client_of(parts);
+    match state.access.limits.member_sign_in(address).await {
         Ok(()) => {}
         Err(LimitRefusal::Limited(limited)) => {
             let mut answer = refusal(
@@ -153,7 +153,7 @@ async fn verified_member(
 /// Signs `member` in on this browser (a fresh session id) and goes to the clean URL.
 async fn sign_in(state: &SharedState, session: &Session, member: &str, clean: &str) -> Response {
     if let Err(error) =
-        session::sign_in_member(session, member, state.members.session_lifetime).await
+        session::sign_in_member(session, member, state.access.members.session_lifetime).await
     {
         tracing::error!(%error, "cannot save a member session");
         return unavailable();

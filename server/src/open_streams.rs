@@ -2,8 +2,8 @@
 //! an admin's stream ends once its session does (sign-out, expiry, or the admin removed).
 
 use crate::sessions::RedisSessionStore;
-use app::backend::admin_check::{ADMIN_CHECK_TTL, is_still_admin};
 use coupon::Engine;
+use coupon_access::admin_check::{ADMIN_CHECK_TTL, AdminCheck};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use tower_sessions::session::Id;
@@ -61,8 +61,8 @@ impl Drop for StreamTicket {
 }
 
 /// Resolves once session `id` is gone from Redis (signed out or expired) or its admin
-/// `admin_id` was removed; looks every few seconds.
-pub async fn admin_session_ended(engine: Engine, id: Id, admin_id: i64) {
+/// `admin_id` was removed (as `admins` sees it); looks every few seconds.
+pub async fn admin_session_ended(engine: Engine, admins: AdminCheck, id: Id, admin_id: i64) {
     let key = RedisSessionStore::key(&id);
     let mut looks = tokio::time::interval(ADMIN_CHECK_TTL);
     looks.tick().await;
@@ -70,7 +70,7 @@ pub async fn admin_session_ended(engine: Engine, id: Id, admin_id: i64) {
         looks.tick().await;
         let present: Result<bool, _> =
             redis::AsyncCommands::exists(&mut engine.redis(), &key).await;
-        let still_admin = is_still_admin(engine.db(), admin_id).await;
+        let still_admin = admins.is_still_admin(admin_id).await;
         // A store that cannot answer ends nothing: the next look decides.
         if matches!(present, Ok(false)) || matches!(still_admin, Ok(false)) {
             return;

@@ -5,9 +5,6 @@ use crate::export;
 use crate::open_streams::{StreamTicket, admin_session_ended};
 use crate::{AppState, SharedState};
 use app::api::{LiveNumbers, PublicNumbers};
-use app::backend::admin_check::is_still_admin;
-use app::backend::limits::address_key;
-use app::backend::session::{self, AdminIdentity};
 use app::i18n::{LANG_COOKIE, Lang};
 use axum::body::Body;
 use axum::extract::{Path, State};
@@ -16,6 +13,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Redirect, Response};
 use coupon::CampaignId;
+use coupon_access::limits::address_key;
+use coupon_access::session::{self, AdminIdentity};
 use futures::StreamExt;
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -30,7 +29,7 @@ type Refused = Response;
 async fn require_admin(state: &AppState, session: &Session) -> Result<AdminIdentity, Refused> {
     let refused = || (StatusCode::UNAUTHORIZED, "sign in as an admin first").into_response();
     let admin = session::admin(session).await.ok_or_else(refused)?;
-    match is_still_admin(state.engine.db(), admin.id).await {
+    match state.access.admins.is_still_admin(admin.id).await {
         Ok(true) => Ok(admin),
         Ok(false) => Err(refused()),
         Err(error) => {
@@ -73,7 +72,12 @@ pub async fn admin_stream(
         Ok(ticket) => ticket,
         Err(refused) => return refused,
     };
-    let ended = admin_session_ended(state.engine.clone(), session_id, admin.id);
+    let ended = admin_session_ended(
+        state.engine.clone(),
+        state.access.admins.clone(),
+        session_id,
+        admin.id,
+    );
     stream(&state, ticket, state.hub.subscribe(id), ended, admin_event)
 }
 
@@ -116,7 +120,7 @@ async fn admit_stream(
     id: CampaignId,
 ) -> Result<StreamTicket, Refused> {
     let address = state
-        .client_addresses()
+        .access
         .client_of(parts)
         .map_or_else(|| "unknown".to_owned(), address_key);
     let Some(ticket) = state.streams.open(address) else {

@@ -10,7 +10,7 @@ use support::*;
 /// A browser signed in as a new admin of its own; its email.
 async fn another_admin(server: &TestServer) -> (reqwest::Client, String) {
     let email = format!("admin-{}@example.com", unique_marker());
-    app::backend::accounts::create_admin(server.engine.db(), &email, "another-password")
+    coupon_access::accounts::create_admin(server.engine.db(), &email, "another-password")
         .await
         .unwrap();
     let client = browser();

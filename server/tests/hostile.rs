@@ -4,14 +4,14 @@
 
 mod support;
 
-use app::backend::limits::LimitSettings;
 use coupon::CampaignStatus;
+use coupon_access::limits::LimitSettings;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use support::*;
 
 fn tight_limits(state: &mut server::AppState) {
-    state.limits = limits_of_its_own(
+    state.access.limits = limits_of_its_own(
         state,
         LimitSettings {
             sign_ins_per_minute: 3,
@@ -334,7 +334,7 @@ async fn sign_in_attempts_are_limited_per_account_with_a_clear_429() {
 async fn claims_are_limited_per_user_and_per_address() {
     // Sign-ins are not what this counts: six members sign in from one address.
     let server = spawn_server_with(|state| {
-        state.limits = limits_of_its_own(
+        state.access.limits = limits_of_its_own(
             state,
             LimitSettings {
                 sign_ins_per_minute: 100,

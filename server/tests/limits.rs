@@ -4,8 +4,8 @@
 
 mod support;
 
-use app::backend::limits::{LimitSettings, RateLimits};
-use app::backend::proxies::TrustedProxies;
+use coupon_access::limits::{LimitSettings, RateLimits};
+use coupon_access::proxies::TrustedProxies;
 use reqwest::StatusCode;
 use serde_json::json;
 use support::*;
@@ -21,8 +21,8 @@ const TIGHT: LimitSettings = LimitSettings {
 async fn behind_proxy(namespace: &str) -> TestServer {
     let namespace = namespace.to_owned();
     spawn_server_with(move |state| {
-        state.limits = RateLimits::in_namespace(state.engine.redis(), TIGHT, &namespace);
-        state.trust_forwarded_for = true;
+        state.access.limits = RateLimits::in_namespace(state.engine.redis(), TIGHT, &namespace);
+        state.access.trust_forwarded_for = true;
     })
     .await
 }
@@ -204,7 +204,7 @@ async fn a_flood_of_sign_ins_gets_429_and_anonymous_visits_create_no_session() {
 
 #[test]
 fn trusted_proxies_are_read_as_cidr_ranges() {
-    // The address rule itself is unit-tested in app::backend::client_address; this only pins
+    // The address rule itself is unit-tested in coupon_access::client_address; this only pins
     // the configuration format the README documents.
     let proxies = TrustedProxies::parse("10.0.0.0/8, 2001:db8::/32").unwrap();
     assert!(proxies.contains("2001:db8:5::1".parse().unwrap()));

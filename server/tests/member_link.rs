@@ -4,8 +4,8 @@
 
 mod support;
 
-use app::backend::member::{MemberSources, Sources};
-use app::backend::member_token::MemberTokens;
+use coupon_access::member::{MemberSources, Sources};
+use coupon_access::member_token::MemberTokens;
 use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -42,7 +42,7 @@ fn valid_token(member: &str) -> String {
 
 /// A server checking shop tokens, and a campaign of five.
 async fn shop_server() -> (TestServer, coupon::Campaign) {
-    let server = spawn_server_with(|state| state.members = shop_tokens()).await;
+    let server = spawn_server_with(|state| state.access.members = shop_tokens()).await;
     let campaign = server.campaign(5).await;
     (server, campaign)
 }

@@ -4,9 +4,9 @@
 
 mod support;
 
-use app::backend::member::{MemberSources, Sources};
-use app::backend::member_token::MemberTokens;
-use app::backend::proxies::TrustedProxies;
+use coupon_access::member::{MemberSources, Sources};
+use coupon_access::member_token::MemberTokens;
+use coupon_access::proxies::TrustedProxies;
 use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
 use reqwest::StatusCode;
 use serde_json::json;
@@ -48,7 +48,7 @@ async fn followed_link(
     reqwest::Client,
     reqwest::Response,
 ) {
-    let server = spawn_server_with(|state| state.members = shop_tokens()).await;
+    let server = spawn_server_with(|state| state.access.members = shop_tokens()).await;
     let campaign = server.campaign(5).await;
     let client = browser();
     let token = hs256(valid_claims(member), SECRET);
@@ -102,7 +102,7 @@ async fn a_token_link_signs_the_member_in_and_redirects_to_the_clean_url() {
 #[tokio::test]
 async fn forged_expired_early_and_wrong_audience_tokens_are_refused_and_sign_nobody_in() {
     // Arrange
-    let server = spawn_server_with(|state| state.members = shop_tokens()).await;
+    let server = spawn_server_with(|state| state.access.members = shop_tokens()).await;
     let campaign = server.campaign(5).await;
     let member = "victim";
     let refused = [
@@ -168,7 +168,7 @@ async fn forged_expired_early_and_wrong_audience_tokens_are_refused_and_sign_nob
 
 #[tokio::test]
 async fn a_bearer_token_names_the_member_of_a_server_function_call() {
-    let server = spawn_server_with(|state| state.members = shop_tokens()).await;
+    let server = spawn_server_with(|state| state.access.members = shop_tokens()).await;
     let campaign = server.campaign(5).await;
     let token = hs256(valid_claims("app-member-7"), SECRET);
 
@@ -259,8 +259,10 @@ fn claim_as_proxied(
 #[tokio::test]
 async fn the_member_header_is_honoured_only_from_a_trusted_proxy() {
     // Arrange: one server trusts the test's own address as its proxy, the other does not.
-    let trusting = spawn_server_with(|state| state.members = header_from("127.0.0.1/32")).await;
-    let distrusting = spawn_server_with(|state| state.members = header_from("10.0.0.0/8")).await;
+    let trusting =
+        spawn_server_with(|state| state.access.members = header_from("127.0.0.1/32")).await;
+    let distrusting =
+        spawn_server_with(|state| state.access.members = header_from("10.0.0.0/8")).await;
     let campaign = trusting.campaign(5).await;
     // Act
     let through_proxy = claim_as_proxied(&trusting, &campaign, b"proxied-member")
@@ -285,7 +287,8 @@ async fn the_member_header_is_honoured_only_from_a_trusted_proxy() {
 #[tokio::test]
 async fn a_korean_member_id_comes_through_the_proxy_raw_or_percent_encoded() {
     // Arrange
-    let server = spawn_server_with(|state| state.members = header_from("127.0.0.1/32")).await;
+    let server =
+        spawn_server_with(|state| state.access.members = header_from("127.0.0.1/32")).await;
     let campaign = server.campaign(5).await;
     let post = |member: &[u8]| claim_as_proxied(&server, &campaign, member);
     let percent_encoded =
@@ -316,7 +319,7 @@ async fn a_korean_member_id_comes_through_the_proxy_raw_or_percent_encoded() {
 
 #[tokio::test]
 async fn typed_member_ids_are_refused_unless_the_demo_sign_in_is_on() {
-    let server = spawn_server_with(|state| state.members = shop_tokens()).await;
+    let server = spawn_server_with(|state| state.access.members = shop_tokens()).await;
     let client = browser();
 
     let typed = call(

@@ -6,7 +6,7 @@
 
 mod support;
 
-use app::backend::limits::{LimitSettings, RateLimits};
+use coupon_access::limits::{LimitSettings, RateLimits};
 use redis::AsyncCommands;
 use reqwest::StatusCode;
 use std::time::Duration;
@@ -21,9 +21,9 @@ async fn behind_proxy() -> (TestServer, String) {
     let namespace = unique_marker();
     let counted_in = namespace.clone();
     let server = spawn_server_with(move |state| {
-        state.limits =
+        state.access.limits =
             RateLimits::in_namespace(state.engine.redis(), LimitSettings::default(), &counted_in);
-        state.trust_forwarded_for = true;
+        state.access.trust_forwarded_for = true;
     })
     .await;
     (server, namespace)

@@ -10,15 +10,14 @@ use leptos::prelude::*;
 /// the queue, instead of all being hashed in front of the real admin.
 #[server(endpoint = "admin_sign_in")]
 pub async fn admin_sign_in(email: String, password: String) -> Result<bool, ServerFnError> {
-    use crate::backend::{
-        accounts, client_address, engine, limits, refused, session, too_many, unavailable,
-    };
+    use crate::backend::{access, client_address, engine, refused, session, too_many, unavailable};
+    use coupon_access::accounts;
     // Before anything is counted: the email becomes part of the limits' Redis keys.
     if email.len() > accounts::MOST_EMAIL_BYTES {
         return Err(email_too_long());
     }
-    let limits = limits()?;
-    let checks = password_checks()?;
+    let access = access()?;
+    let (limits, checks) = (&access.limits, &access.password_checks);
     let engine = engine()?;
     let address = client_address();
     let attempt = limits
@@ -44,20 +43,13 @@ pub async fn admin_sign_in(email: String, password: String) -> Result<bool, Serv
     Ok(true)
 }
 
-/// The queue of password checks the server put into the context.
-#[cfg(feature = "ssr")]
-fn password_checks() -> Result<crate::backend::accounts::PasswordChecks, ServerFnError> {
-    use_context::<crate::backend::accounts::PasswordChecks>()
-        .ok_or_else(|| ServerFnError::new("password checks are not configured"))
-}
-
 /// An email longer than any address can be: 422, naming the field.
 #[cfg(feature = "ssr")]
 fn email_too_long() -> ServerFnError {
     crate::backend::set_status(422);
     ServerFnError::new(format!(
         "email: at most {} bytes",
-        crate::backend::accounts::MOST_EMAIL_BYTES
+        coupon_access::accounts::MOST_EMAIL_BYTES
     ))
 }
 

@@ -37,8 +37,7 @@ pub async fn claim_page(id: i64) -> Result<Option<ClaimPageData>, ServerFnError>
         None => None,
         Some(member) => Some(member_state(&engine, &report, member.id()).await?),
     };
-    let demo_sign_in = use_context::<crate::backend::member::MemberSources>()
-        .is_some_and(|sources| sources.demo_sign_in);
+    let demo_sign_in = crate::backend::member_sources().demo_sign_in;
     let numbers = PublicNumbers {
         status: report.campaign.status.as_str().to_owned(),
         quantity: report.campaign.quantity,
@@ -55,12 +54,11 @@ pub async fn claim_page(id: i64) -> Result<Option<ClaimPageData>, ServerFnError>
 }
 
 /// Demo mode only (`MEMBER_DEMO_SIGN_IN=true`): remembers whatever member id the visitor
-/// typed. Off, it answers 403: members then come from the shop (see `backend::member`).
+/// typed. Off, it answers 403: members then come from the shop (see `coupon_access::member`).
 #[server(endpoint = "member_sign_in")]
 pub async fn member_sign_in(member_id: String) -> Result<FormResult<String>, ServerFnError> {
-    use crate::backend::member::MemberSources;
     use crate::backend::session;
-    let sources = use_context::<MemberSources>().unwrap_or_default();
+    let sources = crate::backend::member_sources();
     if !sources.demo_sign_in {
         crate::backend::set_status(403);
         return Err(ServerFnError::new(

@@ -1,17 +1,15 @@
-//! Server-side helpers of the server functions (compiled with `ssr` only): the engine from
-//! context, sessions, admin accounts, and conversions from engine values to page values.
+//! Server-side helpers of the server functions (compiled with `ssr` only): the engine and the
+//! access checks from context, the session and member of the call, and conversions from engine
+//! values to page values. Who may do what is decided in `coupon_access`; what is here only
+//! finds its handle in the Leptos context and turns its answers into server-function errors.
 
-pub mod accounts;
-pub mod admin_check;
-pub mod client_address;
-pub mod limits;
 pub mod member;
-pub mod member_token;
-pub mod proxies;
 pub mod session;
 
 use crate::api::{CampaignView, FieldProblem, LiveNumbers, PublicNumbers};
 use coupon::{Campaign, Engine, EngineError, StatusReport};
+use coupon_access::limits::{LimitRefusal, Limited, RateLimits};
+use coupon_access::{Access, MemberSources};
 use leptos::prelude::*;
 
 /// The engine the server put into the context of every request.
@@ -105,26 +103,52 @@ impl LiveNumbers {
     }
 }
 
+/// Reads the access handle the server put into the context, in place (a copy of the whole
+/// handle would cost every claim a reference count per part).
+fn with_access<T>(read: impl FnOnce(&Access) -> T) -> Option<T> {
+    with_context(read)
+}
+
+/// The access handle, for the server functions that need more than one of its parts.
+pub fn access() -> Result<Access, ServerFnError> {
+    with_access(Access::clone).ok_or_else(|| ServerFnError::new("access is not configured"))
+}
+
 /// The rate limits the server put into the context.
-pub fn limits() -> Result<limits::RateLimits, ServerFnError> {
-    use_context::<limits::RateLimits>()
+pub fn limits() -> Result<RateLimits, ServerFnError> {
+    with_access(|access| access.limits.clone())
         .ok_or_else(|| ServerFnError::new("rate limits are not configured"))
 }
 
-/// The address of the client calling this server function (see [`client_address`]'s rule).
+/// Where members come from; none configured if the server put no access into the context.
+pub fn member_sources() -> MemberSources {
+    with_access(|access| access.members.clone()).unwrap_or_default()
+}
+
+/// The address of the client calling this server function (see `coupon_access::client_address`
+/// for the rule).
 pub fn client_address() -> Option<std::net::IpAddr> {
-    let rule = use_context::<client_address::ClientAddressRule>().unwrap_or_default();
+    let (members, trust_forwarded_for) =
+        with_access(|access| (access.members.clone(), access.trust_forwarded_for))
+            .unwrap_or_default();
     // Read in place: taking the parts out of the context would copy every header and extension
     // of the request, on every claim.
-    with_context(|parts: &axum::http::request::Parts| rule.client_of(parts)).flatten()
+    with_context(|parts: &axum::http::request::Parts| {
+        coupon_access::client_address::client_of(
+            &members.trusted_proxies,
+            trust_forwarded_for,
+            parts,
+        )
+    })
+    .flatten()
 }
 
 /// Answers a refused attempt: 429 with `Retry-After` over a limit, 503 when the limits could
 /// not be read.
-pub fn refused(refusal: limits::LimitRefusal) -> ServerFnError {
+pub fn refused(refusal: LimitRefusal) -> ServerFnError {
     match refusal {
-        limits::LimitRefusal::Limited(limited) => too_many(limited),
-        limits::LimitRefusal::Unavailable(error) => {
+        LimitRefusal::Limited(limited) => too_many(limited),
+        LimitRefusal::Unavailable(error) => {
             tracing::error!(%error, "rate limits unreadable: attempt refused");
             set_status(503);
             ServerFnError::new("the service is temporarily unavailable; please try again")
@@ -133,7 +157,7 @@ pub fn refused(refusal: limits::LimitRefusal) -> ServerFnError {
 }
 
 /// Answers 429 with `Retry-After`, for a refused attempt.
-pub fn too_many(limited: limits::Limited) -> ServerFnError {
+pub fn too_many(limited: Limited) -> ServerFnError {
     set_status(429);
     if let Some(options) = use_context::<leptos_axum::ResponseOptions>() {
         let seconds = limited.retry_after.as_secs().max(1);

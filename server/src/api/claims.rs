@@ -2,12 +2,12 @@
 
 use super::error::ApiError;
 use super::extract::{ApiJson, CampaignPath};
-use app::backend::limits::{LimitRefusal, RateLimits};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use coupon::{ClaimOutcome, Engine, HeldCoupon, UserId};
+use coupon_access::limits::{LimitRefusal, RateLimits};
 use serde::Deserialize;
 
 /// The claim request body.

@@ -10,11 +10,11 @@ mod extract;
 pub use auth::ApiKey;
 pub use error::ApiError;
 
-use app::backend::limits::RateLimits;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{delete, get, post};
 use coupon::Engine;
+use coupon_access::limits::RateLimits;
 
 /// Largest request body the API reads; a campaign or a claim is far smaller.
 const MAX_BODY_BYTES: usize = 16 * 1024;

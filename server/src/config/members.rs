@@ -1,10 +1,10 @@
 //! The member-identity part of the configuration: where the claiming member's id comes from.
 
 use super::ConfigError;
-use app::backend::member::Sources;
-use app::backend::member_token::MemberTokens;
-use app::backend::proxies::TrustedProxies;
 use axum::http::HeaderName;
+use coupon_access::member::Sources;
+use coupon_access::member_token::MemberTokens;
+use coupon_access::proxies::TrustedProxies;
 use std::time::Duration;
 
 /// Member sessions last this long unless `MEMBER_SESSION_MINUTES` says otherwise: a shared

@@ -1,15 +1,22 @@
 //! Configuration from environment variables (documented in the README).
 
 mod members;
+#[cfg(test)]
+mod refusals;
+mod values;
 
-use app::backend::limits::LimitSettings;
-use app::backend::member::MemberSources;
 use coupon::redis::RedisTarget;
 use coupon::{ClaimAck, RedisSettings, SyncSettings};
+use coupon_access::{AccessSettings, HashingSettings, LimitSettings, MemberSources};
 use std::time::Duration;
+use values::{flag, host_ports, postgres_url, public_origin, redis_url, socket_address};
 
 /// Everything the server reads from its environment, besides Leptos's own `LEPTOS_*` variables
-/// (the listen address is `LEPTOS_SITE_ADDR`).
+/// (the listen address is `LEPTOS_SITE_ADDR`, checked here too so that a bad one is named).
+///
+/// Adding a setting: a field here, its parsing in [`Config::from_lookup`] (with a parser of
+/// `values` for its kind), the line that hands it on in `AppState::build` (or in the settings of
+/// the part that uses it, such as [`AccessSettings`]), and its row in the README.
 #[derive(Debug, Clone)]
 pub struct Config {
     /// Where Redis is and what "issued" means: `REDIS_URL` (e.g. `redis://127.0.0.1:6379`), or
@@ -30,14 +37,11 @@ pub struct Config {
     pub secure_cookies: bool,
     /// `LIVE_TICK_MS`: how often open pages receive fresh numbers.
     pub live_tick: Duration,
-    /// `RATE_SIGNINS_PER_MINUTE`, `RATE_CLAIMS_PER_USER_PER_MINUTE`,
-    /// `RATE_CLAIMS_PER_ADDRESS_PER_SECOND`: the rate limits.
-    pub limits: LimitSettings,
-    /// `TRUST_FORWARDED_FOR`: take the client address from `X-Forwarded-For` (behind a proxy).
-    pub trust_forwarded_for: bool,
-    /// Where the claiming member comes from: `MEMBER_TOKEN_*`, `MEMBER_HEADER` with
-    /// `TRUSTED_PROXIES`, `MEMBER_DEMO_SIGN_IN`, `MEMBER_SESSION_MINUTES` (see `members`).
-    pub members: MemberSources,
+    /// Who is asking and whether to let them through: `RATE_*` (the rate limits),
+    /// `TRUST_FORWARDED_FOR` (take the client address from `X-Forwarded-For`), and where the
+    /// claiming member comes from: `MEMBER_TOKEN_*`, `MEMBER_HEADER` with `TRUSTED_PROXIES`,
+    /// `MEMBER_DEMO_SIGN_IN`, `MEMBER_SESSION_MINUTES` (see `members`).
+    pub access: AccessSettings,
     /// `PUBLIC_ORIGIN`: the site's origin as browsers see it (`https://coupons.shop.example`).
     pub public_origin: Option<String>,
     /// `METRICS_ADDR`: where `/metrics` and `/readyz` are served instead of the public listener.
@@ -148,7 +152,7 @@ impl Config {
                 })?;
                 RedisTarget::Sentinel { sentinels, master }
             }
-            (None, None) => RedisTarget::Url(required("REDIS_URL")?),
+            (None, None) => RedisTarget::Url(redis_url(required("REDIS_URL")?)?),
         };
         let ack = match optional("CLAIM_ACK").as_deref() {
             None | Some("primary") => ClaimAck::Primary,
@@ -174,17 +178,25 @@ impl Config {
                 )));
             }
         };
+        // Leptos reads its own settings, the listen address among them, and its error would
+        // not name the variable.
+        if let Some(raw) = optional("LEPTOS_SITE_ADDR") {
+            socket_address("LEPTOS_SITE_ADDR", &raw)?;
+        }
         Ok(Self {
             redis: RedisSettings { target, ack },
-            database_url: required("DATABASE_URL")?,
+            database_url: postgres_url(required("DATABASE_URL")?)?,
             sync,
             api_key: optional("API_KEY"),
             first_admin,
             secure_cookies: flag("COOKIE_SECURE")?,
             live_tick,
-            limits,
-            trust_forwarded_for: flag("TRUST_FORWARDED_FOR")?,
-            members: MemberSources::new(members::member_sources(optional)?),
+            access: AccessSettings {
+                members: MemberSources::new(members::member_sources(optional)?),
+                trust_forwarded_for: flag("TRUST_FORWARDED_FOR")?,
+                limits,
+                hashing: HashingSettings::default(),
+            },
             public_origin: optional("PUBLIC_ORIGIN")
                 .map(|raw| public_origin(&raw))
                 .transpose()?,
@@ -193,61 +205,10 @@ impl Config {
                 crate::open_streams::DEFAULT_STREAMS_PER_ADDRESS,
             )?,
             metrics_addr: optional("METRICS_ADDR")
-                .map(|raw| {
-                    raw.parse().map_err(|_| {
-                        ConfigError(format!("METRICS_ADDR must be host:port, got {raw:?}"))
-                    })
-                })
+                .map(|raw| socket_address("METRICS_ADDR", &raw))
                 .transpose()?,
         })
     }
-}
-
-/// A `true`/`false` (or `1`/`0`) variable read through `optional`; unset is `false`.
-fn flag(optional: &impl Fn(&str) -> Option<String>, name: &str) -> Result<bool, ConfigError> {
-    match optional(name).as_deref() {
-        None | Some("0" | "false") => Ok(false),
-        Some("1" | "true") => Ok(true),
-        Some(other) => Err(ConfigError(format!(
-            "{name} must be true or false, got {other:?}"
-        ))),
-    }
-}
-
-/// `https://host[:port]`, as a browser writes it in `Origin`: lower case, no path.
-fn public_origin(raw: &str) -> Result<String, ConfigError> {
-    let origin = raw.trim().trim_end_matches('/').to_ascii_lowercase();
-    let bad = || {
-        ConfigError(format!(
-            "PUBLIC_ORIGIN must be scheme://host[:port] (e.g. https://coupons.shop.example), got {raw:?}"
-        ))
-    };
-    let (scheme, host) = origin.split_once("://").ok_or_else(bad)?;
-    if !matches!(scheme, "http" | "https") || host.is_empty() || host.contains(['/', '?', '#']) {
-        return Err(bad());
-    }
-    Ok(origin)
-}
-
-/// `host:port` entries separated by commas, as `name` must hold them.
-fn host_ports(name: &str, list: &str) -> Result<Vec<String>, ConfigError> {
-    let entries: Vec<String> = list
-        .split(',')
-        .map(str::trim)
-        .filter(|entry| !entry.is_empty())
-        .map(str::to_owned)
-        .collect();
-    let well_formed = |entry: &String| {
-        entry
-            .rsplit_once(':')
-            .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok())
-    };
-    if entries.is_empty() || !entries.iter().all(well_formed) {
-        return Err(ConfigError(format!(
-            "{name} must be host:port entries separated by commas, got {list:?}"
-        )));
-    }
-    Ok(entries)
 }
 
 #[cfg(test)]

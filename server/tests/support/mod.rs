@@ -9,10 +9,11 @@ pub mod sentinel;
 pub mod stack;
 pub mod storm;
 
-use app::backend::limits::{LimitSettings, RateLimits};
 use chrono::{Duration, Utc};
-use coupon::{Campaign, CampaignDraft, Engine, SyncSettings};
+use coupon::{Campaign, CampaignDraft, Engine};
+use coupon_access::limits::{LimitSettings, RateLimits};
 use leptos::prelude::LeptosOptions;
+use server::config::Config;
 use server::{AppState, run, run_with_operator_listener};
 use std::net::SocketAddr;
 use std::time::Duration as StdDuration;
@@ -85,40 +86,18 @@ async fn spawn(
     adjust: impl FnOnce(&mut AppState),
     operators: Option<tokio::net::TcpListener>,
 ) -> TestServer {
-    // `./dev test` runs the suites a second time with REDIS_CLUSTER_NODES set.
-    let redis = coupon::RedisSettings {
-        target: coupon::redis::RedisTarget::from_environment()
-            .expect("REDIS_URL: run through ./dev test"),
-        ack: coupon::ClaimAck::Primary,
-    };
-    let database_url = std::env::var("DATABASE_URL").expect("DATABASE_URL: run through ./dev test");
-    let settings = SyncSettings {
-        lease_ttl: StdDuration::from_millis(500),
-        idle_interval: StdDuration::from_millis(20),
-        ..SyncSettings::default()
-    };
-    let engine = Engine::connect_to(&redis, &database_url, settings)
-        .await
-        .expect("connect");
-    app::backend::accounts::ensure_first_admin(engine.db(), ADMIN_EMAIL, ADMIN_PASSWORD)
-        .await
-        .expect("first admin");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let leptos_options = LeptosOptions::builder()
         .output_name("coupon")
         .site_addr(addr)
         .build();
-    let mut state = AppState::new(
-        leptos_options,
-        engine.clone(),
-        Some(API_KEY.into()),
-        StdDuration::from_millis(100),
-    );
-    // Members sign in by typing their id, as `./dev serve` runs it; tests/members.rs turns it
-    // off to test the real sources.
-    state.members = demo_sign_in();
-    state.limits = limits_of_its_own(&state, LimitSettings::default());
+    // Built as `main` builds it: from the configuration, which also creates the first admin.
+    let mut state = AppState::build(&test_config(), leptos_options)
+        .await
+        .expect("connect");
+    let engine = state.engine.clone();
+    state.access.limits = limits_of_its_own(&state, LimitSettings::default());
     adjust(&mut state);
     let shutdown = state.shutdown.clone();
     let handle = match operators {
@@ -133,6 +112,30 @@ async fn spawn(
     }
 }
 
+/// The settings of a test server: the stores `./dev test` started (it runs the suites a second
+/// time with `REDIS_CLUSTER_NODES` set), a quick sync and live tick, the test API key and admin,
+/// and members signing in by typing their id, as `./dev serve` runs it (tests/members.rs turns
+/// that off to test the real sources). Nothing else is read from the environment.
+pub fn test_config() -> Config {
+    let settings = [
+        ("API_KEY", API_KEY),
+        ("ADMIN_EMAIL", ADMIN_EMAIL),
+        ("ADMIN_PASSWORD", ADMIN_PASSWORD),
+        ("CLAIM_ACK", "primary"),
+        ("SYNC_LEASE_MS", "500"),
+        ("SYNC_IDLE_MS", "20"),
+        ("LIVE_TICK_MS", "100"),
+        ("MEMBER_DEMO_SIGN_IN", "true"),
+    ];
+    let stores = ["REDIS_URL", "REDIS_CLUSTER_NODES", "DATABASE_URL"];
+    Config::from_lookup(|name| match settings.iter().find(|(set, _)| *set == name) {
+        Some((_, value)) => Some((*value).to_owned()),
+        None if stores.iter().any(|store| *store == name) => std::env::var(name).ok(),
+        None => None,
+    })
+    .expect("REDIS_URL and DATABASE_URL: run through ./dev test")
+}
+
 /// Rate limits that count for this test server alone (the tests share one Redis and one
 /// client address).
 pub fn limits_of_its_own(state: &AppState, settings: LimitSettings) -> RateLimits {
@@ -140,8 +143,8 @@ pub fn limits_of_its_own(state: &AppState, settings: LimitSettings) -> RateLimit
 }
 
 /// Member identity with the demo sign-in on and nothing else.
-pub fn demo_sign_in() -> app::backend::member::MemberSources {
-    app::backend::member::MemberSources::new(app::backend::member::Sources {
+pub fn demo_sign_in() -> coupon_access::MemberSources {
+    coupon_access::MemberSources::new(coupon_access::member::Sources {
         demo_sign_in: true,
         session_lifetime: StdDuration::from_secs(3600),
         ..Default::default()

@@ -353,7 +353,7 @@ async fn sessions(engine: &Engine, n: i64, file: &str) -> Result<(), Failure> {
         let record = Record {
             id: Id::default(),
             data: [(
-                app::backend::session::MEMBER_KEY.to_owned(),
+                coupon_access::session::MEMBER_KEY.to_owned(),
                 serde_json::Value::String(format!("bench-member-{n}")),
             )]
             .into_iter()

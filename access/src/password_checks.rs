@@ -1,119 +1,15 @@
-//! Admin accounts: argon2id password hashes in PostgreSQL. Hashing is deliberately slow, so it
-//! runs on the blocking pool, never on the async workers that serve claims; sign-ins wait for it
-//! in a bounded queue ([`PasswordChecks`]), so that a burst of them is refused instead of
-//! lining up minutes of hashing in front of the real admin.
+//! The queue in front of password checks: a few hashes at once, a bounded number waiting, and
+//! a bounded share of both per client address. An attempt that finds no place is refused at
+//! once (429), so a burst costs at most the queue's length in hashing, never minutes.
 
-use super::limits::{Limited, address_key};
-use super::session::AdminIdentity;
-use argon2::Argon2;
-use argon2::password_hash::{
-    PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng,
-};
-use sqlx::PgPool;
+use crate::limits::{Limited, address_key};
+use crate::passwords::Decoy;
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
-
-/// The longest email a sign-in accepts, in bytes (RFC 5321's longest path, less its angle
-/// brackets). The email becomes part of the sign-in limits' Redis keys, so a longer one is
-/// refused before anything is counted or checked.
-pub const MOST_EMAIL_BYTES: usize = 254;
-
-/// Verified against when the email is unknown, so that a wrong email costs as much time as a
-/// wrong password and does not reveal which accounts exist.
-const DECOY_PASSWORD: &str = "decoy password, never matches a real account";
-
-/// Checks an email and password in the place `turn` holds in the queue of password checks; the
-/// admin if they match an account.
-pub async fn authenticate(
-    db: &PgPool,
-    turn: Turn,
-    email: &str,
-    password: &str,
-) -> Result<Option<AdminIdentity>, sqlx::Error> {
-    let email = email.trim().to_lowercase();
-    let row: Option<(i64, String)> =
-        sqlx::query_as("SELECT id, password_hash FROM admins WHERE email = $1")
-            .bind(&email)
-            .fetch_optional(db)
-            .await?;
-    let (id, stored) = match row {
-        Some((id, stored)) => (Some(id), Some(stored)),
-        None => (None, None),
-    };
-    let password = password.to_owned();
-    // The decoy is hashed the first time on the blocking pool too, not on an async worker.
-    let matches = turn
-        .run(move || verify(&password, &stored.unwrap_or_else(decoy_hash)))
-        .await;
-    Ok(match (id, matches) {
-        (Some(id), true) => Some(AdminIdentity { id, email }),
-        _ => None,
-    })
-}
-
-/// Creates the first admin from the start-up configuration, unless an admin exists already.
-/// Returns whether it created one.
-pub async fn ensure_first_admin(db: &PgPool, email: &str, password: &str) -> Result<bool, String> {
-    let existing: i64 = sqlx::query_scalar("SELECT count(*) FROM admins")
-        .fetch_one(db)
-        .await
-        .map_err(|e| e.to_string())?;
-    if existing > 0 {
-        return Ok(false);
-    }
-    if password.chars().count() < 8 {
-        return Err("ADMIN_PASSWORD must be at least 8 characters".into());
-    }
-    if !email.contains('@') {
-        return Err("ADMIN_EMAIL must be an email address".into());
-    }
-    create_admin(db, email, password).await?;
-    Ok(true)
-}
-
-/// Adds an admin account (an existing email is left as it is).
-pub async fn create_admin(db: &PgPool, email: &str, password: &str) -> Result<(), String> {
-    let email = email.trim().to_lowercase();
-    let password = password.to_owned();
-    // An operator's action (start-up, tests), not a client's: no queue.
-    let hash = on_blocking_pool(move || hash(&password)).await?;
-    sqlx::query("INSERT INTO admins (email, password_hash) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-        .bind(&email)
-        .bind(&hash)
-        .execute(db)
-        .await
-        .map_err(|e| e.to_string())?;
-    Ok(())
-}
-
-fn hash(password: &str) -> Result<String, String> {
-    let salt = SaltString::generate(&mut OsRng);
-    Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| format!("cannot hash the password: {e}"))
-}
-
-fn verify(password: &str, stored: &str) -> bool {
-    PasswordHash::new(stored)
-        .map(|parsed| {
-            Argon2::default()
-                .verify_password(password.as_bytes(), &parsed)
-                .is_ok()
-        })
-        .unwrap_or(false)
-}
-
-fn decoy_hash() -> String {
-    static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    DECOY
-        .get_or_init(|| hash(DECOY_PASSWORD).unwrap_or_default())
-        .clone()
-}
 
 /// How password checks are bounded.
 #[derive(Debug, Clone, Copy)]
@@ -140,10 +36,8 @@ impl Default for HashingSettings {
     }
 }
 
-/// The queue in front of password checks: a few hashes at once, a bounded number waiting, and
-/// a bounded share of both per client address. An attempt that finds no place is refused at
-/// once (429), so a burst costs at most the queue's length in hashing, never minutes. Cheap to
-/// clone; the server keeps one per process in its state.
+/// The queue of password checks. Cheap to clone; the server keeps one per process in its
+/// state.
 #[derive(Clone)]
 pub struct PasswordChecks(Arc<Queue>);
 
@@ -151,6 +45,8 @@ struct Queue {
     settings: HashingSettings,
     hashers: Arc<Semaphore>,
     places: Mutex<Places>,
+    /// What an unknown email is checked against, made by the first such check.
+    decoy: Decoy,
 }
 
 /// The places taken: running or waiting checks, in all and per address key.
@@ -186,6 +82,7 @@ impl PasswordChecks {
             },
             hashers: Arc::new(Semaphore::new(at_once)),
             places: Mutex::new(Places::default()),
+            decoy: Decoy::default(),
         }))
     }
 
@@ -213,16 +110,21 @@ impl PasswordChecks {
 }
 
 impl Turn {
-    /// Runs `work` on the blocking pool once a hasher is free. The place and the hasher go into
-    /// the blocking task: a request abandoned while its hash runs does not free them early,
-    /// which would let more hashes run than the bound allows.
-    async fn run<T: Send + 'static>(self, work: impl FnOnce() -> T + Send + 'static) -> T {
+    /// Runs `work` on the blocking pool once a hasher is free, handing it the queue's decoy.
+    /// The place and the hasher go into the blocking task: a request abandoned while its hash
+    /// runs does not free them early, which would let more hashes run than the bound allows.
+    pub(crate) async fn run<T: Send + 'static>(
+        self,
+        work: impl FnOnce(&Decoy) -> T + Send + 'static,
+    ) -> T {
         // The semaphore is never closed, so acquiring only waits.
         let hasher: Option<OwnedSemaphorePermit> =
             Arc::clone(&self.queue.hashers).acquire_owned().await.ok();
         on_blocking_pool(move || {
-            let _held = (self, hasher);
-            work()
+            let value = work(&self.queue.decoy);
+            // Given back only now that the hash is done.
+            drop((self, hasher));
+            value
         })
         .await
     }
@@ -247,7 +149,9 @@ impl Drop for Turn {
 }
 
 /// Runs CPU-heavy work on the blocking pool.
-async fn on_blocking_pool<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
+pub(crate) async fn on_blocking_pool<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> T {
     match tokio::task::spawn_blocking(work).await {
         Ok(value) => value,
         Err(join) => std::panic::resume_unwind(join.into_panic()),

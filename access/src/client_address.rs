@@ -4,7 +4,7 @@
 //! the ones left of it by whoever sent the request: the leftmost entry is whatever the client
 //! chose to write.
 
-use super::proxies::TrustedProxies;
+use crate::proxies::TrustedProxies;
 use axum::http::request::Parts;
 use std::net::IpAddr;
 
@@ -20,34 +20,43 @@ pub struct ClientAddressRule {
 impl ClientAddressRule {
     /// The client's address of a request.
     pub fn client_of(&self, parts: &Parts) -> Option<IpAddr> {
-        let peer = peer_of(parts);
-        let behind_proxy =
-            self.trust_forwarded_for || peer.is_some_and(|peer| self.proxies.contains(peer));
-        if !behind_proxy {
-            return peer;
-        }
-        let hops: Vec<&str> = parts
-            .headers
-            .get_all("x-forwarded-for")
-            .iter()
-            .filter_map(|value| value.to_str().ok())
-            .flat_map(|value| value.split(','))
-            .map(str::trim)
-            .collect();
-        let mut leftmost_trusted = None;
-        for hop in hops.iter().rev() {
-            // A hop that is not an address was not written by one of our proxies: it stops
-            // the walk, and the last proxy's peer is the answer.
-            let Ok(address) = hop.parse::<IpAddr>() else {
-                break;
-            };
-            if !self.proxies.contains(address) {
-                return Some(address);
-            }
-            leftmost_trusted = Some(address);
-        }
-        leftmost_trusted.or(peer)
+        client_of(&self.proxies, self.trust_forwarded_for, parts)
     }
+}
+
+/// The client's address of a request whose proxies are `proxies` (and, with
+/// `trust_forwarded_for`, whatever the direct peer is).
+pub fn client_of(
+    proxies: &TrustedProxies,
+    trust_forwarded_for: bool,
+    parts: &Parts,
+) -> Option<IpAddr> {
+    let peer = peer_of(parts);
+    let behind_proxy = trust_forwarded_for || peer.is_some_and(|peer| proxies.contains(peer));
+    if !behind_proxy {
+        return peer;
+    }
+    let hops: Vec<&str> = parts
+        .headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .map(str::trim)
+        .collect();
+    let mut leftmost_trusted = None;
+    for hop in hops.iter().rev() {
+        // A hop that is not an address was not written by one of our proxies: it stops
+        // the walk, and the last proxy's peer is the answer.
+        let Ok(address) = hop.parse::<IpAddr>() else {
+            break;
+        };
+        if !proxies.contains(address) {
+            return Some(address);
+        }
+        leftmost_trusted = Some(address);
+    }
+    leftmost_trusted.or(peer)
 }
 
 /// The address at the other end of the request's connection.
