@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # The project-local PostgreSQL on PG_PORT (data, socket and log under .dev/postgres/), and the
 # databases the commands keep on it: coupon (serve), coupon_test and coupon_test_cluster
-# (tests), coupon_e2e (browser tests), coupon_bench, coupon_chaos.
+# (tests), coupon_e2e (browser tests), coupon_bench, coupon_chaos, coupon_demo_check.
 
 pg_bin() {
   local found
@@ -127,7 +127,7 @@ stop_postgres() {
 
 # Empties (drops and recreates) a local database and Redis index for a run that must start from
 # nothing: the browser tests (their server creates the first admin; pages show only their own
-# campaigns) and the benchmark. Only ever on the project-local servers.
+# campaigns), the demo data check and the benchmark. Only ever on the project-local servers.
 fresh_local_stores() { # database redis-index
   local_psql -d postgres -c "DROP DATABASE IF EXISTS $1 WITH (FORCE)" -c "CREATE DATABASE $1" >/dev/null
   redis-cli -p "$REDIS_PORT" -n "$2" flushdb >/dev/null

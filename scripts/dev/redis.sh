@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # The project-local Redis: one server on REDIS_PORT with its append-only file on, in .dev/redis/.
 # Each command keeps its data in a database index of its own: serve and chaos 0, the tests 1,
-# the browser tests 2, the benchmark 3.
+# the browser tests 2, the benchmark 3, the demo data check 4.
 
 # The Redis URL a command's processes get: the caller's REDIS_URL, or the local one at `index`.
 redis_url_for() { # database-index

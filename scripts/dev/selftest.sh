@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Checks of ./dev itself, in seconds and without starting any service: every part parses, each
 # command's --help, `./dev test --dry-run`, an unknown command or option, the phase times of a
-# failing run, and the port check against a port another process holds.
+# failing run, DEMO_DATA, and the port check against a port another process holds.
 # Run: scripts/dev/selftest.sh (./dev test runs it as its first phase).
 set -euo pipefail
 
@@ -72,7 +72,7 @@ expect "a command without options refuses one" 1 "unknown option now"
 run env -u REDIS_URL -u DATABASE_URL "$DEV" test --dry-run
 expect "./dev test --dry-run lists the phases" 0 "dev script checks" "Rust tools" "services" \
   "engine tests" "server tests" "fault schedule" "suites on the Redis Cluster" "release build" \
-  "end-to-end tests" "benchmark smoke run" "cluster benchmark smoke run"
+  "demo data" "end-to-end tests" "benchmark smoke run" "cluster benchmark smoke run"
 if [[ $(grep -n 'dev script checks' <<<"$OUT" | cut -d: -f1) == 2 &&
   $(tail -n 1 <<<"$OUT") == *"cluster benchmark smoke run" ]]; then
   ok "./dev test --dry-run lists them in order"
@@ -97,6 +97,21 @@ if [[ $OUT != *"never reached"* ]]; then
   ok "a failing run stops at the failing phase"
 else
   failed "a failing run stops at the failing phase" "$OUT"
+fi
+
+run env -u DATABASE_URL DEMO_DATA=false bash -c "$LOAD_DEV" _ "$DEV" demo_data_wanted
+expect "DEMO_DATA=false: no demo data" 1
+run env -u DATABASE_URL -u DEMO_DATA bash -c "$LOAD_DEV" _ "$DEV" demo_data_wanted
+expect "demo data by default on the project-local database" 0
+run env -u DEMO_DATA DATABASE_URL=postgres://elsewhere/db bash -c "$LOAD_DEV" _ "$DEV" demo_data_wanted
+expect "no demo data by default on the caller's DATABASE_URL" 1
+run env DEMO_DATA=maybe bash -c "$LOAD_DEV" _ "$DEV" demo_data_wanted
+expect "a DEMO_DATA that is neither true nor false is refused" 1 "DEMO_DATA" "maybe"
+run in_dev json_number '{"campaign":{"id":3,"quantity":20},"quantity":20,"remaining":0,"redeemed":5}' redeemed
+if [[ $STATUS == 0 && $OUT == 5 ]]; then
+  ok "the demo data check reads a number of the API's answers"
+else
+  failed "the demo data check reads a number of the API's answers" "got '$OUT'"
 fi
 
 # A port another process holds: a listener of our own on a port the system picks (perl-base is

@@ -51,6 +51,11 @@ cmd_test() {
   # The browser tests check what people run: the release build (wasm-opt'd bundle, optimised
   # server), not the debug one.
   phase "release build" build_release_site
+  if ((caller_stores)); then
+    skipped_phase "demo data" "the demo data check runs only on the project-local servers"
+  else
+    phase "demo data" test_demo_data
+  fi
   phase "end-to-end tests" test_end_to_end "$redis" "$database"
   if ((caller_stores)); then
     skipped_phase "benchmark smoke run" "the benchmark runs only on the project-local servers"
@@ -177,6 +182,27 @@ test_on_cluster() { # redis-url database-url cluster-nodes
   cargo_test_with_deadline -p coupon
   local shared_store_suites=(access admin_sessions api checkout hostile limits members server web_hardening)
   cargo_test_with_deadline -p server "${shared_store_suites[@]/#/--test=}"
+}
+
+# The release server on a fresh database (its own, and Redis database 4), seeded twice by what
+# `./dev serve` runs: three campaigns the first time, none the second.
+test_demo_data() {
+  local key=demo-check-api-key dir="$STATE/demo-check" base="http://127.0.0.1:$DEMO_CHECK_PORT" pid
+  step "demo data: three campaigns on a fresh database, none on one with campaigns"
+  need_free_port "$DEMO_CHECK_PORT" "the demo data check's server" "stop it, or set DEV_DEMO_CHECK_PORT"
+  fresh_local_stores coupon_demo_check 4
+  use_stores "$(redis_url_for 4)" "$(pg_url_for coupon_demo_check)"
+  mkdir -p "$dir"
+  LEPTOS_SITE_ADDR="127.0.0.1:$DEMO_CHECK_PORT" LEPTOS_SITE_ROOT=target/site API_KEY=$key \
+    RUST_LOG=warn target/release/server >"$dir/server.log" 2>&1 &
+  pid=$!
+  # shellcheck disable=SC2064 # the pid is meant to be fixed now
+  trap "kill $pid 2>/dev/null || true" EXIT
+  wait_for "the demo data check's server (log: $dir/server.log)" 60 app_answers "$base"
+  demo_data_check "$base" "$key" "$DATABASE_URL"
+  kill -TERM "$pid"
+  wait "$pid" || true
+  trap - EXIT
 }
 
 test_end_to_end() { # redis-url database-url
