@@ -20,6 +20,8 @@ ensure_redis() {
   mkdir -p "$dir"
   if already_ours "$REDIS_PORT" "the project-local Redis" "stop it, or set DEV_REDIS_PORT" \
     redis_is_ours "$REDIS_PORT" "$dir/redis.pid"; then
+    # Ours answers INFO while it still loads its files; PING says when it is done.
+    wait_for "Redis" 20 redis_ready
     skip "already running"
   else
     # Append-only file on: a restart keeps every acknowledged claim that reached Redis.
