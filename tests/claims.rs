@@ -186,7 +186,7 @@ async fn one_script_call_decides_its_claims_in_order_as_separate_calls_would() {
     }
 
     // Act
-    let reply: Vec<i64> = call.invoke_async(&mut engine.redis()).await.unwrap();
+    let reply = decisions(call.invoke_async(&mut engine.redis()).await.unwrap());
     drain(&engine, campaign.id).await;
 
     // Assert: issued, issued, a repeat, sold out, a repeat (heard before "sold out").
@@ -248,7 +248,7 @@ async fn one_script_call_decides_the_claims_of_several_campaigns_each_as_its_own
         .arg(user(1).as_str());
 
     // Act
-    let reply: Vec<i64> = call.invoke_async(&mut engine.redis()).await.unwrap();
+    let reply = decisions(call.invoke_async(&mut engine.redis()).await.unwrap());
     drain(&engine, first.id).await;
     drain(&engine, second.id).await;
 
@@ -275,4 +275,13 @@ async fn one_script_call_decides_the_claims_of_several_campaigns_each_as_its_own
         members(second.id).await,
         vec![(1, "user-1".to_owned()), (2, "user-3".to_owned())]
     );
+}
+
+/// The decisions of a claim script reply, after the replication id it starts with.
+fn decisions(reply: Vec<redis::Value>) -> Vec<i64> {
+    reply
+        .into_iter()
+        .skip(1)
+        .map(|decision| redis::from_redis_value(decision).expect("a decision is an integer"))
+        .collect()
 }
