@@ -32,16 +32,18 @@ cmd_bench() {
   have wrk || apt_install wrk
   mkdir -p "$dir"
   if ((smoke)); then
-    # The pages are not loaded, so the site is not built; after ./dev test's release site
-    # build only the benchmark helper is left to compile.
-    step "smoke run: release server, tiny numbers (figures mean nothing)"
-    cargo build --release -p server --bins
+    # The pages are not loaded, so the site is not built, and the figures mean nothing, so the
+    # debug build ./dev test compiled already serves (an optimised one would take minutes).
+    step "smoke run: debug server, tiny numbers (figures mean nothing)"
+    cargo build -p server --bins
   else
     build_release_site
     step "building the benchmark helper"
     cargo build --release -p server --bins
   fi
-  local bin="target/release"
+  local -x BENCH_BUILD_DIR
+  BENCH_BUILD_DIR=$(bench_build_dir "$smoke")
+  local bin=$BENCH_BUILD_DIR
   step "fresh benchmark stores (database coupon_bench, Redis database 3)"
   fresh_local_stores coupon_bench 3
   # What the helper and the servers of every line are given.

@@ -17,9 +17,16 @@ cmd_bench_cluster() { # smoke
   cluster_ports=$(cluster_ports "$BENCH_CLUSTER_PORT" | tr '\n' ' ')
   have wrk || apt_install wrk
   mkdir -p "$dir"
-  step "building the release server and the benchmark helper"
-  cargo build --release -p server --bins
-  local helper="target/release/bench"
+  if (($1)); then
+    step "smoke run: the debug server and benchmark helper (figures mean nothing)"
+    cargo build -p server --bins
+  else
+    step "building the release server and the benchmark helper"
+    cargo build --release -p server --bins
+  fi
+  local -x BENCH_BUILD_DIR
+  BENCH_BUILD_DIR=$(bench_build_dir "$1")
+  local helper="$BENCH_BUILD_DIR/bench"
   step "fresh benchmark stores (database coupon_bench, Redis database 3, the benchmark cluster)"
   fresh_local_stores coupon_bench 3
   flush_cluster "$BENCH_CLUSTER_PORT"

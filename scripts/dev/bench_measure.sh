@@ -119,7 +119,7 @@ bench_server_start() { # log-file [NAME=value...]
   need_free_port "$BENCH_SERVER_PORT" "the benchmark's server" "stop it, or set BENCH_PORT"
   env LEPTOS_SITE_ADDR="127.0.0.1:$BENCH_SERVER_PORT" LEPTOS_SITE_ROOT=target/site RUST_LOG=warn \
     RATE_CLAIMS_PER_USER_PER_MINUTE=1000000 RATE_CLAIMS_PER_ADDRESS_PER_SECOND=100000000 \
-    "$@" target/release/server >"$log" 2>&1 &
+    "$@" "${BENCH_BUILD_DIR:-target/release}/server" >"$log" 2>&1 &
   BENCH_SERVER_PID=$!
   trap 'kill "$BENCH_SERVER_PID" 2>/dev/null || true' EXIT
   wait_for "the server" 60 bench_server_up
@@ -152,4 +152,9 @@ bench_replica_synced() {
 
 bench_replica_stop() {
   redis-cli -p "$BENCH_REPLICA_PORT" shutdown nosave >/dev/null 2>&1 || true
+}
+
+# Where the benchmark's binaries are: the release build, or for a smoke run the debug one.
+bench_build_dir() { # smoke
+  if (($1)); then echo target/debug; else echo target/release; fi
 }

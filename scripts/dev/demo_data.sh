@@ -27,7 +27,7 @@ demo_data_wanted() {
 # Creates the demo campaigns when the database has none, and prints their claim pages.
 demo_data_seed() { # base-url api-key database-url
   local base=$1 key=$2 count
-  step "demo data (DEMO_DATA=false: none)"
+  step "demo campaigns (DEMO_DATA=false turns them off)"
   count=$(demo_campaign_count "$3") || {
     skip "cannot count the campaigns in the database: no demo data"
     return 1
