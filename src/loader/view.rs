@@ -1,7 +1,8 @@
 //! What Redis holds of a campaign's claim state, and how it stands against the record.
 
 use crate::campaign::Campaign;
-use crate::redis::{CampaignKeys, NodeIdentity, RedisLink};
+use crate::reconcile::NodeIdentity;
+use crate::redis::{CampaignKeys, RedisLink};
 use redis::{FromRedisValue, RedisResult};
 
 /// The format of the state this release writes (the meta hash's `format`): 2 keeps each issued

@@ -9,3 +9,6 @@
 //! `src/redis/identity.rs`.
 
 pub(crate) mod fence;
+mod identity;
+
+pub(crate) use identity::{ExpectedRuns, NodeIdentity, RedisIdentity};

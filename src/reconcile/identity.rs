@@ -18,7 +18,7 @@
 //! verification (which read the node's identity through a script call on one of the campaign's
 //! keys). A repair writes only on the node whose identity it was given (repair.lua checks).
 
-use super::{CampaignKeys, RedisLink};
+use crate::redis::{CampaignKeys, RedisLink, Scripts};
 use redis::{RedisError, RedisResult};
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -87,6 +87,30 @@ impl RedisIdentity {
             }
             *known = Arc::from(run_id);
         }
+    }
+}
+
+impl Scripts {
+    /// The identity a campaign's state must be stamped with to be answered from: that of the
+    /// node that holds the campaign's keys now, asked through a script call on one of them (on
+    /// one node, the run id read becomes the one the claims pass).
+    pub async fn identity_for(
+        &self,
+        redis: &mut RedisLink,
+        keys: &CampaignKeys,
+    ) -> RedisResult<NodeIdentity> {
+        let (run, replid): (String, String) = self
+            .call(&self.identity_of)
+            .key(&keys.meta)
+            .invoke(redis)
+            .await?;
+        if redis.cluster().is_none() {
+            self.identity.observe(&run);
+        }
+        Ok(NodeIdentity {
+            run: Arc::from(run),
+            replid: Arc::from(replid),
+        })
     }
 }
 
