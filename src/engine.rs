@@ -4,7 +4,7 @@ use crate::claim::ClaimAck;
 use crate::claim::ClaimBatcher;
 use crate::code::CodeKey;
 use crate::error::EngineError;
-use crate::loader::LoadTurns;
+use crate::reconcile::LoadTurns;
 use crate::redis::Scripts;
 use crate::redis::{RedisLink, RedisTarget};
 use crate::store::{MIGRATOR, code_key};

@@ -45,7 +45,6 @@ mod control;
 mod engine;
 mod error;
 mod health;
-mod loader;
 mod lookup;
 pub mod metrics;
 mod reconcile;

@@ -3,7 +3,7 @@
 use crate::campaign::{Campaign, CampaignId};
 use crate::engine::Engine;
 use crate::error::EngineError;
-use crate::loader::count_issued;
+use crate::reconcile::count_issued;
 use crate::redis::{CampaignKeys, RedisLink};
 use crate::store::campaigns;
 use crate::store::campaigns::CampaignFilter;

@@ -10,5 +10,11 @@
 
 pub(crate) mod fence;
 mod identity;
+mod load;
+mod repair;
+mod turns;
+mod view;
 
-pub(crate) use identity::{ExpectedRuns, NodeIdentity, RedisIdentity};
+pub(crate) use identity::{ExpectedRuns, RedisIdentity};
+pub(crate) use turns::LoadTurns;
+pub(crate) use view::{MetaView, count_issued};

@@ -4,9 +4,8 @@
 use super::drainer::{Drainer, StepOutcome, SyncReport};
 use crate::campaign::CampaignId;
 use crate::error::EngineError;
-use crate::loader::MetaView;
 use crate::metrics;
-use crate::reconcile::ExpectedRuns;
+use crate::reconcile::{ExpectedRuns, MetaView};
 use crate::redis::CampaignKeys;
 use crate::store::campaigns::{self, Watched};
 use chrono::{DateTime, Utc};

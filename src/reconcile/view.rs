@@ -1,7 +1,7 @@
 //! What Redis holds of a campaign's claim state, and how it stands against the record.
 
+use super::identity::NodeIdentity;
 use crate::campaign::Campaign;
-use crate::reconcile::NodeIdentity;
 use crate::redis::{CampaignKeys, RedisLink};
 use redis::{FromRedisValue, RedisResult};
 
