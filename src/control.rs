@@ -21,8 +21,9 @@ use crate::campaign::{Campaign, CampaignId, CampaignStatus, Quantity};
 use crate::engine::Engine;
 use crate::error::EngineError;
 use crate::reconcile::fence::Fenced;
+use crate::reconcile::reservations;
 use crate::store::campaigns::{self, RowLock};
-use crate::store::{coupons, sequences};
+use crate::store::coupons;
 use crate::validation::{FieldError, ValidationErrors};
 
 impl Engine {
@@ -81,7 +82,7 @@ impl Engine {
         if raised_by > 0 {
             // More coupons mean more sequence numbers Redis may hand out: reserved first.
             let recorded = coupons::highest_sequence(&mut tx, id).await?;
-            sequences::reserve(self.reservations(), id, recorded, raised_by).await?;
+            reservations::reserve(self.reservations(), id, recorded, raised_by).await?;
             campaigns::update_quantity(&mut tx, id, quantity.get(), version).await?;
             tx.commit().await?;
             self.follow_in_redis(id, self.fenced_quantity(id, quantity.get(), version).await);

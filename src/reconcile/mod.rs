@@ -12,6 +12,7 @@ pub(crate) mod fence;
 mod identity;
 mod load;
 mod repair;
+pub(crate) mod reservations;
 mod turns;
 mod view;
 

@@ -10,12 +10,13 @@
 //! campaign), the sync's round and its renumbering (`Engine::verify_campaign`), and every
 //! control before it changes a campaign (src/control.rs), all holding the row `FOR UPDATE`.
 
+use super::reservations;
 use super::view::{Standing, StateView};
 use crate::campaign::{Campaign, CampaignId};
 use crate::engine::{Engine, random_token};
 use crate::error::EngineError;
 use crate::redis::CampaignKeys;
-use crate::store::{campaigns, coupons, sequences};
+use crate::store::{campaigns, coupons};
 use sqlx::PgConnection;
 
 /// Holders are read from PostgreSQL and copied into Redis in pages of this many, so that no
@@ -53,7 +54,7 @@ impl Engine {
             Standing::OtherRedis => {
                 let available = (campaign.quantity - view.issued).max(0);
                 let after =
-                    sequences::reserve(self.reservations(), campaign.id, recorded, available)
+                    reservations::reserve(self.reservations(), campaign.id, recorded, available)
                         .await?;
                 (None, after)
             }
@@ -62,7 +63,7 @@ impl Engine {
                 let holders = self.stage_holders(tx, campaign.id, &staging).await?;
                 let available = (campaign.quantity - holders).max(0);
                 let after =
-                    sequences::reserve(self.reservations(), campaign.id, recorded, available)
+                    reservations::reserve(self.reservations(), campaign.id, recorded, available)
                         .await?;
                 (Some(staging), after)
             }

@@ -7,9 +7,10 @@ use crate::campaign::CampaignId;
 use crate::engine::{Engine, random_token};
 use crate::error::EngineError;
 use crate::metrics;
+use crate::reconcile::reservations;
 use crate::redis::CampaignKeys;
 use crate::store::campaigns::{self, RowLock, Watched};
-use crate::store::{coupons, sequences};
+use crate::store::coupons;
 use chrono::Utc;
 use redis::AsyncCommands;
 use sqlx::{Postgres, Transaction};
@@ -310,7 +311,7 @@ impl Drainer {
         }
         let count = i64::try_from(clashing.len()).unwrap_or(i64::MAX);
         let after =
-            sequences::reserve(self.engine.reservations(), campaign, highest, count).await?;
+            reservations::reserve(self.engine.reservations(), campaign, highest, count).await?;
         for (offset, &i) in (1..).zip(&clashing) {
             let coupon = &mut coupons[i];
             let sequence = after + offset;
