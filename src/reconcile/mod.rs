@@ -11,6 +11,7 @@
 pub(crate) mod fence;
 mod identity;
 mod load;
+mod renumber;
 mod repair;
 pub(crate) mod reservations;
 mod turns;
