@@ -6,7 +6,7 @@
 //! When is a state verified: its meta hash carries the identity of the Redis that last verified
 //! it (`identity.rs`). A copy restored after a restart or a failover carries an earlier one, so
 //! claim.lua answers "not ready" for it, and the claim comes here before it is decided. The sync
-//! compares every round too (src/sync/round.rs): a state whose last sequence number is below the
+//! compares every round too (`disagreement.rs`): a state whose last sequence number is below the
 //! highest recorded is behind the record whatever its stamp.
 
 use super::view::StateView;

@@ -8,6 +8,7 @@
 //! comparison in `src/sync/round.rs`, and which Redis this instance talks to in
 //! `src/redis/identity.rs`.
 
+mod disagreement;
 pub(crate) mod fence;
 mod identity;
 mod load;
@@ -17,6 +18,7 @@ pub(crate) mod reservations;
 mod turns;
 mod view;
 
+pub(crate) use disagreement::disagrees;
 pub(crate) use identity::{ExpectedRuns, RedisIdentity};
 pub(crate) use turns::LoadTurns;
 pub(crate) use view::{MetaView, count_issued};
