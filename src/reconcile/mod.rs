@@ -10,6 +10,7 @@
 
 mod disagreement;
 pub(crate) mod fence;
+mod formats;
 mod identity;
 mod load;
 mod renumber;
@@ -19,6 +20,7 @@ mod turns;
 mod view;
 
 pub(crate) use disagreement::disagrees;
+pub(crate) use formats::count_issued;
 pub(crate) use identity::{ExpectedRuns, RedisIdentity};
 pub(crate) use turns::LoadTurns;
-pub(crate) use view::{MetaView, count_issued};
+pub(crate) use view::MetaView;
