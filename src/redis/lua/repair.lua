@@ -13,8 +13,8 @@
 -- KEYS[6] scratch  HASH  where a SET of users is converted (absent before and after)
 -- ARGV[1] status, ARGV[2] starts_ms, ARGV[3] ends_ms, ARGV[4] quantity,
 -- ARGV[5] the sequence number to continue after, at least: above every number an earlier state
---         of the campaign may have handed out (its sequence ceiling, src/reconcile/reservations.rs),
---         or 0 to keep numbering where the state is
+--         of the campaign may have handed out (its sequence ceiling,
+--         src/reconcile/reservations.rs), or 0 to keep numbering where the state is
 -- ARGV[6] the run id of the Redis whose state the caller read: the state is verified for it from
 --         now on
 -- ARGV[7] this repair's control version (src/reconcile/fence.rs), taken under the row lock
