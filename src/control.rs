@@ -4,7 +4,7 @@
 //! failure in between (a reset connection, a failed commit, Redis gone) leaves them apart for a
 //! moment. The order makes that moment safe, and the sync closes it: every round it compares
 //! each campaign's status, window and quantity in Redis with the record and repairs what differs
-//! (`Drainer::disagrees` in src/sync/round.rs).
+//! (src/reconcile/disagreement.rs, asked by the sync's round).
 //! - Changes that restrict issuing (pause, end, a lower quantity) go to Redis first: if the
 //!   record's commit then fails, Redis issued less than the record allows, never more, until the
 //!   sync puts it back.

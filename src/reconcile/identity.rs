@@ -14,9 +14,11 @@
 //!
 //! The claim script reads its node's replication id itself on every call (a few microseconds,
 //! docs/internals.md), so no belief of the caller's can take an older state as verified. The run
-//! id the caller passes is the one it last read: again on `NOSCRIPT`, and on every load and
-//! verification (which read the node's identity through a script call on one of the campaign's
-//! keys). A repair writes only on the node whose identity it was given (repair.lua checks).
+//! id the caller passes is the one it last read: again on `NOSCRIPT` (src/redis/scripts.rs,
+//! which reads it through [`RedisIdentity::refresh`]), and on every load and verification (which
+//! read the node's identity through a script call on one of the campaign's keys,
+//! `Scripts::identity_for`). A sync round reads every node's ([`ExpectedRuns`]). A repair writes
+//! only on the node whose identity it was given (repair.lua checks).
 
 use crate::redis::{CampaignKeys, RedisLink, Scripts};
 use redis::{RedisError, RedisResult};
