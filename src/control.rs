@@ -4,7 +4,7 @@
 //! failure in between (a reset connection, a failed commit, Redis gone) leaves them apart for a
 //! moment. The order makes that moment safe, and the sync closes it: every round it compares
 //! each campaign's status, window and quantity in Redis with the record and repairs what differs
-//! (`Drainer::disagrees` in src/sync/round.rs).
+//! (src/reconcile/disagreement.rs, asked by the sync's round).
 //! - Changes that restrict issuing (pause, end, a lower quantity) go to Redis first: if the
 //!   record's commit then fails, Redis issued less than the record allows, never more, until the
 //!   sync puts it back.
@@ -21,8 +21,9 @@ use crate::campaign::{Campaign, CampaignId, CampaignStatus, Quantity};
 use crate::engine::Engine;
 use crate::error::EngineError;
 use crate::reconcile::fence::Fenced;
+use crate::reconcile::reservations;
 use crate::store::campaigns::{self, RowLock};
-use crate::store::{coupons, sequences};
+use crate::store::coupons;
 use crate::validation::{FieldError, ValidationErrors};
 
 impl Engine {
@@ -81,7 +82,7 @@ impl Engine {
         if raised_by > 0 {
             // More coupons mean more sequence numbers Redis may hand out: reserved first.
             let recorded = coupons::highest_sequence(&mut tx, id).await?;
-            sequences::reserve(self.reservations(), id, recorded, raised_by).await?;
+            reservations::reserve(self.reservations(), id, recorded, raised_by).await?;
             campaigns::update_quantity(&mut tx, id, quantity.get(), version).await?;
             tx.commit().await?;
             self.follow_in_redis(id, self.fenced_quantity(id, quantity.get(), version).await);

@@ -4,7 +4,7 @@ use crate::claim::ClaimAck;
 use crate::claim::ClaimBatcher;
 use crate::code::CodeKey;
 use crate::error::EngineError;
-use crate::loader::LoadTurns;
+use crate::reconcile::LoadTurns;
 use crate::redis::Scripts;
 use crate::redis::{RedisLink, RedisTarget};
 use crate::store::{MIGRATOR, code_key};
@@ -163,9 +163,9 @@ impl Engine {
             .await?;
         MIGRATOR.run(&db).await?;
         // Sequence numbers are reserved on connections of their own, committed while a loader
-        // holds the campaign's row on the main pool (see `store::sequences`). On the main pool
-        // they could wait forever: a rush of claims on a campaign Redis lost fills every main
-        // connection with loaders waiting for that row, behind the one loader that holds it.
+        // holds the campaign's row on the main pool (see `reconcile::reservations`). On the main
+        // pool they could wait forever: a rush of claims on a campaign Redis lost fills every
+        // main connection with loaders waiting for that row, behind the one loader that holds it.
         let reservations = PgPoolOptions::new()
             .max_connections(2)
             .acquire_timeout(Duration::from_secs(5))

@@ -5,7 +5,7 @@
 //! enqueues the issued coupon, all or nothing. A background sync moves the queue into PostgreSQL
 //! (the record) in batches, removing entries only after they are committed, so an acknowledged
 //! claim is never lost and never recorded twice. If Redis loses a campaign's state, it is
-//! rebuilt from PostgreSQL before that campaign answers claims again.
+//! rebuilt from PostgreSQL before that campaign answers claims again (`reconcile`).
 //!
 //! Layout, one line a module (`src/<name>.rs` or `src/<name>/`):
 //! - [`campaign`]: campaigns as input and as stored, and the engine's calls that create and
@@ -21,17 +21,17 @@
 //! - `claim`: `Engine::claim`, claims coalesced into script calls per Redis node, replicated
 //!   acknowledgments.
 //! - `control`: the marketer's pause, resume, end and quantity changes on a running campaign.
-//! - `loader`: loading, verifying and repairing a campaign's Redis state from PostgreSQL.
-//! - `reconcile`: the rules that keep Redis in agreement with the record; today the controls'
-//!   fenced writes (`reconcile::fence`).
+//! - `reconcile`: the one home of "Redis agrees with the record": the Redis identity, loading,
+//!   verifying and repairing a campaign's state, the sync round's check, the renumbering of
+//!   clashes, the sequence reservations, the older formats, the controls' fenced writes.
 //! - `lookup`: who holds which coupon (a member's own code, a shop's check, the export).
 //! - [`redeem`]: checkout: validate, hold, redeem and release a coupon, decided by PostgreSQL.
 //! - `status`: the numbers a marketer and a claim page watch ([`StatusReport`],
 //!   [`PublicStatus`]).
 //! - `health`: whether this instance can serve claims and record them ([`Readiness`]).
 //! - [`metrics`](mod@crate::metrics): what the engine reports to the `metrics` facade.
-//! - [`redis`](mod@crate::redis): key names, the Lua scripts (`src/redis/lua/*.lua`), the
-//!   connection and the Redis identity.
+//! - [`redis`](mod@crate::redis): key names, the Lua scripts (`src/redis/lua/*.lua`) and the
+//!   connection.
 //! - [`store`]: PostgreSQL tables and migrations.
 //! - [`sync`]: the queue drain, its crash-safe steps and the background loop.
 //!
@@ -45,7 +45,6 @@ mod control;
 mod engine;
 mod error;
 mod health;
-mod loader;
 mod lookup;
 pub mod metrics;
 mod reconcile;

@@ -64,7 +64,8 @@ impl Engine {
         }
         let mut located = self.locate(campaign, user).await?;
         if matches!(located, Located::OldFormat) {
-            // Left by an older release: converted by the load, then asked again.
+            // Left by an older release (format 1, src/reconcile/formats.rs): converted by the
+            // load, then asked again.
             self.load_campaign(campaign).await?;
             located = self.locate(campaign, user).await?;
         }

@@ -3,7 +3,7 @@
 use crate::campaign::{Campaign, CampaignId};
 use crate::engine::Engine;
 use crate::error::EngineError;
-use crate::loader::count_issued;
+use crate::reconcile::count_issued;
 use crate::redis::{CampaignKeys, RedisLink};
 use crate::store::campaigns;
 use crate::store::campaigns::CampaignFilter;
@@ -190,7 +190,7 @@ impl Engine {
 }
 
 /// The type of each campaign's issued key: a hash, or a set where an older release left it and
-/// no claim or sync round has converted it yet.
+/// no claim or sync round has converted it yet (goes with format 1: src/reconcile/formats.rs).
 async fn issued_kinds(
     redis: &mut RedisLink,
     campaigns: &[(Campaign, (i64, CheckoutNumbers))],

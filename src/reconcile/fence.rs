@@ -8,7 +8,7 @@
 //! change only if its version is above the one Redis's meta holds (`control`). Numbers from a
 //! sequence are never handed out twice, not even after a rolled-back transaction: a change that
 //! reached Redis and then failed to commit cannot share its number with the next change.
-//! A repair (src/loader/) takes a version of its own the same way and is dropped by repair.lua
+//! A repair (`repair.rs`) takes a version of its own the same way and is dropped by repair.lua
 //! when Redis holds a newer one: a repair delayed past a later change cannot undo it either.
 //!
 //! Meta hashes written before versions existed have no `control`: read as 0, below any version.

@@ -9,7 +9,7 @@ pub struct CampaignKeys {
     /// STRING: coupons still available (the original design's counter).
     pub counter: String,
     /// HASH: user id -> the sequence number of its coupon, in hexadecimal (`0`: recorded before
-    /// the numbers were kept). A SET of user ids in format 1 (src/loader/view.rs).
+    /// the numbers were kept). A SET of user ids in format 1 (src/reconcile/formats.rs).
     pub issued: String,
     /// LIST: issued coupons waiting to be written to PostgreSQL.
     pub queue: String,
@@ -57,7 +57,7 @@ impl CampaignKeys {
     }
 
     /// Where repair.lua converts a set of issued users (format 1) into a hash; it exists only
-    /// inside that script's atomic call.
+    /// inside that script's atomic call. Goes with format 1 (src/reconcile/formats.rs).
     pub fn converting(id: CampaignId) -> String {
         format!("coupon:converting:{{{id}}}")
     }

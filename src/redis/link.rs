@@ -8,7 +8,7 @@
 //! second and, when it moved, opens a connection to the new primary and swaps it in. Commands
 //! sent meanwhile fail ("try again"). The new primary is a Redis this instance has not talked to,
 //! so its first script call answers `NOSCRIPT` and every campaign is verified against the record
-//! before it answers a claim (see `identity.rs`).
+//! before it answers a claim (see src/reconcile/identity.rs).
 
 use super::CampaignKeys;
 use super::cluster::Clustered;

@@ -2,14 +2,12 @@
 
 mod cluster;
 mod groups;
-mod identity;
 mod keys;
 mod link;
 mod scripts;
 
 pub use cluster::{Clustered, slot_of};
 pub use groups::Groups;
-pub(crate) use identity::{ExpectedRuns, NodeIdentity};
 pub use keys::CampaignKeys;
 pub use link::{RedisLink, RedisTarget};
 pub use scripts::CLAIM_SCRIPT;

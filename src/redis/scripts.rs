@@ -9,9 +9,9 @@
 //! On a cluster the scripts read their node's run id themselves, and a `NOSCRIPT` is answered by
 //! sending the script whole (`EVAL`), which caches it on the node that owns the keys.
 
-use super::identity::{NodeIdentity, RedisIdentity};
-use super::{CampaignKeys, RedisLink};
+use super::RedisLink;
 use crate::engine::random_token;
+use crate::reconcile::RedisIdentity;
 use redis::{ErrorKind, FromRedisValue, RedisResult, Script, ServerErrorKind, ToRedisArgs};
 use std::sync::Arc;
 
@@ -60,28 +60,6 @@ impl Scripts {
             identity_of: script("identity", include_str!("lua/identity.lua")),
             identity: RedisIdentity::default(),
         }))
-    }
-
-    /// The identity a campaign's state must be stamped with to be answered from: that of the
-    /// node that holds the campaign's keys now, asked through a script call on one of them (on
-    /// one node, the run id read becomes the one the claims pass).
-    pub async fn identity_for(
-        &self,
-        redis: &mut RedisLink,
-        keys: &CampaignKeys,
-    ) -> RedisResult<NodeIdentity> {
-        let (run, replid): (String, String) = self
-            .call(&self.identity_of)
-            .key(&keys.meta)
-            .invoke(redis)
-            .await?;
-        if redis.cluster().is_none() {
-            self.identity.observe(&run);
-        }
-        Ok(NodeIdentity {
-            run: Arc::from(run),
-            replid: Arc::from(replid),
-        })
     }
 
     /// A call of `script` (one of this set's), to be given its keys and arguments.

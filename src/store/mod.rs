@@ -2,12 +2,14 @@
 //!
 //! Queries are plain `sqlx::query` calls (not the compile-time checked macros) so that building
 //! the project never needs a running database.
+//!
+//! One table is written elsewhere, by the rule it serves: `campaign_sequence_ceilings`, the
+//! sequence numbers reserved before Redis may hand them out (src/reconcile/reservations.rs).
 
 pub mod campaigns;
 pub mod code_key;
 pub mod coupons;
 pub mod redemptions;
-pub mod sequences;
 
 /// The embedded migrations (`migrations/` at the project root).
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");

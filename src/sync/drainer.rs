@@ -9,7 +9,7 @@ use crate::error::EngineError;
 use crate::metrics;
 use crate::redis::CampaignKeys;
 use crate::store::campaigns::{self, RowLock, Watched};
-use crate::store::{coupons, sequences};
+use crate::store::coupons;
 use chrono::Utc;
 use redis::AsyncCommands;
 use sqlx::{Postgres, Transaction};
@@ -265,6 +265,7 @@ impl Drainer {
             }
         };
         let renumbered = self
+            .engine
             .renumber_clashes(&mut tx, campaign, highest, &mut coupons)
             .await?;
         let head = QueueHead {
@@ -281,58 +282,6 @@ impl Drainer {
             renumbered,
             tx,
         }))
-    }
-
-    /// Gives a new number (and so a new code) to each coupon of the batch whose number the
-    /// record already holds for another member; returns how many. Such coupons come from claims
-    /// Redis answered from a state behind the record (restored from an older copy before it was
-    /// detected): recording them as they are would clash on the unique sequence on every retry
-    /// and stop the campaign's sync for good. Their members keep their coupon (the lookup shows
-    /// the new code); the old number stays with the member the record gave it to.
-    ///
-    /// Costs nothing while the batch is new to the record (its first number is above
-    /// `highest`, the highest known recorded); a replay after a crash reads who holds its
-    /// numbers once. If `highest` was behind the record (another instance recorded meanwhile),
-    /// a clash fails the commit, which makes this drainer read the record's highest again.
-    async fn renumber_clashes(
-        &self,
-        tx: &mut Transaction<'static, Postgres>,
-        campaign: CampaignId,
-        highest: i64,
-        coupons: &mut [QueuedCoupon],
-    ) -> Result<usize, EngineError> {
-        if coupons.first().is_none_or(|first| first.sequence > highest) {
-            return Ok(0);
-        }
-        let clashing = coupons::numbered_for_others(tx, campaign, coupons).await?;
-        if clashing.is_empty() {
-            return Ok(0);
-        }
-        let count = i64::try_from(clashing.len()).unwrap_or(i64::MAX);
-        let after =
-            sequences::reserve(self.engine.reservations(), campaign, highest, count).await?;
-        for (offset, &i) in (1..).zip(&clashing) {
-            let coupon = &mut coupons[i];
-            let sequence = after + offset;
-            tracing::error!(
-                %campaign,
-                user = %coupon.user_id,
-                told = coupon.sequence,
-                now = sequence,
-                "a queued coupon's number is recorded for another member: renumbered"
-            );
-            coupon.sequence = sequence;
-            coupon.code = self
-                .engine
-                .codes()
-                .code_of(campaign, sequence)
-                .ok_or_else(|| EngineError::CorruptState {
-                    campaign,
-                    detail: format!("sequence {sequence} is beyond what a code can carry"),
-                })?;
-        }
-        metrics::renumbered(clashing.len());
-        Ok(clashing.len())
     }
 
     /// Step 2: writes the batch to PostgreSQL and commits. While the sync keeps up: in short

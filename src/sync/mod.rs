@@ -8,7 +8,8 @@
 //! - [`Drainer`]: one instance's drain of one campaign, split into the steps a crash can fall
 //!   between (take a batch, commit it, acknowledge it).
 //! - [`Drainer::sync_once`] (`round.rs`): one round over every campaign, which also verifies each
-//!   campaign's Redis state against the record and repairs it when it came back older.
+//!   campaign's Redis state against the record and repairs it when it came back older (the
+//!   check, the repair and the renumbering of clashes live in src/reconcile/).
 //! - `set_aside.rs`: an entry PostgreSQL refuses to record moves to `set_aside_coupons` with the
 //!   reason, so it cannot stop its campaign's sync.
 //! - [`run_sync_loop`]: the background task the server runs; a campaign whose visit fails backs

@@ -4,7 +4,9 @@
 //!
 //! Entries queued by releases that drew random codes carry the code as a third field,
 //! `seq<TAB>ms_since_open<TAB>code<TAB>user`; those members were told that code, so it is kept.
-//! User ids have no control characters, so the number of tabs tells the two apart.
+//! User ids have no control characters, so the number of tabs tells the two apart. The
+//! four-field form can go once every queue was drained past the upgrade to derived codes
+//! (src/reconcile/formats.rs).
 
 use crate::campaign::{Campaign, CampaignId};
 use crate::code::{self, CodeKey};

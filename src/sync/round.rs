@@ -4,9 +4,9 @@
 use super::drainer::{Drainer, StepOutcome, SyncReport};
 use crate::campaign::CampaignId;
 use crate::error::EngineError;
-use crate::loader::MetaView;
 use crate::metrics;
-use crate::redis::{CampaignKeys, ExpectedRuns};
+use crate::reconcile::{self, ExpectedRuns, MetaView};
+use crate::redis::CampaignKeys;
 use crate::store::campaigns::{self, Watched};
 use chrono::{DateTime, Utc};
 use std::time::Instant;
@@ -155,24 +155,15 @@ impl Drainer {
         }
     }
 
-    /// Whether the campaign's Redis state (loaded: a state not loaded is loaded by its next
-    /// claim) may disagree with the record: its last number is below the highest this drainer
-    /// knows recorded (it drains the campaign, so it knows the record's highest), it
-    /// was last verified by another Redis than the one holding it (`runs`), it is in an older
-    /// release's format, or its status, window or quantity differ. Read outside the row lock,
-    /// so the repair looks again under it.
+    /// Whether the campaign's Redis state may disagree with the record (the rule:
+    /// src/reconcile/disagreement.rs), judged with what this drainer knows: the highest number
+    /// recorded (it drains the campaign, so it knows the record's) and the identity `runs`
+    /// expects of the Redis holding it. Read outside the row lock, so the repair looks again
+    /// under it.
     fn disagrees(&self, watched: &Watched, meta: &MetaView, runs: &ExpectedRuns) -> bool {
-        if meta.status.is_none() {
-            return false;
-        }
-        let behind = meta.seq.unwrap_or(0) < self.known_recorded(watched.campaign.id).unwrap_or(0);
-        // An unknown run id (no script call yet, a node that did not answer) is no finding:
-        // the claims learn it before they are decided.
-        let keys = CampaignKeys::new(watched.campaign.id);
-        let other_redis = runs
-            .of(&self.engine.redis(), &keys)
-            .is_some_and(|node| !meta.stamped_by(node));
-        behind || other_redis || !meta.is_current_format() || !meta.agrees_with(&watched.campaign)
+        let id = watched.campaign.id;
+        let expected = runs.of(&self.engine.redis(), &CampaignKeys::new(id));
+        reconcile::disagrees(&watched.campaign, meta, self.known_recorded(id), expected)
     }
 
     /// Whether the campaign's window is over, with the grace period, by Redis's clock (the one

@@ -9,7 +9,7 @@
 -- KEYS[2] counter STRING coupons still available
 -- KEYS[3] issued  HASH   user id -> the sequence number it got, in hexadecimal (src/redis/keys.rs)
 -- KEYS[4] queue   LIST   "seq<TAB>ms_since_open<TAB>user" entries waiting for the sync
--- ARGV[1] the run id of the Redis the caller believes it is talking to (src/redis/identity.rs),
+-- ARGV[1] the run id of the Redis the caller believes it is talking to (src/reconcile/identity.rs),
 --         or '' for the script to read its own: on a cluster (and only there) the caller
 --         cannot know which node runs the call once a slot moves
 -- ARGV[2..] one user id per claim of the KEYS' campaign (validated: no control characters);
@@ -49,7 +49,7 @@ end
 -- The replication id is read here, never taken from the caller: a process keeps its script
 -- cache and its run id when it is demoted, resynced and promoted again, so neither NOSCRIPT nor
 -- the run id tells a caller that it fell behind meanwhile; its promotion gave it a new
--- replication id, which the states it holds were not stamped with (src/redis/identity.rs).
+-- replication id, which the states it holds were not stamped with (src/reconcile/identity.rs).
 local replid = string.match(redis.call('INFO', 'replication'), 'master_replid:(%x+)')
 -- Redis's clock, not the app server's: every instance judges the window by the same time.
 local now = redis.call('TIME')

@@ -13,7 +13,7 @@
 --   {3, ''}       the state is in an older release's format: the caller converts it, asks again
 --
 -- The queue holds numbers in increasing order, each one more than the last except where a
--- repair made numbering jump (src/loader/). So the entry numbered seq is at index seq - head or
+-- repair made numbering jump (src/reconcile/). So the entry numbered seq is at index seq - head or
 -- before it: the first probe finds it unless a jump lies in between, then a binary search does.
 
 local function number_of(entry)
@@ -24,6 +24,7 @@ local function owner_of(entry)
   return string.match(entry, '\t([^\t]*)$')
 end
 
+-- Format 1 (src/reconcile/formats.rs), or not loaded.
 if redis.call('HGET', KEYS[3], 'format') ~= '2' then
   if redis.call('EXISTS', KEYS[1]) == 1 then
     return {3, ''}
@@ -42,7 +43,8 @@ else
   if not value then
     return {0, ''}
   end
-  -- 0: converted from the format that kept no numbers; it was recorded then.
+  -- 0: converted from the format that kept no numbers; it was recorded then (deletable once
+  -- no converted state is left: src/reconcile/formats.rs).
   seq = tonumber(value, 16)
 end
 local length = redis.call('LLEN', KEYS[2])

@@ -1,6 +1,6 @@
 -- repair.lua: make a campaign's claim state agree with what PostgreSQL recorded, atomically.
 -- The caller holds the campaign's row FOR UPDATE and decided that the state is missing, older
--- than the record, out of step with it, or in an older release's format (src/loader/); claims
+-- than the record, out of step with it, or in an older release's format (src/reconcile/); claims
 -- that arrive meanwhile are refused as "not ready" or decided against the state before or after
 -- this script, never half.
 --
@@ -13,12 +13,12 @@
 -- KEYS[6] scratch  HASH  where a SET of users is converted (absent before and after)
 -- ARGV[1] status, ARGV[2] starts_ms, ARGV[3] ends_ms, ARGV[4] quantity,
 -- ARGV[5] the sequence number to continue after, at least: above every number an earlier state
---         of the campaign may have handed out (its sequence ceiling, src/store/sequences.rs),
---         or 0 to keep numbering where the state is
+--         of the campaign may have handed out (its sequence ceiling,
+--         src/reconcile/reservations.rs), or 0 to keep numbering where the state is
 -- ARGV[6] the run id of the Redis whose state the caller read: the state is verified for it from
 --         now on
 -- ARGV[7] this repair's control version (src/reconcile/fence.rs), taken under the row lock
--- ARGV[8] the replication id read with that run id (src/redis/identity.rs)
+-- ARGV[8] the replication id read with that run id (src/reconcile/identity.rs)
 --
 -- Returns the number of users who hold a coupon now; or, writing nothing:
 --   -1  Redis holds a control newer than this repair (the repair was delayed past the row lock
@@ -50,7 +50,8 @@ local function hset_all(key, pairs)
 end
 
 -- Nothing is written unless this is the node whose state the caller read, and no control newer
--- than this repair has reached it.
+-- than this repair has reached it (a meta from before control versions has none: 0, see
+-- src/reconcile/formats.rs).
 local own_run = string.match(redis.call('INFO', 'server'), 'run_id:(%x+)')
 local own_replid = string.match(redis.call('INFO', 'replication'), 'master_replid:(%x+)')
 if own_run ~= ARGV[6] or own_replid ~= ARGV[8] then
@@ -67,7 +68,8 @@ end
 if redis.call('TYPE', KEYS[3]).ok == 'set' then
   -- Format 1 kept only the users: they are written into KEYS[6] with '0' (recorded in
   -- PostgreSQL: the sync trims an entry only after its commit), then the queued entries
-  -- ("seq<TAB>...<TAB>user") with their numbers, and the set is replaced by it.
+  -- ("seq<TAB>...<TAB>user") with their numbers, and the set is replaced by it. Deletable once
+  -- no Redis can hold format 1 (src/reconcile/formats.rs).
   each_page('SSCAN', KEYS[3], function(users)
     local pairs = {}
     for i = 1, #users do

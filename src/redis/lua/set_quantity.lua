@@ -18,6 +18,7 @@
 if redis.call('HGET', KEYS[1], 'format') ~= '2' or redis.call('EXISTS', KEYS[2]) == 0 then
   return {0}
 end
+-- A meta from before control versions has none: 0 (src/reconcile/formats.rs).
 local applied = tonumber(redis.call('HGET', KEYS[1], 'control') or '0')
 if tonumber(ARGV[2]) <= applied then
   return {3, applied}

@@ -11,6 +11,7 @@
 if redis.call('EXISTS', KEYS[1]) == 0 then
   return 0
 end
+-- A meta from before control versions has none: 0 (src/reconcile/formats.rs).
 if tonumber(ARGV[2]) <= tonumber(redis.call('HGET', KEYS[1], 'control') or '0') then
   return 2
 end

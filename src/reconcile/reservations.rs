@@ -3,6 +3,10 @@
 //! number, and the code made from it, is never handed out twice, even when Redis lost claims
 //! that had not reached PostgreSQL.
 //!
+//! Reserved by: a repair that rebuilds or continues a state (`repair.rs`), a raised quantity
+//! (src/control.rs) and the sync's renumbering of clashes (`renumber.rs`). This module is the
+//! table's only writer.
+//!
 //! Each statement here runs on a connection of its own and commits before Redis may use the
 //! numbers it reserves: a crash in between leaves the ceiling too high (numbers skipped), never
 //! too low.

@@ -1,14 +1,10 @@
 //! What Redis holds of a campaign's claim state, and how it stands against the record.
 
+use super::formats::count_issued;
+use super::identity::NodeIdentity;
 use crate::campaign::Campaign;
-use crate::redis::{CampaignKeys, NodeIdentity, RedisLink};
+use crate::redis::{CampaignKeys, RedisLink};
 use redis::{FromRedisValue, RedisResult};
-
-/// The format of the state this release writes (the meta hash's `format`): 2 keeps each issued
-/// user's sequence number (`issued` is a hash); before it, `issued` was a set of users and meta
-/// had no `format`. claim.lua and set_quantity.lua answer "not loaded" for any other, so an
-/// older state is converted (repair.lua) before its next claim.
-pub const STATE_FORMAT: i64 = 2;
 
 /// The meta hash's fields (`None` when the hash is missing), as claim.lua and repair.lua use them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -27,7 +23,8 @@ pub struct MetaView {
     pub run: Option<String>,
     /// Its replication id then (`None` in states stamped before replication ids were).
     pub replid: Option<String>,
-    /// The state's format ([`STATE_FORMAT`], or `None` from a release before it).
+    /// The state's format ([`STATE_FORMAT`](super::formats::STATE_FORMAT), or `None` from a
+    /// release before it).
     pub format: Option<i64>,
 }
 
@@ -61,11 +58,6 @@ impl MetaView {
     pub fn stamped_by(&self, node: &NodeIdentity) -> bool {
         node.stamped(self.run.as_deref(), self.replid.as_deref())
     }
-
-    /// Whether the state is in the format this release reads.
-    pub fn is_current_format(&self) -> bool {
-        self.format == Some(STATE_FORMAT)
-    }
 }
 
 impl FromRedisValue for MetaView {
@@ -83,15 +75,6 @@ impl FromRedisValue for MetaView {
             format,
         })
     }
-}
-
-/// Adds the count of the users who hold a coupon to `pipe`, for an issued key of type `kind`:
-/// the hash's fields, or the members of a set an older release left.
-pub fn count_issued(pipe: &mut redis::Pipeline, keys: &CampaignKeys, kind: redis::ValueType) {
-    match kind {
-        redis::ValueType::Set => pipe.scard(&keys.issued),
-        _ => pipe.hlen(&keys.issued),
-    };
 }
 
 /// A campaign's whole claim state as a verification sees it.
@@ -166,7 +149,7 @@ pub enum Standing {
     /// out after its last write may have been lost.
     OtherRedis,
     /// Written by a release that kept the issued users in a set: converted to this release's
-    /// format (each user's sequence number), the rest as it is.
+    /// format (each user's sequence number), the rest as it is (`formats.rs`).
     OldFormat,
     /// Verified here, but its status, window or quantity is not the record's (a control whose
     /// PostgreSQL commit failed after Redis applied it, or the other way round).

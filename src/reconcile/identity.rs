@@ -14,11 +14,13 @@
 //!
 //! The claim script reads its node's replication id itself on every call (a few microseconds,
 //! docs/internals.md), so no belief of the caller's can take an older state as verified. The run
-//! id the caller passes is the one it last read: again on `NOSCRIPT`, and on every load and
-//! verification (which read the node's identity through a script call on one of the campaign's
-//! keys). A repair writes only on the node whose identity it was given (repair.lua checks).
+//! id the caller passes is the one it last read: again on `NOSCRIPT` (src/redis/scripts.rs,
+//! which reads it through [`RedisIdentity::refresh`]), and on every load and verification (which
+//! read the node's identity through a script call on one of the campaign's keys,
+//! `Scripts::identity_for`). A sync round reads every node's ([`ExpectedRuns`]). A repair writes
+//! only on the node whose identity it was given (repair.lua checks).
 
-use super::{CampaignKeys, RedisLink};
+use crate::redis::{CampaignKeys, RedisLink, Scripts};
 use redis::{RedisError, RedisResult};
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -87,6 +89,30 @@ impl RedisIdentity {
             }
             *known = Arc::from(run_id);
         }
+    }
+}
+
+impl Scripts {
+    /// The identity a campaign's state must be stamped with to be answered from: that of the
+    /// node that holds the campaign's keys now, asked through a script call on one of them (on
+    /// one node, the run id read becomes the one the claims pass).
+    pub async fn identity_for(
+        &self,
+        redis: &mut RedisLink,
+        keys: &CampaignKeys,
+    ) -> RedisResult<NodeIdentity> {
+        let (run, replid): (String, String) = self
+            .call(&self.identity_of)
+            .key(&keys.meta)
+            .invoke(redis)
+            .await?;
+        if redis.cluster().is_none() {
+            self.identity.observe(&run);
+        }
+        Ok(NodeIdentity {
+            run: Arc::from(run),
+            replid: Arc::from(replid),
+        })
     }
 }
 

@@ -1,28 +1,22 @@
-//! Making a campaign's claim state in Redis agree with what PostgreSQL recorded: loading it at
-//! creation, rebuilding it when Redis lost it, and repairing it when Redis came back *older*
-//! (a crash that lost the last second of writes, a failover to a replica that was behind).
+//! Verifying a campaign's Redis state against the record under the campaign's row lock, and
+//! repairing it when it disagrees: rebuilt when Redis lost it, merged with the recorded holders
+//! when it came back *older* (a crash that lost the last second of writes, a failover to a
+//! replica that was behind), numbering continued above every reserved number when another
+//! Redis verified it last, converted when an older release wrote it, and its status, window and
+//! quantity put back to the record's when a control reached only one side. One atomic call of
+//! repair.lua writes it all, or nothing when Redis changed meanwhile.
 //!
-//! When is a state verified: its meta hash carries the run id of the Redis that last verified
-//! it (src/redis/identity.rs). A copy restored after a restart or a failover carries an earlier
-//! one, so claim.lua answers "not ready" for it, and the claim comes here before it is decided.
-//! The sync compares every round too (src/sync/round.rs): a state whose last sequence number
-//! is below the highest recorded is behind the record whatever its stamp.
-//!
-//! - [`view`]: reading the state and judging it against the record.
-//! - [`turns`]: one load per campaign per instance at a time.
+//! Who asks: a load (`load.rs`: a claim or lookup that found the state not ready, a new
+//! campaign), the sync's round and its renumbering (`Engine::verify_campaign`), and every
+//! control before it changes a campaign (src/control.rs), all holding the row `FOR UPDATE`.
 
-mod turns;
-mod view;
-
-pub(crate) use turns::LoadTurns;
-pub(crate) use view::{MetaView, Standing, StateView, count_issued};
-
+use super::reservations;
+use super::view::{Standing, StateView};
 use crate::campaign::{Campaign, CampaignId};
 use crate::engine::{Engine, random_token};
 use crate::error::EngineError;
 use crate::redis::CampaignKeys;
-use crate::store::campaigns::{self, RowLock};
-use crate::store::{coupons, sequences};
+use crate::store::{campaigns, coupons};
 use sqlx::PgConnection;
 
 /// Holders are read from PostgreSQL and copied into Redis in pages of this many, so that no
@@ -33,58 +27,6 @@ const PAGE: i64 = 10_000;
 const STAGING_TTL_SECONDS: i64 = 600;
 
 impl Engine {
-    /// Makes sure campaign `id` can be claimed: its state is in Redis and verified against
-    /// PostgreSQL for the Redis answering now. Returns `false` if PostgreSQL has no such
-    /// campaign.
-    ///
-    /// One load per campaign per instance runs at a time, the other callers wait for it; it runs
-    /// in a task of its own, so it finishes even if the claim that started it gave up.
-    pub async fn load_campaign(&self, id: CampaignId) -> Result<bool, EngineError> {
-        self.in_own_task(id, false).await
-    }
-
-    /// Verifies campaign `id` against the record and repairs its Redis state if it disagrees,
-    /// even if the state says it was verified (the sync calls this when the state is behind or
-    /// out of step). Returns `false` if PostgreSQL has no such campaign.
-    pub async fn verify_campaign(&self, id: CampaignId) -> Result<bool, EngineError> {
-        self.in_own_task(id, true).await
-    }
-
-    async fn in_own_task(&self, id: CampaignId, always: bool) -> Result<bool, EngineError> {
-        let engine = self.clone();
-        tokio::spawn(async move { engine.load_in_turn(id, always).await })
-            .await
-            .map_err(|_| EngineError::LoadInterrupted(id))?
-    }
-
-    async fn load_in_turn(&self, id: CampaignId, always: bool) -> Result<bool, EngineError> {
-        let _turn = self.load_turns().take(id).await;
-        if !always && self.is_ready(id).await? {
-            return Ok(true);
-        }
-        // An unknown id (a typo, a bot) costs one indexed read, not a transaction.
-        if campaigns::find(self.db(), id).await?.is_none() {
-            return Ok(false);
-        }
-        let mut tx = self.db().begin().await?;
-        let Some(campaign) = campaigns::find_locked(&mut tx, id, RowLock::Update).await? else {
-            return Ok(false);
-        };
-        self.verify_locked(&mut tx, &campaign).await?;
-        tx.commit().await?;
-        Ok(true)
-    }
-
-    /// Whether the claim script would answer for the campaign now (present, stamped with the run
-    /// id of the Redis last seen): one Redis read, no PostgreSQL.
-    async fn is_ready(&self, id: CampaignId) -> Result<bool, EngineError> {
-        let keys = CampaignKeys::new(id);
-        let mut redis = self.redis();
-        let view = StateView::read(&mut redis, &keys).await?;
-        let node = self.scripts().identity_for(&mut redis, &keys).await?;
-        Ok(view.is_ready_in(&node))
-    }
-
     /// Verifies `campaign` against the record and repairs its Redis state if it disagrees, from
     /// inside a transaction that holds its row `FOR UPDATE`.
     ///
@@ -112,7 +54,7 @@ impl Engine {
             Standing::OtherRedis => {
                 let available = (campaign.quantity - view.issued).max(0);
                 let after =
-                    sequences::reserve(self.reservations(), campaign.id, recorded, available)
+                    reservations::reserve(self.reservations(), campaign.id, recorded, available)
                         .await?;
                 (None, after)
             }
@@ -121,7 +63,7 @@ impl Engine {
                 let holders = self.stage_holders(tx, campaign.id, &staging).await?;
                 let available = (campaign.quantity - holders).max(0);
                 let after =
-                    sequences::reserve(self.reservations(), campaign.id, recorded, available)
+                    reservations::reserve(self.reservations(), campaign.id, recorded, available)
                         .await?;
                 (Some(staging), after)
             }
