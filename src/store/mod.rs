@@ -8,6 +8,7 @@ pub mod code_key;
 pub mod coupons;
 pub mod redemptions;
 pub mod sequences;
+pub mod verifications;
 
 /// The embedded migrations (`migrations/` at the project root).
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
