@@ -49,6 +49,18 @@ pub enum EngineError {
     /// the call was not decided. (A 503 for callers: try again.)
     #[error("the coupon changed under this call on every try; it was not decided")]
     Contended,
+    /// Queued coupons were read from a Redis state the record was not last verified on (a
+    /// primary deposed since, a state whose repair did not land): nothing was recorded from it.
+    /// The sync verifies the campaign and reads again (src/sync/round.rs). (A 503 for callers.)
+    #[error("campaign {campaign}: Redis state of verification {read}, the record's is {latest}")]
+    NotVerified {
+        /// Whose queue.
+        campaign: CampaignId,
+        /// The version the state read carries (`verified` in its meta hash, 0 for none).
+        read: i64,
+        /// The version of the record's last verification.
+        latest: i64,
+    },
     /// A Redis reply or queue entry did not have the shape our scripts produce.
     #[error("campaign {campaign}: unexpected data in Redis: {detail}")]
     CorruptState {

@@ -44,7 +44,9 @@ impl From<IssuedCoupon> for HeldCoupon {
 enum Located {
     Nowhere,
     Recorded,
-    Queued(String),
+    /// The queue entry, and the version of the verification that last wrote the state it was
+    /// read from (src/reconcile/verifications.rs).
+    Queued(String, i64),
     OldFormat,
 }
 
@@ -70,7 +72,7 @@ impl Engine {
             located = self.locate(campaign, user).await?;
         }
         let entry = match located {
-            Located::Queued(entry) => entry,
+            Located::Queued(entry, _) => entry,
             Located::Nowhere => return Ok(None),
             // It left the queue meanwhile: the sync has recorded it by now.
             Located::Recorded | Located::OldFormat => {
@@ -102,14 +104,15 @@ impl Engine {
         self.run_lookup(campaign, user.as_str(), 0).await
     }
 
-    /// The queue entry numbered `sequence`, whoever holds it, while it waits for the sync.
+    /// The queue entry numbered `sequence`, whoever holds it, while it waits for the sync; with
+    /// the version of the verification that last wrote the state it was read from.
     pub(crate) async fn queued_entry_numbered(
         &self,
         campaign: CampaignId,
         sequence: i64,
-    ) -> Result<Option<String>, EngineError> {
+    ) -> Result<Option<(String, i64)>, EngineError> {
         Ok(match self.run_lookup(campaign, "", sequence).await? {
-            Located::Queued(entry) => Some(entry),
+            Located::Queued(entry, verified) => Some((entry, verified)),
             _ => None,
         })
     }
@@ -122,7 +125,7 @@ impl Engine {
         sequence: i64,
     ) -> Result<Located, EngineError> {
         let keys = CampaignKeys::new(campaign);
-        let (outcome, entry): (i64, String) = self
+        let (outcome, entry, verified): (i64, String, i64) = self
             .scripts()
             .call(&self.scripts().lookup)
             .key(&keys.issued)
@@ -135,7 +138,7 @@ impl Engine {
         Ok(match outcome {
             0 => Located::Nowhere,
             1 => Located::Recorded,
-            2 => Located::Queued(entry),
+            2 => Located::Queued(entry, verified),
             3 => Located::OldFormat,
             other => {
                 return Err(EngineError::CorruptState {

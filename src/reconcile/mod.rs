@@ -38,6 +38,12 @@
 //!   Redis may hand them out, so no number, recorded or lost with Redis, is handed out twice.
 //!   Taken by a repair that rebuilds a state or continues one another node verified, by a raised
 //!   quantity (src/control.rs) and by renumbering.
+//! - **Recording only from the verified state** (`verifications.rs`): each repair records its
+//!   version as the campaign's last verification before it stamps the state with it; the sync's
+//!   batches and a checkout's record-on-the-spot record queued coupons only from a state carrying
+//!   that version, so a coupon read from another state (a deposed primary still reached by an
+//!   instance that has not followed the failover) never lands behind the verified state's back.
+//!   On Sentinel a repair writes only to the primary the sentinels name when it runs.
 //! - **Old formats** (`formats.rs`): what a state written by an older release looks like, where
 //!   it is read or converted, and when each conversion can be deleted.
 //! - **The controls' write rule** ([`fence`]): every change of a campaign's status or quantity
@@ -57,6 +63,7 @@ mod renumber;
 mod repair;
 pub(crate) mod reservations;
 mod turns;
+pub(crate) mod verifications;
 mod view;
 
 pub(crate) use disagreement::disagrees;

@@ -15,8 +15,10 @@ use super::view::{Standing, StateView};
 use crate::campaign::{Campaign, CampaignId};
 use crate::engine::{Engine, random_token};
 use crate::error::EngineError;
+use crate::reconcile::verifications;
 use crate::redis::CampaignKeys;
-use crate::store::{campaigns, coupons};
+use crate::store::campaigns;
+use crate::store::coupons;
 use sqlx::PgConnection;
 
 /// Holders are read from PostgreSQL and copied into Redis in pages of this many, so that no
@@ -32,7 +34,10 @@ impl Engine {
     ///
     /// The lock orders this against sync batches (each holds the row `FOR SHARE` from before it
     /// reads the queue until it commits, so the rows of a batch in flight are counted) and
-    /// against the marketer's controls.
+    /// against the marketer's controls. A repair records its version as the campaign's last
+    /// verification before it writes (src/reconcile/verifications.rs): from then on coupons are
+    /// recorded only from the state it stamps, so no batch read from another state (a deposed
+    /// primary) lands behind its back.
     pub(crate) async fn verify_locked(
         &self,
         tx: &mut PgConnection,
@@ -45,7 +50,25 @@ impl Engine {
         let node = self.scripts().identity_for(&mut redis, &keys).await?;
         let view = StateView::read(&mut redis, &keys).await?;
         let recorded = coupons::highest_sequence(tx, campaign.id).await?;
-        let standing = view.against(campaign, recorded, &node);
+        let verified = verifications::latest(tx, campaign.id).await?;
+        let standing = view.against(campaign, recorded, verified, &node);
+        if standing == Standing::Agrees {
+            return Ok(());
+        }
+        // On Sentinel, only the primary the sentinels name now is written: a primary deposed by
+        // a failover and restarted is a primary again until they turn it into a replica
+        // (seconds), and an instance whose link has not followed the failover yet still reaches
+        // it. Verified, it would answer claims and have its queue recorded beside the new
+        // primary, whose verification did not see them.
+        if !redis.is_named_primary().await? {
+            tracing::warn!(
+                campaign = %campaign.id,
+                reached = ?redis.primary(),
+                "not verified: the sentinels name another Redis primary than the one this \
+                 instance reaches (a failover it has not followed yet)"
+            );
+            return Err(EngineError::Contended);
+        }
         let (staging, continue_after) = match standing {
             Standing::Agrees => return Ok(()),
             Standing::OutOfStep | Standing::OldFormat => (None, 0),
@@ -58,7 +81,7 @@ impl Engine {
                         .await?;
                 (None, after)
             }
-            Standing::Missing | Standing::Behind { .. } => {
+            Standing::Missing | Standing::Behind { .. } | Standing::Superseded => {
                 let staging = CampaignKeys::loading(campaign.id, &random_token());
                 let holders = self.stage_holders(tx, campaign.id, &staging).await?;
                 let available = (campaign.quantity - holders).max(0);
@@ -73,6 +96,9 @@ impl Engine {
         // A version of its own, as a control's: a repair delayed past the row lock and a later
         // change (a stalled packet) must not write what it read over that change.
         let version = campaigns::take_control_version(tx).await?;
+        // Recorded (and committed) before the state is stamped with it: from now on no coupon
+        // is recorded from a state that does not carry it.
+        verifications::raise(self.reservations(), campaign.id, version).await?;
         let claimed: i64 = self
             .scripts()
             .call(&self.scripts().repair)

@@ -26,11 +26,14 @@ pub struct MetaView {
     /// The state's format ([`STATE_FORMAT`](super::formats::STATE_FORMAT), or `None` from a
     /// release before it).
     pub format: Option<i64>,
+    /// The version of the verification that last wrote this state (repair.lua's `verified`;
+    /// `None` in states written before the record kept one, read as 0).
+    pub verified: Option<i64>,
 }
 
 impl MetaView {
     /// The fields, in the order [`MetaView::read`] asks for them.
-    pub const FIELDS: [&str; 8] = [
+    pub const FIELDS: [&str; 9] = [
         "status",
         "starts_ms",
         "ends_ms",
@@ -39,6 +42,7 @@ impl MetaView {
         "run",
         "format",
         "replid",
+        "verified",
     ];
 
     /// Adds the `HMGET` that reads these fields to `pipe`.
@@ -58,11 +62,17 @@ impl MetaView {
     pub fn stamped_by(&self, node: &NodeIdentity) -> bool {
         node.stamped(self.run.as_deref(), self.replid.as_deref())
     }
+
+    /// Whether the state was written by the verification the record names as the campaign's
+    /// last (`latest`, from src/reconcile/verifications.rs; 0 for none on either side).
+    pub fn verified_as(&self, latest: i64) -> bool {
+        self.verified.unwrap_or(0) == latest
+    }
 }
 
 impl FromRedisValue for MetaView {
     fn from_redis_value(value: redis::Value) -> Result<Self, redis::ParsingError> {
-        let (status, starts_ms, ends_ms, quantity, seq, run, format, replid) =
+        let (status, starts_ms, ends_ms, quantity, seq, run, format, replid, verified) =
             FromRedisValue::from_redis_value(value)?;
         Ok(Self {
             status,
@@ -73,6 +83,7 @@ impl FromRedisValue for MetaView {
             run,
             replid,
             format,
+            verified,
         })
     }
 }
@@ -116,13 +127,22 @@ impl StateView {
     }
 
     /// How the state stands against the record of `campaign`, whose highest recorded sequence
-    /// number is `recorded`, on the node `node`.
-    pub fn against(&self, campaign: &Campaign, recorded: i64, node: &NodeIdentity) -> Standing {
+    /// number is `recorded` and whose last verification had the version `verified`, on the
+    /// node `node`.
+    pub fn against(
+        &self,
+        campaign: &Campaign,
+        recorded: i64,
+        verified: i64,
+        node: &NodeIdentity,
+    ) -> Standing {
         let Some(seq) = self.meta.seq.filter(|_| self.is_present()) else {
             return Standing::Missing;
         };
         if seq < recorded {
             Standing::Behind { seq, recorded }
+        } else if !self.meta.verified_as(verified) {
+            Standing::Superseded
         } else if !self.meta.stamped_by(node) {
             Standing::OtherRedis
         } else if !self.meta.is_current_format() {
@@ -144,6 +164,12 @@ pub enum Standing {
     /// may lack members the record has. Restored from an older append-only file, or a replica
     /// that was behind.
     Behind { seq: i64, recorded: i64 },
+    /// Not behind by its numbers, but the record's last verification wrote another state (or
+    /// set out to and failed): this one is a primary deposed since and reached again, an older
+    /// copy, or a state whose repair did not land. Coupons recorded since came from that other
+    /// state and may be numbered below this one's last number, so its numbers prove nothing:
+    /// the recorded holders are merged in, as for `Behind`.
+    Superseded,
     /// Present and not behind the record, but last verified in another Redis (a restart, a
     /// failover or a failback since, or stamped before replication ids were): claims it handed
     /// out after its last write may have been lost.
@@ -164,6 +190,7 @@ impl Standing {
         match self {
             Self::Missing => "missing",
             Self::Behind { .. } => "behind",
+            Self::Superseded => "superseded",
             Self::OtherRedis => "other_redis",
             Self::OldFormat => "old_format",
             Self::OutOfStep => "out_of_step",

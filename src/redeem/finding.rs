@@ -98,14 +98,14 @@ impl Engine {
     }
 
     /// Records the coupon numbered `sequence` if it waits in the campaign's Redis queue under
-    /// this code.
+    /// this code, in the state the record was last verified on.
     async fn record_if_queued(
         &self,
         campaign: CampaignId,
         sequence: i64,
         code: &str,
     ) -> Result<(), EngineError> {
-        let Some(entry) = self.queued_entry_numbered(campaign, sequence).await? else {
+        let Some((entry, verified)) = self.queued_entry_numbered(campaign, sequence).await? else {
             return Ok(());
         };
         let Some(recorded) = campaigns::find(self.db(), campaign).await? else {
@@ -118,7 +118,7 @@ impl Engine {
             });
         };
         if queued.code == code {
-            redemptions::record_queued(self.db(), campaign, &queued).await?;
+            redemptions::record_queued(self.db(), campaign, &queued, verified).await?;
             crate::metrics::recorded_for_checkout();
         }
         Ok(())

@@ -103,6 +103,23 @@ impl RedisLink {
         }
     }
 
+    /// Whether the primary this link reaches now is the one the sentinels name, asked afresh;
+    /// always `true` for a fixed address and a cluster (nobody else decides there). A followed
+    /// link lags a failover by up to [`FOLLOW_EVERY`], and its connection reconnects by itself
+    /// to the address it had: a primary that was deposed and restarted is a primary again at
+    /// that address until the sentinels turn it into a replica (seconds later), so commands
+    /// still reach it meanwhile. What must not be written to such a primary (a verification's
+    /// stamp, src/loader/) asks this first.
+    pub async fn is_named_primary(&self) -> RedisResult<bool> {
+        match self {
+            Self::Followed(followed) => {
+                let named = primary_address(&followed.sentinels, &followed.master).await?;
+                Ok(*named == *followed.connection().0)
+            }
+            Self::Fixed(..) | Self::Cluster(_) => Ok(true),
+        }
+    }
+
     /// This link held to the connection it has now: a followed primary's is not swapped for the
     /// next one's under it (a fixed address and a cluster are returned as they are). What must
     /// reach the node that took earlier commands uses it: `WAIT` counts the replicas that have the

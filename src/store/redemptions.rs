@@ -268,11 +268,15 @@ pub async fn history(
 /// Two cases are left to the sync: a number the record holds for another member (the sync
 /// gives the coupon a new one; the code asked about stays with the member the record gave it
 /// to), and a row PostgreSQL refuses (the sync sets its entry aside with the reason). Either
-/// way nothing is recorded here and the checkout finds no coupon under the code.
+/// way nothing is recorded here and the checkout finds no coupon under the code. Nor is an
+/// entry read from a state the record was not last verified on: `verified` is the version the
+/// state carried when the entry was read (lookup.lua), which must be the record's
+/// (src/reconcile/verifications.rs).
 pub async fn record_queued(
     db: &PgPool,
     campaign: CampaignId,
     coupon: &crate::sync::QueuedCoupon,
+    verified: i64,
 ) -> Result<(), sqlx::Error> {
     use super::coupons::{self, Refusal};
     let mut tx = db.begin().await?;
@@ -281,6 +285,22 @@ pub async fn record_queued(
         .is_some();
     let batch = std::slice::from_ref(coupon);
     if !exists {
+        return tx.commit().await;
+    }
+    // Read from a state the record was not last verified on (a primary deposed since, still
+    // reached by this instance): recorded, it could be missing from the state verified after
+    // it, which would issue to its member again. Left alone; the checkout finds no coupon.
+    let latest = crate::reconcile::verifications::latest(&mut tx, campaign).await?;
+    if latest != verified {
+        tracing::warn!(
+            %campaign,
+            user = %coupon.user_id,
+            sequence = coupon.sequence,
+            read = verified,
+            latest,
+            "a checkout found a queued coupon in a Redis state the record was not last verified \
+             on: not recorded"
+        );
         return tx.commit().await;
     }
     let numbered_for_another = coupons::numbered_for_others(&mut tx, campaign, batch).await?;

@@ -7,6 +7,7 @@ use crate::campaign::CampaignId;
 use crate::engine::{Engine, random_token};
 use crate::error::EngineError;
 use crate::metrics;
+use crate::reconcile::verifications;
 use crate::redis::CampaignKeys;
 use crate::store::campaigns::{self, RowLock, Watched};
 use crate::store::coupons;
@@ -20,6 +21,10 @@ use std::collections::HashMap;
 /// It owns an open PostgreSQL transaction holding the campaign's row `FOR SHARE` since before
 /// the entries were read, so a rebuild of the campaign's Redis state waits for this batch (see
 /// [`Engine::load_campaign`]). Dropping a batch without committing it (a crash) rolls it back.
+/// It was read from the state the record's last verification wrote (the `verified` stamp read
+/// with the entries is the version `campaign_verifications` holds under that lock), so no
+/// verification of another state has happened since: whatever state it records from is the
+/// one every later verification judges (src/reconcile/verifications.rs).
 pub struct Batch {
     /// Whose queue.
     pub campaign: CampaignId,
@@ -237,12 +242,33 @@ impl Drainer {
                 detail: "queued coupons for a campaign PostgreSQL does not have".into(),
             });
         };
+        // No verification runs while the row is held, so this is the version of the last one
+        // until the batch commits.
+        let latest = verifications::latest(&mut tx, campaign).await?;
         let size = self.engine.sync_settings().batch_size.max(1);
         // One entry more than a batch tells whether another round is needed right away.
         let last = isize::try_from(size).unwrap_or(isize::MAX);
-        let mut entries: Vec<String> = redis.lrange(&keys.queue, 0, last).await?;
+        // The state's stamp with the entries, in one pipeline on one connection: what carries
+        // the stamp is what the entries were read from.
+        let (read, mut entries): (Option<i64>, Vec<String>) = redis::pipe()
+            .hget(&keys.meta, "verified")
+            .lrange(&keys.queue, 0, last)
+            .query_async(&mut redis)
+            .await?;
         if entries.is_empty() {
             return Ok(Taken::Empty);
+        }
+        // A state the record was not last verified on: a primary deposed since, still reached
+        // by this instance (its link has not followed the failover yet), or one whose repair
+        // did not land. Recorded now, its coupons could be missing from the state verified
+        // after it, which would issue to their members again.
+        let read = read.unwrap_or(0);
+        if read != latest {
+            return Err(EngineError::NotVerified {
+                campaign,
+                read,
+                latest,
+            });
         }
         let more_pending = entries.len() > size;
         entries.truncate(size);

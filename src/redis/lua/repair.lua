@@ -17,7 +17,9 @@
 --         src/reconcile/reservations.rs), or 0 to keep numbering where the state is
 -- ARGV[6] the run id of the Redis whose state the caller read: the state is verified for it from
 --         now on
--- ARGV[7] this repair's control version (src/reconcile/fence.rs), taken under the row lock
+-- ARGV[7] this repair's control version (src/reconcile/fence.rs), taken under the row lock; also
+--         stamped as `verified`: the record keeps the version of its last verification
+--         (campaign_verifications), and coupons are recorded only from the state stamped with it
 -- ARGV[8] the replication id read with that run id (src/reconcile/identity.rs)
 --
 -- Returns the number of users who hold a coupon now; or, writing nothing:
@@ -120,6 +122,6 @@ end
 
 redis.call('HSET', KEYS[1], 'status', ARGV[1], 'starts_ms', ARGV[2], 'ends_ms', ARGV[3],
   'quantity', ARGV[4], 'seq', string.format('%d', seq), 'run', own_run, 'replid', own_replid,
-  'format', '2', 'control', ARGV[7])
+  'format', '2', 'control', ARGV[7], 'verified', ARGV[7])
 redis.call('SET', KEYS[2], string.format('%d', available))
 return claimed
