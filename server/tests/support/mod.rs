@@ -130,7 +130,7 @@ pub fn test_config() -> Config {
     let stores = ["REDIS_URL", "REDIS_CLUSTER_NODES", "DATABASE_URL"];
     Config::from_lookup(|name| match settings.iter().find(|(set, _)| *set == name) {
         Some((_, value)) => Some((*value).to_owned()),
-        None if stores.iter().any(|store| *store == name) => std::env::var(name).ok(),
+        None if stores.contains(&name) => std::env::var(name).ok(),
         None => None,
     })
     .expect("REDIS_URL and DATABASE_URL: run through ./dev test")
