@@ -14,8 +14,10 @@
 //!
 //! The claim script reads its node's replication id itself on every call (a few microseconds,
 //! docs/internals.md), so no belief of the caller's can take an older state as verified. The run
-//! id the caller passes is the one it last read: again on `NOSCRIPT` (src/redis/scripts.rs,
-//! which reads it through [`RedisIdentity::refresh`]), and on every load and verification (which
+//! id the caller passes is the one it last read: again whenever the link's connection may have
+//! been made again or was swapped for another primary's ([`RedisIdentity::outdated`]), again on
+//! `NOSCRIPT` (src/redis/scripts.rs reads it through [`RedisIdentity::refresh`] in both cases),
+//! and on every load and verification (which
 //! read the node's identity through a script call on one of the campaign's keys,
 //! `Scripts::identity_for`). A sync round reads every node's ([`ExpectedRuns`]). A repair writes
 //! only on the node whose identity it was given (repair.lua checks).
@@ -47,36 +49,49 @@ impl NodeIdentity {
     }
 }
 
-/// The run id of the Redis last seen; empty until the first script call reads it.
+/// The run id of the Redis last seen (empty until the first script call reads it), and how many
+/// connections the link had made again or swapped when it was read ([`RedisLink::reconnects`]).
 #[derive(Default)]
-pub(crate) struct RedisIdentity(RwLock<Arc<str>>);
+pub(crate) struct RedisIdentity(RwLock<(Arc<str>, u64)>);
 
 impl RedisIdentity {
     /// The run id last read.
     pub fn current(&self) -> Arc<str> {
+        self.read().0.clone()
+    }
+
+    /// Whether the link's connection may have been made again since the run id was read: the
+    /// Redis behind it may be another process, which need not answer `NOSCRIPT`.
+    pub fn outdated(&self, redis: &RedisLink) -> bool {
+        self.read().1 != redis.reconnects()
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, (Arc<str>, u64)> {
         // Only ever replaced whole, so a poisoned lock still holds a consistent value.
         self.0
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone()
     }
 
     /// Reads the run id from Redis again; logs and counts it when it changed.
     pub async fn refresh(&self, redis: &mut RedisLink) -> RedisResult<()> {
+        let reconnects = redis.reconnects();
         let info: String = redis::cmd("INFO").arg("server").query_async(redis).await?;
         let run_id = run_id_in(&info)
             .ok_or_else(|| RedisError::from(std::io::Error::other("INFO server has no run_id")))?;
-        self.observe(run_id);
+        self.observe(run_id, reconnects);
         Ok(())
     }
 
-    /// Takes `run_id`, read from the one Redis there is, as the current one; logs and counts it
-    /// when it changed.
-    pub fn observe(&self, run_id: &str) {
+    /// Takes `run_id`, read from the one Redis there is when the link had made `reconnects`
+    /// connections again, as the current one; logs and counts it when it changed.
+    pub fn observe(&self, run_id: &str, reconnects: u64) {
         let mut known = self
             .0
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
+        known.1 = reconnects;
+        let known = &mut known.0;
         if &**known != run_id {
             if !known.is_empty() {
                 tracing::warn!(
@@ -101,13 +116,14 @@ impl Scripts {
         redis: &mut RedisLink,
         keys: &CampaignKeys,
     ) -> RedisResult<NodeIdentity> {
+        let reconnects = redis.reconnects();
         let (run, replid): (String, String) = self
             .call(&self.identity_of)
             .key(&keys.meta)
             .invoke(redis)
             .await?;
         if redis.cluster().is_none() {
-            self.identity.observe(&run);
+            self.identity.observe(&run, reconnects);
         }
         Ok(NodeIdentity {
             run: Arc::from(run),

@@ -9,12 +9,18 @@
 //! sent meanwhile fail ("try again"). The new primary is a Redis this instance has not talked to,
 //! so its first script call answers `NOSCRIPT` and every campaign is verified against the record
 //! before it answers a claim (see src/reconcile/identity.rs).
+//!
+//! Every link counts the connections it may have made again or swapped ([`Reconnects`]): a
+//! connection made again may reach another Redis process, one that knows this instance's scripts
+//! (a failback), so the run id is read again after it rather than inferred from a `NOSCRIPT`
+//! that may never come.
 
 use super::CampaignKeys;
 use super::cluster::Clustered;
 use crate::campaign::CampaignId;
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::{Cmd, Pipeline, RedisError, RedisFuture, RedisResult, Value};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, Weak};
 use std::time::Duration;
 
@@ -59,16 +65,50 @@ const FOLLOW_EVERY: Duration = Duration::from_millis(250);
 #[derive(Clone)]
 pub enum RedisLink {
     /// A fixed address (`host:port`, as the metrics name it).
-    Fixed(ConnectionManager, Arc<str>),
+    Fixed(ConnectionManager, Arc<str>, Reconnects),
     /// The primary named by the sentinels, swapped when it moves.
     Followed(Arc<Followed>),
     /// A Redis Cluster.
     Cluster(Clustered),
 }
 
+/// How many times a link's connection may have been made again or was swapped for another
+/// primary's: the identity of the Redis behind it is read again when this changed. The manager
+/// makes a new connection only after a command failed on the old one (it is told of nothing
+/// else without RESP3), and every command goes through the link, so a failure that means "the
+/// connection is gone" is counted here, as is every swap.
+#[derive(Clone, Default)]
+pub struct Reconnects(Arc<AtomicU64>);
+
+impl Reconnects {
+    /// The count so far.
+    pub fn count(&self) -> u64 {
+        self.0.load(Ordering::Acquire)
+    }
+
+    fn bump(&self) {
+        self.0.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// Counts `result` if its error may have cost the connection (a timeout counts too: an extra
+    /// read of the identity is cheap, a missed one is not).
+    fn note<T>(&self, result: RedisResult<T>) -> RedisResult<T> {
+        if let Err(error) = &result
+            && (error.is_io_error()
+                || error.is_connection_dropped()
+                || error.is_connection_refusal()
+                || error.is_timeout())
+        {
+            self.bump();
+        }
+        result
+    }
+}
+
 /// The connection to the current primary, and where it points.
 pub struct Followed {
     current: RwLock<(Arc<str>, ConnectionManager)>,
+    reconnects: Reconnects,
     sentinels: Vec<String>,
     master: String,
 }
@@ -78,13 +118,19 @@ impl RedisLink {
     /// starts following it on the current tokio runtime).
     pub async fn connect(target: &RedisTarget) -> RedisResult<Self> {
         match target {
-            RedisTarget::Url(url) => Ok(Self::Fixed(manager(url).await?, address_in(url).into())),
+            RedisTarget::Url(url) => {
+                let reconnects = Reconnects::default();
+                let connection = manager(url).await?;
+                Ok(Self::Fixed(connection, address_in(url).into(), reconnects))
+            }
             RedisTarget::Cluster(nodes) => Ok(Self::Cluster(Clustered::connect(nodes).await?)),
             RedisTarget::Sentinel { sentinels, master } => {
                 let address = primary_address(sentinels, master).await?;
+                let reconnects = Reconnects::default();
                 let connection = manager(&format!("redis://{address}")).await?;
                 let followed = Arc::new(Followed {
                     current: RwLock::new((address.into(), connection)),
+                    reconnects,
                     sentinels: sentinels.clone(),
                     master: master.clone(),
                 });
@@ -129,9 +175,19 @@ impl RedisLink {
         match self {
             Self::Followed(followed) => {
                 let (address, connection) = followed.connection();
-                Self::Fixed(connection, address)
+                Self::Fixed(connection, address, followed.reconnects.clone())
             }
             Self::Fixed(..) | Self::Cluster(_) => self.clone(),
+        }
+    }
+
+    /// The connections this link lost or swapped so far (always 0 on a cluster, whose script
+    /// calls read their node's identity themselves).
+    pub fn reconnects(&self) -> u64 {
+        match self {
+            Self::Fixed(.., reconnects) => reconnects.count(),
+            Self::Followed(followed) => followed.reconnects.count(),
+            Self::Cluster(_) => 0,
         }
     }
 
@@ -157,7 +213,7 @@ impl RedisLink {
     /// The slot is only worked out on a cluster.
     fn node_of_slot(&self, slot: impl FnOnce() -> u16) -> Option<Arc<str>> {
         match self {
-            Self::Fixed(_, address) => Some(address.clone()),
+            Self::Fixed(_, address, _) => Some(address.clone()),
             Self::Followed(followed) => Some(followed.connection().0),
             Self::Cluster(clustered) => clustered.owner_of(slot()),
         }
@@ -177,15 +233,19 @@ impl Followed {
 impl ConnectionLike for RedisLink {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
         match self {
-            Self::Fixed(connection, _) => connection.req_packed_command(cmd),
+            Self::Fixed(connection, _, reconnects) => {
+                let (mut connection, reconnects) = (connection.clone(), reconnects.clone());
+                Box::pin(async move { reconnects.note(connection.req_packed_command(cmd).await) })
+            }
             Self::Cluster(clustered) => {
                 // The connection in use now: the cluster's watchdog may swap it for a fresh one.
                 let mut connection = clustered.connection.get();
                 Box::pin(async move { connection.req_packed_command(cmd).await })
             }
             Self::Followed(followed) => {
-                let mut connection = followed.connection().1;
-                Box::pin(async move { connection.req_packed_command(cmd).await })
+                let (mut connection, reconnects) =
+                    (followed.connection().1, followed.reconnects.clone());
+                Box::pin(async move { reconnects.note(connection.req_packed_command(cmd).await) })
             }
         }
     }
@@ -197,7 +257,15 @@ impl ConnectionLike for RedisLink {
         count: usize,
     ) -> RedisFuture<'a, Vec<Value>> {
         match self {
-            Self::Fixed(connection, _) => connection.req_packed_commands(pipeline, offset, count),
+            Self::Fixed(connection, _, reconnects) => {
+                let (mut connection, reconnects) = (connection.clone(), reconnects.clone());
+                Box::pin(async move {
+                    let sent = connection
+                        .req_packed_commands(pipeline, offset, count)
+                        .await;
+                    reconnects.note(sent)
+                })
+            }
             Self::Cluster(clustered) => {
                 let mut connection = clustered.connection.get();
                 Box::pin(async move {
@@ -207,11 +275,13 @@ impl ConnectionLike for RedisLink {
                 })
             }
             Self::Followed(followed) => {
-                let mut connection = followed.connection().1;
+                let (mut connection, reconnects) =
+                    (followed.connection().1, followed.reconnects.clone());
                 Box::pin(async move {
-                    connection
+                    let sent = connection
                         .req_packed_commands(pipeline, offset, count)
-                        .await
+                        .await;
+                    reconnects.note(sent)
                 })
             }
         }
@@ -219,7 +289,7 @@ impl ConnectionLike for RedisLink {
 
     fn get_db(&self) -> i64 {
         match self {
-            Self::Fixed(connection, _) => connection.get_db(),
+            Self::Fixed(connection, ..) => connection.get_db(),
             Self::Followed(followed) => followed.connection().1.get_db(),
             Self::Cluster(_) => 0,
         }
@@ -272,6 +342,7 @@ async fn follow(link: Weak<Followed>) {
                     .write()
                     .unwrap_or_else(std::sync::PoisonError::into_inner) =
                     (address.as_str().into(), connection);
+                followed.reconnects.bump();
             }
             Err(error) => {
                 tracing::warn!(%error, primary = %address, "cannot reach the new Redis primary yet")

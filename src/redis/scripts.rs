@@ -131,6 +131,9 @@ impl Call<'_> {
             None => None,
         };
         crate::metrics::script_call(self.script.name, node);
+        if self.identity_first && !cluster && self.set.identity.outdated(redis) {
+            self.set.identity.refresh(redis).await?;
+        }
         match self.command("EVALSHA", cluster).query_async(redis).await {
             Err(error) if is_unknown_script(&error) && cluster => {
                 self.command("EVAL", cluster).query_async(redis).await
