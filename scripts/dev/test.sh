@@ -50,7 +50,7 @@ cmd_test() {
   phase "suites on the Redis Cluster" test_on_cluster "$redis" "$cluster_database" "$nodes"
   # The browser tests load what people download: the release bundle (wasm-opt'd, compressed).
   # Their server is the debug build the server tests already compiled: an optimised one would
-  # be a third build of every crate (docs/operating.md, "Where ./dev test's time goes").
+  # be a third build of every crate (docs/internals.md, "Where ./dev test's time goes").
   phase "browser bundle" build_test_site
   if ((caller_stores)); then
     skipped_phase "demo data" "the demo data check runs only on the project-local servers"

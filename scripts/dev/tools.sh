@@ -29,13 +29,24 @@ ensure_rust_tools() {
 
 ensure_wasm_opt() {
   # Release builds optimise the wasm with wasm-opt; Debian's binaryen 108 breaks Leptos 0.8
-  # bundles, so the crate that bundles binaryen 116 is used.
+  # bundles. binaryen 116 from `cargo install wasm-opt` is used where it is installed already;
+  # otherwise binaryen 132's Node build from npm, which installs in seconds where the crate
+  # compiles for about seven minutes (both verified on this project's bundle: toolchain notes).
   if wasm-opt --version 2>/dev/null | grep -q "version 116"; then
     skip "wasm-opt 116: present"
-  else
-    step "installing wasm-opt 0.116.1 (compiles binaryen for ~7 minutes, once)"
-    cargo install wasm-opt --version 0.116.1
+    return
   fi
+  local tools="$STATE/tools/binaryen"
+  if ! "$tools/node_modules/.bin/wasm-opt" --version 2>/dev/null | grep -q "version 132"; then
+    have npm || apt_install nodejs npm
+    step "installing wasm-opt 132 (npm package binaryen@132.0.0, into $tools)"
+    mkdir -p "$tools"
+    (cd "$tools" && npm install --no-audit --no-fund --loglevel=error binaryen@132.0.0 >/dev/null)
+  else
+    skip "wasm-opt 132 (npm): present"
+  fi
+  # Only for the build that follows, in this step's own shell.
+  export PATH="$tools/node_modules/.bin:$PATH"
 }
 
 # The release site, as `./dev serve --release` runs it and the browser tests and the benchmark
