@@ -20,44 +20,6 @@ use redis::AsyncCommands;
 use std::collections::HashSet;
 use support::*;
 
-/// The campaign's claim state (meta, counter, issued, queue) as DUMP payloads (as in
-/// stale_state.rs).
-async fn snapshot(engine: &Engine, id: CampaignId) -> Vec<(String, Vec<u8>)> {
-    let keys = CampaignKeys::new(id);
-    let mut saved = Vec::new();
-    for key in [&keys.meta, &keys.counter, &keys.issued, &keys.queue] {
-        let dump: Option<Vec<u8>> = redis::cmd("DUMP")
-            .arg(key)
-            .query_async(&mut engine.redis())
-            .await
-            .expect("DUMP");
-        if let Some(dump) = dump {
-            saved.push((key.clone(), dump));
-        }
-    }
-    saved
-}
-
-/// Puts a snapshot in place of whatever the keys hold now (keys it lacks are deleted): the
-/// Redis the instance reaches now holds this history.
-async fn swap_in(engine: &Engine, id: CampaignId, saved: &[(String, Vec<u8>)]) {
-    let keys = CampaignKeys::new(id);
-    delete_keys(
-        engine,
-        &[&keys.meta, &keys.counter, &keys.issued, &keys.queue],
-    )
-    .await;
-    for (key, dump) in saved {
-        let _: () = redis::cmd("RESTORE")
-            .arg(key)
-            .arg(0)
-            .arg(dump.as_slice())
-            .query_async(&mut engine.redis())
-            .await
-            .expect("RESTORE");
-    }
-}
-
 /// Stamps the state as verified by an earlier Redis process: a promoted replica holds the old
 /// primary's stamp, and a restarted primary its previous process's.
 async fn stamp_by_an_earlier_redis(engine: &Engine, id: CampaignId) {
@@ -108,7 +70,7 @@ async fn failover_behind(engine: &Engine, drainer: &Drainer) -> Failover {
     let told_on_a = issued(engine.claim(id, &user(3)).await.expect("member 3's claim"));
     let deposed = snapshot(engine, id).await;
 
-    swap_in(engine, id, &replica).await;
+    roll_back(engine, id, &replica).await;
     stamp_by_an_earlier_redis(engine, id).await;
     issued(
         engine
@@ -134,7 +96,7 @@ async fn member_3_claims_on_b_and_everything_is_recorded(
     failover: &Failover,
 ) {
     let id = failover.id;
-    swap_in(engine, id, &failover.promoted).await;
+    roll_back(engine, id, &failover.promoted).await;
     let again = engine
         .claim(id, &user(3))
         .await
@@ -179,7 +141,7 @@ async fn a_sync_batch_read_from_a_deposed_primary_after_the_new_one_was_verified
     let failover = failover_behind(&engine, &drainer).await;
 
     // Act: the instance still reaches A (restarted with its files) and runs a drain step there.
-    swap_in(&engine, failover.id, &failover.deposed).await;
+    roll_back(&engine, failover.id, &failover.deposed).await;
     stamp_by_an_earlier_redis(&engine, failover.id).await;
     let step = drainer.drain_step(failover.id).await;
 
@@ -197,7 +159,7 @@ async fn a_checkout_does_not_record_a_coupon_queued_in_a_deposed_primary() {
 
     // Act: member 3 shows the code A told them at a checkout, through the instance that still
     // reaches A; the checkout records a coupon it finds queued, as a sync batch of one.
-    swap_in(&engine, failover.id, &failover.deposed).await;
+    roll_back(&engine, failover.id, &failover.deposed).await;
     stamp_by_an_earlier_redis(&engine, failover.id).await;
     let found = engine
         .coupon_by_code(&failover.told_on_a.1)

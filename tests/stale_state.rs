@@ -13,43 +13,6 @@ use redis::AsyncCommands;
 use std::collections::{HashMap, HashSet};
 use support::*;
 
-/// The campaign's claim state (meta, counter, issued set, queue) as DUMP payloads.
-async fn snapshot(engine: &Engine, id: CampaignId) -> Vec<(String, Vec<u8>)> {
-    let keys = CampaignKeys::new(id);
-    let mut saved = Vec::new();
-    for key in [&keys.meta, &keys.counter, &keys.issued, &keys.queue] {
-        let dump: Option<Vec<u8>> = redis::cmd("DUMP")
-            .arg(key)
-            .query_async(&mut engine.redis())
-            .await
-            .expect("DUMP");
-        if let Some(dump) = dump {
-            saved.push((key.clone(), dump));
-        }
-    }
-    saved
-}
-
-/// Puts the snapshot back over whatever the keys hold now: the campaign as an older copy of
-/// Redis has it. Keys the snapshot lacks are deleted.
-async fn roll_back(engine: &Engine, id: CampaignId, saved: &[(String, Vec<u8>)]) {
-    let keys = CampaignKeys::new(id);
-    delete_keys(
-        engine,
-        &[&keys.meta, &keys.counter, &keys.issued, &keys.queue],
-    )
-    .await;
-    for (key, dump) in saved {
-        let _: () = redis::cmd("RESTORE")
-            .arg(key)
-            .arg(0)
-            .arg(dump.as_slice())
-            .query_async(&mut engine.redis())
-            .await
-            .expect("RESTORE");
-    }
-}
-
 /// Members `before` claim and are recorded, the state is copied, members `after` claim and are
 /// recorded; returns the copy.
 async fn copied_between(

@@ -10,8 +10,8 @@
 
 mod support;
 
-use coupon::redis::{CampaignKeys, RedisTarget};
-use coupon::{ClaimAck, ClaimOutcome, RedisSettings, UserId};
+use coupon::redis::CampaignKeys;
+use coupon::{ClaimAck, ClaimOutcome, UserId};
 use support::process::free_port;
 use support::sentinel::{MASTER, Replicated};
 use support::stack::{Database, test_engine};
@@ -22,14 +22,7 @@ async fn a_primary_the_sentinels_no_longer_name_is_neither_verified_nor_claimed_
     // deposed primary's is when it restarts, so the next claim must verify it first.
     let stack = Replicated::start().await;
     let database = Database::create("deposed_primary", stack.sentinel_port).await;
-    let settings = RedisSettings {
-        target: RedisTarget::Sentinel {
-            sentinels: vec![stack.sentinels()],
-            master: MASTER.into(),
-        },
-        ack: ClaimAck::Primary,
-    };
-    let engine = test_engine(&settings, &database.url).await;
+    let engine = test_engine(&stack.redis_settings(ClaimAck::Primary), &database.url).await;
     let campaign = engine
         .create_campaign(&support::draft(100))
         .await

@@ -7,12 +7,11 @@
 
 mod support;
 
-use coupon::redis::RedisTarget;
-use coupon::{CampaignId, ClaimAck, ClaimOutcome, Engine, RedisSettings, UserId};
+use coupon::{CampaignId, ClaimAck, ClaimOutcome, Engine, UserId};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 use support::process::RedisProcess;
-use support::sentinel::{MASTER, Replicated};
+use support::sentinel::Replicated;
 use support::stack::{Database, test_engine};
 
 async fn info(redis: &RedisProcess, section: &str) -> String {
@@ -68,14 +67,7 @@ async fn a_failback_to_a_primary_that_fell_behind_hands_no_acknowledged_code_to_
     // Arrange: A primary, B its replica; ten members claim on A.
     let mut stack = Replicated::start().await;
     let database = Database::create("failback", stack.sentinel_port).await;
-    let settings = RedisSettings {
-        target: RedisTarget::Sentinel {
-            sentinels: vec![stack.sentinels()],
-            master: MASTER.into(),
-        },
-        ack: ClaimAck::Primary,
-    };
-    let engine = test_engine(&settings, &database.url).await;
+    let engine = test_engine(&stack.redis_settings(ClaimAck::Primary), &database.url).await;
     let campaign = engine
         .create_campaign(&support::draft(100))
         .await

@@ -248,3 +248,41 @@ fn rand_suffix() -> String {
 pub fn violated_constraint(error: &sqlx::Error) -> Option<&str> {
     error.as_database_error().and_then(|e| e.constraint())
 }
+
+/// The campaign's claim state (meta, counter, issued, queue) as DUMP payloads: a copy of it as
+/// one Redis holds it now.
+pub async fn snapshot(engine: &Engine, id: CampaignId) -> Vec<(String, Vec<u8>)> {
+    let keys = CampaignKeys::new(id);
+    let mut saved = Vec::new();
+    for key in [&keys.meta, &keys.counter, &keys.issued, &keys.queue] {
+        let dump: Option<Vec<u8>> = redis::cmd("DUMP")
+            .arg(key)
+            .query_async(&mut engine.redis())
+            .await
+            .expect("DUMP");
+        if let Some(dump) = dump {
+            saved.push((key.clone(), dump));
+        }
+    }
+    saved
+}
+
+/// Puts a [`snapshot`] back over whatever the keys hold now (keys it lacks are deleted): the
+/// campaign as an older copy of Redis, or another Redis, holds it.
+pub async fn roll_back(engine: &Engine, id: CampaignId, saved: &[(String, Vec<u8>)]) {
+    let keys = CampaignKeys::new(id);
+    delete_keys(
+        engine,
+        &[&keys.meta, &keys.counter, &keys.issued, &keys.queue],
+    )
+    .await;
+    for (key, dump) in saved {
+        let _: () = redis::cmd("RESTORE")
+            .arg(key)
+            .arg(0)
+            .arg(dump.as_slice())
+            .query_async(&mut engine.redis())
+            .await
+            .expect("RESTORE");
+    }
+}

@@ -62,6 +62,17 @@ impl Replicated {
         replicated
     }
 
+    /// The engine's settings for this stack: the primary its sentinels name.
+    pub fn redis_settings(&self, ack: coupon::ClaimAck) -> coupon::RedisSettings {
+        coupon::RedisSettings {
+            target: coupon::redis::RedisTarget::Sentinel {
+                sentinels: vec![self.sentinels()],
+                master: MASTER.into(),
+            },
+            ack,
+        }
+    }
+
     /// `REDIS_SENTINELS` for a server.
     pub fn sentinels(&self) -> String {
         format!("127.0.0.1:{}", self.sentinel_port)
