@@ -71,7 +71,7 @@ expect "a command without options refuses one" 1 "unknown option now"
 
 run env -u REDIS_URL -u DATABASE_URL "$DEV" test --dry-run
 expect "./dev test --dry-run lists the phases" 0 "dev script checks" "Rust tools" "services" \
-  "engine tests" "server tests" "fault schedule" "suites on the Redis Cluster" "release build" \
+  "engine tests" "server tests" "fault schedule" "suites on the Redis Cluster" "browser bundle" \
   "demo data" "end-to-end tests" "benchmark smoke run" "cluster benchmark smoke run"
 if [[ $(grep -n 'dev script checks' <<<"$OUT" | cut -d: -f1) == 2 &&
   $(tail -n 1 <<<"$OUT") == *"cluster benchmark smoke run" ]]; then

@@ -48,10 +48,10 @@ cmd_test() {
   phase "server tests" test_server "$redis" "$database"
   phase "fault schedule" test_chaos "$redis" "$database"
   phase "suites on the Redis Cluster" test_on_cluster "$redis" "$cluster_database" "$nodes"
-  # The browser tests check what people run: the release build (wasm-opt'd bundle, optimised
-  # server). The debug server with the release bundle fails their server-function calls
-  # (docs/internals.md, "Where ./dev test's time goes").
-  phase "release build" build_release_site
+  # The browser tests load what people download: the release bundle (wasm-opt'd, compressed).
+  # Their server is the debug build the server tests already compiled: an optimised one would
+  # be a third build of every crate (docs/internals.md, "Where ./dev test's time goes").
+  phase "browser bundle" build_test_site
   if ((caller_stores)); then
     skipped_phase "demo data" "the demo data check runs only on the project-local servers"
   else
@@ -185,7 +185,7 @@ test_on_cluster() { # redis-url database-url cluster-nodes
   cargo_test_with_deadline -p server "${shared_store_suites[@]/#/--test=}"
 }
 
-# The release server on a fresh database (its own, and Redis database 4), seeded twice by what
+# The server on a fresh database (its own, and Redis database 4), seeded twice by what
 # `./dev serve` runs: three campaigns the first time, none the second.
 test_demo_data() {
   local key=demo-check-api-key dir="$STATE/demo-check" base="http://127.0.0.1:$DEMO_CHECK_PORT" pid
@@ -195,7 +195,7 @@ test_demo_data() {
   use_stores "$(redis_url_for 4)" "$(pg_url_for coupon_demo_check)"
   mkdir -p "$dir"
   LEPTOS_SITE_ADDR="127.0.0.1:$DEMO_CHECK_PORT" LEPTOS_SITE_ROOT=target/site API_KEY=$key \
-    RUST_LOG=warn target/release/server >"$dir/server.log" 2>&1 &
+    RUST_LOG=warn target/debug/server >"$dir/server.log" 2>&1 &
   pid=$!
   # shellcheck disable=SC2064 # the pid is meant to be fixed now
   trap "kill $pid 2>/dev/null || true" EXIT
@@ -217,8 +217,8 @@ test_end_to_end() { # redis-url database-url
     use_stores "$(redis_url_for 2)" "$(pg_url_for coupon_e2e)"
   fi
   need_free_port "${E2E_PORT:-3100}" "the end-to-end tests' server" "stop it, or set E2E_PORT"
-  step "end-to-end tests (Playwright, Chromium, release build)"
-  (cd end2end && CHROMIUM_PATH="$PLAYWRIGHT_CHROMIUM" E2E_SERVER=target/release/server npx playwright test)
+  step "end-to-end tests (Playwright, Chromium, release bundle)"
+  (cd end2end && CHROMIUM_PATH="$PLAYWRIGHT_CHROMIUM" E2E_SERVER=target/debug/server npx playwright test)
 }
 
 # ./dev bench --smoke, as its own process on the project-local stores.

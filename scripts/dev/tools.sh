@@ -58,6 +58,16 @@ build_release_site() {
   precompress_site
 }
 
+# What the browser tests need: the release bundle as above, beside the debug server (built
+# here if the server tests have not built it already).
+build_test_site() {
+  ensure_wasm_opt
+  step "building the release bundle (wasm) and the debug server"
+  cargo leptos build --release --frontend-only
+  precompress_site
+  cargo build -p server --bin server
+}
+
 # Release builds go out compressed: beside every file of the site, a gzip copy (zopfli: about 4%
 # smaller than gzip -9, ~3 s for the wasm) and a brotli copy. The server sends whichever the
 # browser accepts (leptos_axum's file handler looks for them); without them, the browser would
