@@ -254,14 +254,13 @@ async fn pause_and_resume(engine: &Engine, campaign: CampaignId, hold: Duration)
         coupon::CampaignStatus::Active,
     ] {
         // Redis may still be coming back from the previous fault: asked again until it answers.
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while engine.set_status(campaign, status).await.is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "the campaign could not be set {status:?}"
-            );
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
+        let set = support::first_within(Duration::from_secs(30), || async {
+            engine.set_status(campaign, status).await.ok()
+        });
+        assert!(
+            set.await.is_some(),
+            "the campaign could not be set {status:?}"
+        );
         if status == coupon::CampaignStatus::Paused {
             topology::keep_for(hold).await;
         }
@@ -320,24 +319,22 @@ async fn served_again(urls: &[String], campaign: CampaignId) -> Option<Instant> 
         .build()
         .expect("an HTTP client");
     let deadline = Instant::now() + RECOVERY + Duration::from_secs(5);
-    let mut attempt = 0;
+    let attempts = std::sync::atomic::AtomicUsize::new(0);
     for url in urls {
-        loop {
-            attempt += 1;
+        let within = deadline.saturating_duration_since(Instant::now());
+        let served = support::first_within(within, || async {
+            let attempt = attempts.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
             let answer = http
                 .post(format!("{url}/api/v1/campaigns/{campaign}/claims"))
                 .bearer_auth(API_KEY)
                 .json(&serde_json::json!({ "user_id": format!("recovery-{attempt}") }))
                 .send()
                 .await;
-            if answer.is_ok_and(|answer| matches!(answer.status().as_u16(), 201 | 409)) {
-                break;
-            }
-            if Instant::now() > deadline {
-                return None;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+            answer
+                .is_ok_and(|answer| matches!(answer.status().as_u16(), 201 | 409))
+                .then_some(())
+        });
+        served.await?;
     }
     Some(Instant::now())
 }

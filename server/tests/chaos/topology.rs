@@ -301,17 +301,9 @@ fn other_port(stack: &Replicated, port: u16) -> u16 {
 
 /// The port the sentinel names as the primary now.
 async fn sentinel_primary(stack: &Replicated) -> u16 {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Some(port) = stack.named_primary().await {
-            return port;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "no sentinel named a primary"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    crate::support::first_within(Duration::from_secs(30), || stack.named_primary())
+        .await
+        .expect("no sentinel named a primary")
 }
 
 async fn until_sentinel_names_another(stack: &Replicated, old: u16) {
@@ -332,12 +324,12 @@ async fn until_replica_synced(stack: &mut Replicated) {
     let replica = other_port(stack, primary);
     let url = process_on(stack, replica).url();
     for attempt in 0..2 {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(20 + 40 * attempt);
-        while tokio::time::Instant::now() < deadline {
-            if replicates(&url, primary).await {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
+        let within = Duration::from_secs(20 + 40 * attempt);
+        let synced = crate::support::first_within(within, || async {
+            replicates(&url, primary).await.then_some(())
+        });
+        if synced.await.is_some() {
+            return;
         }
         println!("    the sentinel did not make {replica} a replica of {primary}: REPLICAOF");
         let _: redis::RedisResult<()> = redis::cmd("REPLICAOF")

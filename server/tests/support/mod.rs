@@ -171,17 +171,30 @@ where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
 {
+    let held = first_within(within, || {
+        let holds = condition();
+        async move { holds.await.then_some(()) }
+    })
+    .await;
+    assert!(held.is_some(), "timed out waiting for {what}");
+}
+
+/// Polls `ask` every 20 ms until it answers; `None` if it has not within `within`.
+pub async fn first_within<T, F, Fut>(within: StdDuration, mut ask: F) -> Option<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
     let deadline = tokio::time::Instant::now() + within;
     let mut polls = tokio::time::interval(StdDuration::from_millis(20));
     loop {
         polls.tick().await;
-        if condition().await {
-            return;
+        if let Some(answer) = ask().await {
+            return Some(answer);
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
+        if tokio::time::Instant::now() >= deadline {
+            return None;
+        }
     }
 }
 
