@@ -13,30 +13,10 @@
 
 mod support;
 
-use coupon::redis::CampaignKeys;
-use coupon::sync::{Drainer, StepOutcome};
+use coupon::sync::Drainer;
 use coupon::{CampaignId, ClaimOutcome, Engine};
-use redis::AsyncCommands;
 use std::collections::HashSet;
 use support::*;
-
-/// Stamps the state as verified by an earlier Redis process: a promoted replica holds the old
-/// primary's stamp, and a restarted primary its previous process's.
-async fn stamp_by_an_earlier_redis(engine: &Engine, id: CampaignId) {
-    let keys = CampaignKeys::new(id);
-    let _: () = engine
-        .redis()
-        .hset(&keys.meta, "run", "an-earlier-redis")
-        .await
-        .expect("HSET");
-}
-
-async fn drain_with(drainer: &Drainer, id: CampaignId) {
-    eventually("the queue to drain", || async {
-        drainer.drain_step(id).await.expect("drain step") == StepOutcome::Empty
-    })
-    .await;
-}
 
 fn issued(outcome: ClaimOutcome) -> (i64, String) {
     match outcome {

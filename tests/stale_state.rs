@@ -7,7 +7,7 @@
 mod support;
 
 use coupon::redis::CampaignKeys;
-use coupon::sync::{Drainer, StepOutcome};
+use coupon::sync::Drainer;
 use coupon::{Campaign, CampaignId, ClaimOutcome, Engine};
 use redis::AsyncCommands;
 use std::collections::{HashMap, HashSet};
@@ -32,26 +32,6 @@ async fn copied_between(
     }
     drain_with(drainer, id).await;
     older
-}
-
-/// Stamps the campaign's state as verified by another Redis: what a state restored from an
-/// append-only file looks like to a Redis restarted with a new run id.
-async fn stamp_by_an_earlier_redis(engine: &Engine, id: CampaignId) {
-    let keys = CampaignKeys::new(id);
-    let _: () = engine
-        .redis()
-        .hset(&keys.meta, "run", "an-earlier-redis")
-        .await
-        .expect("HSET");
-}
-
-/// Runs drain steps of one campaign with `drainer` until its queue is empty (one drainer a
-/// test: each holds the campaign's lease once it drained it).
-async fn drain_with(drainer: &Drainer, id: CampaignId) {
-    eventually("the queue to drain", || async {
-        drainer.drain_step(id).await.expect("drain step") == StepOutcome::Empty
-    })
-    .await;
 }
 
 /// Members and sequence numbers of the campaign's recorded rows.

@@ -286,3 +286,22 @@ pub async fn roll_back(engine: &Engine, id: CampaignId, saved: &[(String, Vec<u8
             .expect("RESTORE");
     }
 }
+
+/// Stamps the campaign's state as verified by an earlier Redis process: a promoted replica holds
+/// the old primary's stamp, a Redis restarted from its files its previous process's.
+pub async fn stamp_by_an_earlier_redis(engine: &Engine, id: CampaignId) {
+    let keys = CampaignKeys::new(id);
+    let _: () =
+        redis::AsyncCommands::hset(&mut engine.redis(), &keys.meta, "run", "an-earlier-redis")
+            .await
+            .expect("HSET");
+}
+
+/// Runs drain steps of one campaign with `drainer` until its queue is empty (one drainer a
+/// test: each holds the campaign's lease once it drained it).
+pub async fn drain_with(drainer: &Drainer, id: CampaignId) {
+    eventually("the queue to drain", || async {
+        drainer.drain_step(id).await.expect("drain step") == coupon::sync::StepOutcome::Empty
+    })
+    .await;
+}
