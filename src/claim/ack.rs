@@ -3,15 +3,16 @@
 //! member was told is theirs.
 //!
 //! One `WAIT` per round of script calls and shard, not per claim. What `WAIT` counts is the
-//! replicas that have what *its own connection* wrote, and the connection that waits is not
-//! always the one that wrote: the connection manager reconnects on its own, and on a cluster a
-//! failover between the calls and the `WAIT` routes it to the new primary. So a round's `WAIT`
-//! goes out in one pipeline after a short-lived write of its own (its connection has then written
-//! past every claim of the round, if it reached the same Redis) and before an `INFO replication`
-//! on that same connection, and it counts only if that Redis is still the primary of the history
-//! the claims were written in (the replication id claim.lua read as it wrote them). On a cluster
-//! each primary waits for its own replicas, and a shard without enough of them holds up its
-//! campaigns only.
+//! replicas that have what *its own connection* wrote, and the connection that waits must be the
+//! one that wrote: the connection manager reconnects on its own, and on a cluster a failover
+//! between the calls and the `WAIT` routes it to the new primary. On one Redis the round's calls
+//! and its `WAIT` go out in one pipeline (batcher/waited.rs). On a cluster, after the calls, each
+//! shard's `WAIT` goes out in a pipeline after a short-lived write of its own (its connection has
+//! then written past every claim of the round, if it reached the same Redis). Either way an
+//! `INFO replication` follows the `WAIT` on its connection, and it counts only if that Redis is
+//! still the primary of the history the claims were written in (the replication id claim.lua
+//! read as it wrote them). On a cluster each primary waits for its own replicas, and a shard
+//! without enough of them holds up its campaigns only.
 //! A round that does not reach N replicas in time has its issued claims answered "try again"
 //! (they stand in Redis: the member's next try hears "already claimed"). After such a round, and
 //! until enough replicas are connected again, calls to that shard are refused before they reach
@@ -99,23 +100,73 @@ impl Acknowledger {
         redis: &RedisLink,
         written: &[Written],
     ) -> Vec<Result<(), Unconfirmed>> {
-        let ClaimAck::Replicated { replicas, timeout } = self.ack else {
+        let Some(wait) = self.wait() else {
             return written.iter().map(|_| Ok(())).collect();
+        };
+        let waits = written
+            .iter()
+            .map(|written| wait_for_replicas(redis.clone(), written, wait));
+        let confirmed = futures::future::join_all(waits).await;
+        for (written, confirmed) in written.iter().zip(&confirmed) {
+            self.note(written, confirmed);
+        }
+        confirmed
+    }
+
+    /// What a round's `WAIT` asks for; `None` when claims are acknowledged by the primary alone.
+    pub fn wait(&self) -> Option<Wait> {
+        let ClaimAck::Replicated { replicas, timeout } = self.ack else {
+            return None;
         };
         let timeout_ms = u64::try_from(timeout.as_millis())
             .unwrap_or(u64::MAX)
             .max(1);
-        let waits = written
-            .iter()
-            .map(|written| wait_for_replicas(redis.clone(), written, replicas, timeout_ms));
-        let confirmed = futures::future::join_all(waits).await;
-        for (written, confirmed) in written.iter().zip(&confirmed) {
-            if let Err(Unconfirmed::Short { .. }) = confirmed {
-                self.short().insert(written.shard);
-                crate::metrics::claims_unreplicated();
-            }
+        Some(Wait {
+            replicas,
+            timeout_ms,
+        })
+    }
+
+    /// Judges the replies of a [`Wait::add_to`] sent on the connection that wrote `written`
+    /// right after its writes.
+    pub fn judge(
+        &self,
+        written: &Written,
+        wait: Wait,
+        acked: redis::Value,
+        info: redis::Value,
+    ) -> Result<(), Unconfirmed> {
+        let judged = read_confirmation(written, wait, acked, info);
+        self.note(written, &judged);
+        judged
+    }
+
+    /// A shard that fell short has its replicas counted before its next call.
+    fn note(&self, written: &Written, confirmed: &Result<(), Unconfirmed>) {
+        if let Err(Unconfirmed::Short { .. }) = confirmed {
+            self.short().insert(written.shard);
+            crate::metrics::claims_unreplicated();
         }
-        confirmed
+    }
+}
+
+/// A round's `WAIT`: how many replicas, for how long at most.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Wait {
+    pub replicas: u32,
+    pub timeout_ms: u64,
+}
+
+impl Wait {
+    /// Appends the `WAIT` and the `INFO replication` it is judged with; on the connection that
+    /// wrote the claims, after them.
+    pub fn add_to(self, pipeline: &mut redis::Pipeline) {
+        pipeline
+            .cmd("WAIT")
+            .arg(self.replicas)
+            .arg(self.timeout_ms)
+            .cmd("INFO")
+            .arg("replication");
     }
 }
 
@@ -132,43 +183,49 @@ pub(crate) struct Written {
 /// How long the probe written before a `WAIT` lives: long enough to be seen by the `WAIT`.
 const PROBE_LIFETIME_MS: u64 = 10_000;
 
-/// The probe, the `WAIT` and `INFO replication` in one pipeline on one connection.
+/// On a cluster, after the round's calls: a probe written to the shard, then its `WAIT` and
+/// `INFO replication`, in one pipeline on one connection (the probe makes that connection one
+/// that wrote past the claims, if it reached the Redis that has them).
 async fn wait_for_replicas(
     mut redis: RedisLink,
     written: &Written,
-    replicas: u32,
-    timeout_ms: u64,
+    wait: Wait,
 ) -> Result<(), Unconfirmed> {
-    let Some(replid) = &written.replid else {
-        return Err(Unconfirmed::Short {
-            connected: 0,
-            wanted: replicas,
-        });
-    };
     let mut pipeline = redis::pipe();
     pipeline
         .cmd("SET")
         .arg(CampaignKeys::ack_probe(written.campaign))
         .arg(1)
         .arg("PX")
-        .arg(PROBE_LIFETIME_MS)
-        .cmd("WAIT")
-        .arg(replicas)
-        .arg(timeout_ms)
-        .cmd("INFO")
-        .arg("replication");
+        .arg(PROBE_LIFETIME_MS);
+    wait.add_to(&mut pipeline);
     let replies = redis
         .pipeline_shard(&pipeline, 3, written.shard)
         .await
         .map_err(Unconfirmed::Redis)?;
-    let [_, acked, info] = replies.as_slice() else {
-        return Err(Unconfirmed::Redis(unexpected(replies.len())));
+    let [_, acked, info] = <[redis::Value; 3]>::try_from(replies)
+        .map_err(|replies| Unconfirmed::Redis(unexpected(replies.len())))?;
+    read_confirmation(written, wait, acked, info)
+}
+
+/// Whether a `WAIT` answered `acked`, followed on its connection by `info`, confirms `written`.
+fn read_confirmation(
+    written: &Written,
+    wait: Wait,
+    acked: redis::Value,
+    info: redis::Value,
+) -> Result<(), Unconfirmed> {
+    let Some(replid) = &written.replid else {
+        return Err(Unconfirmed::Short {
+            connected: 0,
+            wanted: wait.replicas,
+        });
     };
     let acked: i64 =
-        redis::from_redis_value_ref(acked).map_err(|error| Unconfirmed::Redis(error.into()))?;
+        redis::from_redis_value(acked).map_err(|error| Unconfirmed::Redis(error.into()))?;
     let info: String =
-        redis::from_redis_value_ref(info).map_err(|error| Unconfirmed::Redis(error.into()))?;
-    confirmation(replid, acked, &info, replicas)
+        redis::from_redis_value(info).map_err(|error| Unconfirmed::Redis(error.into()))?;
+    confirmation(replid, acked, &info, wait.replicas)
 }
 
 fn unexpected(replies: usize) -> redis::RedisError {

@@ -21,14 +21,14 @@
 //! (a slot moved since) for a call of its own in the same round.
 
 use super::ClaimOutcome;
-use super::ack::{Acknowledger, ClaimAck, Shard, Written};
+use super::ack::{Acknowledger, ClaimAck, Shard, Unconfirmed, Written};
 use super::queues::{ForCampaign, NodeQueues, Round};
 use super::reply::{CallReply, read_call_reply, split_call_reply};
 use crate::campaign::CampaignId;
 use crate::code::CodeKey;
 use crate::engine::REDIS_RESPONSE_TIMEOUT;
 use crate::error::EngineError;
-use crate::redis::{CampaignKeys, RedisLink, Scripts};
+use crate::redis::{Call, CampaignKeys, RedisLink, Scripts};
 use crate::user::UserId;
 use futures::stream::{FuturesUnordered, StreamExt};
 use redis::RedisError;
@@ -36,6 +36,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
+
+mod waited;
 
 /// Most claims in one script call. Bounds the time one call holds Redis (a few µs a claim)
 /// and the size of the script's reply; more claims than this of one campaign in a round become
@@ -188,32 +190,57 @@ async fn run_round(
             }
         }
     }
-    let decided = run_calls(
-        calls_of_parts(parts, |campaign| redis.node_of_campaign(campaign)),
-        &redis,
-        scripts,
-        codes,
-    )
-    .await;
-    let written = written_shards(&decided);
-    let confirmed = if written.is_empty() {
-        Vec::new()
-    } else {
-        acknowledger.after_round(&redis, &written).await
-    };
-    for part in decided {
-        let unconfirmed = written
-            .iter()
-            .position(|known| known.shard == part.shard)
-            .and_then(|at| confirmed.get(at))
-            .and_then(|confirmed| confirmed.as_ref().err());
-        for (claim, answer) in part.answers {
-            let answer = match unconfirmed {
-                Some(unconfirmed) if is_issued(&answer) => Err(unconfirmed.to_error()),
-                _ => answer,
+    let calls = calls_of_parts(parts, |campaign| redis.node_of_campaign(campaign));
+    let confirmed = match acknowledger.wait() {
+        Some(wait) if redis.cluster().is_none() => {
+            waited::run_calls_waited(calls, &mut redis, scripts, codes, acknowledger, wait).await
+        }
+        _ => {
+            let decided = run_calls(calls, &redis, scripts, codes).await;
+            let written = written_shards(&decided);
+            let confirmed = if written.is_empty() {
+                Vec::new()
+            } else {
+                acknowledger.after_round(&redis, &written).await
             };
-            // A caller that stopped waiting has nobody to tell; its claim stands as decided.
-            let _ = claim.answer.send(answer);
+            vec![Confirmed {
+                decided,
+                written,
+                confirmed,
+            }]
+        }
+    };
+    for group in confirmed {
+        group.answer();
+    }
+}
+
+/// Parts decided together, the shards they wrote to and whether each shard's replicas
+/// confirmed it (in the order of `written`).
+struct Confirmed {
+    decided: Answered,
+    written: Vec<Written>,
+    confirmed: Vec<Result<(), Unconfirmed>>,
+}
+
+impl Confirmed {
+    /// Sends each claim its answer: an issued claim whose shard was not confirmed hears why.
+    fn answer(self) {
+        for part in self.decided {
+            let unconfirmed = self
+                .written
+                .iter()
+                .position(|known| known.shard == part.shard)
+                .and_then(|at| self.confirmed.get(at))
+                .and_then(|confirmed| confirmed.as_ref().err());
+            for (claim, answer) in part.answers {
+                let answer = match unconfirmed {
+                    Some(unconfirmed) if is_issued(&answer) => Err(unconfirmed.to_error()),
+                    _ => answer,
+                };
+                // A caller that stopped waiting has nobody to tell; its claim stands as decided.
+                let _ = claim.answer.send(answer);
+            }
         }
     }
 }
@@ -385,47 +412,72 @@ async fn run_call(
     scripts: &Scripts,
     codes: &CodeKey,
 ) -> Vec<PartOutcome> {
-    let Some(first) = parts.first() else {
+    let Some(call) = ClaimCall::of(&parts, scripts) else {
         return Vec::new();
     };
-    let keys = CampaignKeys::new(first.campaign);
-    let mut call = scripts.call(&scripts.claim);
-    call.key(&keys.meta)
-        .key(&keys.counter)
-        .key(&keys.issued)
-        .key(&keys.queue)
-        .identity_first();
-    for (at, part) in parts.iter().enumerate() {
-        if at > 0 {
-            call.arg(format!("\n{}", part.campaign));
+    let reply = call.call.invoke(&mut redis).await;
+    call.answer(parts, reply, codes)
+}
+
+/// A call of claim.lua carrying some parts, and what it carries of each.
+struct ClaimCall<'s> {
+    call: Call<'s>,
+    /// Each part's campaign and number of claims, in order.
+    segments: Vec<(CampaignId, usize)>,
+}
+
+impl<'s> ClaimCall<'s> {
+    /// The call for `parts`; `None` for none.
+    fn of(parts: &[Part], scripts: &'s Scripts) -> Option<Self> {
+        let first = parts.first()?;
+        let keys = CampaignKeys::new(first.campaign);
+        let mut call = scripts.call(&scripts.claim);
+        call.key(&keys.meta)
+            .key(&keys.counter)
+            .key(&keys.issued)
+            .key(&keys.queue)
+            .identity_first();
+        for (at, part) in parts.iter().enumerate() {
+            if at > 0 {
+                call.arg(format!("\n{}", part.campaign));
+            }
+            for claim in &part.claims {
+                call.arg(claim.user.as_str());
+            }
         }
-        for claim in &part.claims {
-            call.arg(claim.user.as_str());
-        }
+        let segments: Vec<(CampaignId, usize)> = parts
+            .iter()
+            .map(|part| (part.campaign, part.claims.len()))
+            .collect();
+        crate::metrics::claim_call(segments.iter().map(|(_, claims)| claims).sum());
+        Some(Self { call, segments })
     }
-    let segments: Vec<(CampaignId, usize)> = parts
-        .iter()
-        .map(|part| (part.campaign, part.claims.len()))
-        .collect();
-    crate::metrics::claim_call(segments.iter().map(|(_, claims)| claims).sum());
-    let reply: Result<Vec<redis::Value>, RedisError> = call.invoke(&mut redis).await;
-    let read = reply
-        .map_err(CallFailure::Redis)
-        .and_then(|reply| split_call_reply(reply).map_err(CallFailure::Corrupt))
-        .and_then(|(replid, decisions)| {
-            let replies = read_call_reply(&decisions, &segments, codes);
-            Ok((replid, replies.map_err(CallFailure::Corrupt)?))
-        });
-    match read {
-        Ok((replid, replies)) => parts
-            .into_iter()
-            .zip(replies)
-            .map(|(part, reply)| answer_part(part, reply, &replid))
-            .collect(),
-        Err(failure) => parts
-            .into_iter()
-            .map(|part| Ok(fail_part(part, &failure)))
-            .collect(),
+
+    /// What became of each of `parts` (this call's) given the call's reply.
+    fn answer(
+        &self,
+        parts: Vec<Part>,
+        reply: Result<Vec<redis::Value>, RedisError>,
+        codes: &CodeKey,
+    ) -> Vec<PartOutcome> {
+        let read = reply
+            .map_err(CallFailure::Redis)
+            .and_then(|reply| split_call_reply(reply).map_err(CallFailure::Corrupt))
+            .and_then(|(replid, decisions)| {
+                let replies = read_call_reply(&decisions, &self.segments, codes);
+                Ok((replid, replies.map_err(CallFailure::Corrupt)?))
+            });
+        match read {
+            Ok((replid, replies)) => parts
+                .into_iter()
+                .zip(replies)
+                .map(|(part, reply)| answer_part(part, reply, &replid))
+                .collect(),
+            Err(failure) => parts
+                .into_iter()
+                .map(|part| Ok(fail_part(part, &failure)))
+                .collect(),
+        }
     }
 }
 

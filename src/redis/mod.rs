@@ -11,4 +11,4 @@ pub use groups::Groups;
 pub use keys::CampaignKeys;
 pub use link::{RedisLink, RedisTarget};
 pub use scripts::CLAIM_SCRIPT;
-pub(crate) use scripts::Scripts;
+pub(crate) use scripts::{Call, Scripts, is_unknown_script};

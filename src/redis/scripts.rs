@@ -147,6 +147,28 @@ impl Call<'_> {
         }
     }
 
+    /// Before this call goes into a pipeline on one Redis: the run id read again if Redis may
+    /// have changed, as [`Call::invoke`] does before its `EVALSHA`.
+    pub async fn prepare(&self, redis: &mut RedisLink) -> RedisResult<()> {
+        if self.identity_first && self.set.identity.outdated(redis) {
+            self.set.identity.refresh(redis).await?;
+        }
+        Ok(())
+    }
+
+    /// Adds this call's `EVALSHA` to a pipeline bound for one Redis (not a cluster).
+    pub fn add_to(&self, pipeline: &mut redis::Pipeline, redis: &RedisLink) {
+        crate::metrics::script_call(self.script.name, redis.node_of(&[]));
+        pipeline.add_command(self.command("EVALSHA", false));
+    }
+
+    /// After a pipeline's `EVALSHA` of this call was answered `NOSCRIPT`: loads the script and
+    /// reads the run id again, in [`Call::invoke`]'s order; the call is then built again.
+    pub async fn reload(&self, redis: &mut RedisLink) -> RedisResult<()> {
+        self.script.script.load_async(redis).await?;
+        self.set.identity.refresh(redis).await
+    }
+
     /// `EVALSHA` with the script's hash, or `EVAL` with its source.
     fn command(&self, name: &str, cluster: bool) -> redis::Cmd {
         let mut cmd = redis::cmd(name);
@@ -171,6 +193,6 @@ impl Call<'_> {
     }
 }
 
-fn is_unknown_script(error: &redis::RedisError) -> bool {
+pub(crate) fn is_unknown_script(error: &redis::RedisError) -> bool {
     error.kind() == ErrorKind::Server(ServerErrorKind::NoScript)
 }
