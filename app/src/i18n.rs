@@ -336,6 +336,10 @@ pub struct Texts {
     pub opens_at: &'static str,
     pub campaign_ended: &'static str,
     pub campaign_paused: &'static str,
+    /// A fair draw's entry was recorded; followed by the time of the draw.
+    pub entered_draw: &'static str,
+    /// The member entered a fair draw and was not drawn.
+    pub not_drawn: &'static str,
     pub try_again: &'static str,
     pub left: &'static str,
     // a sign-in link for another member than the one signed in
@@ -441,6 +445,8 @@ const KO: Texts = Texts {
     opens_at: "발급 시작:",
     campaign_ended: "발급이 종료되었습니다.",
     campaign_paused: "발급이 잠시 중지되었습니다.",
+    entered_draw: "추첨에 응모되었습니다. 추첨 시각:",
+    not_drawn: "아쉽게도 추첨되지 않았습니다.",
     try_again: "잠시 후 다시 시도해 주세요.",
     left: "남음",
     switch_member_title: "다른 회원으로 바꿀까요?",
@@ -544,6 +550,8 @@ const EN: Texts = Texts {
     opens_at: "Opens",
     campaign_ended: "This campaign has ended.",
     campaign_paused: "This campaign is paused.",
+    entered_draw: "You are in the draw. It takes place",
+    not_drawn: "You were not drawn this time.",
     try_again: "Please try again in a moment.",
     left: "left",
     switch_member_title: "Switch member?",

@@ -213,5 +213,7 @@ fn parse_form(form: &CampaignForm) -> Result<coupon::CampaignDraft, Vec<FieldPro
         valid_days,
         min_order_amount,
         max_discount_amount,
+        opening: None,
+        entries_open_at: None,
     })
 }

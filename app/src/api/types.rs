@@ -118,6 +118,13 @@ pub enum ClaimView {
     },
     Ended,
     Paused,
+    /// A fair draw's entry is recorded; the draw is at `draw_at`.
+    Entered {
+        #[serde(with = "chrono::serde::ts_milliseconds")]
+        draw_at: DateTime<Utc>,
+    },
+    /// The member entered the fair draw and was not drawn.
+    NotDrawn,
     /// Nothing decided yet: the member may click "Claim".
     CanClaim,
     /// Redis is unreachable: try again.
