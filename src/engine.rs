@@ -176,7 +176,7 @@ impl Engine {
             .acquire_timeout(Duration::from_secs(5))
             .connect_lazy(database_url)?;
         let codes = code_key::load_or_create(&db).await?;
-        Ok(Self(Arc::new(Parts {
+        let engine = Self(Arc::new(Parts {
             redis: shared,
             claims_redis,
             ack: redis.ack,
@@ -190,7 +190,10 @@ impl Engine {
             coupon_terms: crate::redeem::KnownTerms::default(),
             draw_gates: DrawGates::default(),
             entries: OnceLock::new(),
-        })))
+        }));
+        // Known openings let first-come claims skip the draw's gate from the first one.
+        engine.learn_openings().await?;
+        Ok(engine)
     }
 
     /// The campaign terms checkouts have read (see `redeem::terms`).

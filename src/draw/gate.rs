@@ -98,6 +98,19 @@ impl DrawGates {
         Ok(gate)
     }
 
+    /// Remembers the gates of the campaigns in `rows` not known yet (read in bulk at start-up
+    /// and every second by the draw loop): their first claim then needs no read, and a
+    /// campaign that is known can be claimed while PostgreSQL is down.
+    pub fn learn(&self, rows: Vec<GateRow>) {
+        for row in rows {
+            let campaign = CampaignId(row.id);
+            if lock(&self.known).contains_key(&campaign) {
+                continue;
+            }
+            self.remember(campaign, gate_of_row(row));
+        }
+    }
+
     /// Whether `draw` (of `campaign`) is completed: asked of PostgreSQL at most every
     /// [`PHASE_FRESH`]; once it is, that is remembered for good.
     pub async fn completed(

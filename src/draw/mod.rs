@@ -195,6 +195,14 @@ impl Engine {
         })
     }
 
+    /// Reads the openings of the campaigns the sync watches into this instance's gates (at
+    /// start-up, then every second from the draw loop).
+    pub async fn learn_openings(&self) -> Result<(), EngineError> {
+        let rows = draws::gates_of_watched(self.db()).await?;
+        self.draw_gates().learn(rows);
+        Ok(())
+    }
+
     /// Whether a member's coupon of `campaign` may be looked for in Redis: not while a draw
     /// is pending, when only what the record holds may be shown (src/lookup.rs).
     pub(crate) async fn lookup_may_read_redis(

@@ -42,6 +42,10 @@ const RECORD_WAIT: Duration = Duration::from_secs(30);
 /// How often the loop looks for draws that are due.
 const TICK: Duration = PHASE_FRESH;
 
+/// Every how many ticks the loop reads the openings of the watched campaigns (about once a
+/// second), so this instance knows them before their first claim (src/draw/gate.rs).
+const LEARN_EVERY: u32 = 10;
+
 /// Pause before a draw that could not finish is tried again.
 pub const RETRY_AFTER: Duration = Duration::from_secs(1);
 
@@ -263,7 +267,14 @@ enum ChunkEnd {
 pub async fn run_draw_loop(engine: Engine, shutdown: CancellationToken) {
     let runner = Arc::new(DrawRunner::new(engine));
     let busy: Arc<Busy> = Arc::default();
+    let mut ticks: u32 = 0;
     loop {
+        ticks = ticks.wrapping_add(1);
+        if ticks % LEARN_EVERY == 0
+            && let Err(error) = runner.engine.learn_openings().await
+        {
+            tracing::debug!(%error, "could not read the campaigns' openings");
+        }
         match draws::due(runner.engine.db()).await {
             Ok(due) => {
                 for campaign in due {

@@ -61,6 +61,8 @@ pub async fn find(db: &PgPool, campaign: CampaignId) -> Result<Option<DrawRow>, 
 /// What the per-instance gate needs to know of a campaign it has not seen yet (src/draw/gate.rs).
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct GateRow {
+    /// The campaign.
+    pub id: i64,
     /// `first_come` or `fair_draw`.
     pub opening: String,
     /// When entries open (fair draws).
@@ -75,15 +77,28 @@ pub struct GateRow {
 
 /// The campaign's opening and draw, one read by primary key; `None` for no such campaign.
 pub async fn gate_of(db: &PgPool, campaign: CampaignId) -> Result<Option<GateRow>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT c.opening, c.entries_open_at, c.claim_starts_at, d.secret, \
-         coalesce(d.completed_at IS NOT NULL, false) AS completed \
-         FROM campaigns c LEFT JOIN campaign_draws d ON d.campaign_id = c.id \
-         WHERE c.id = $1",
-    )
-    .bind(campaign.0)
-    .fetch_optional(db)
-    .await
+    let sql = format!(
+        "SELECT {GATE_COLUMNS} FROM campaigns c \
+         LEFT JOIN campaign_draws d ON d.campaign_id = c.id WHERE c.id = $1"
+    );
+    sqlx::query_as(&sql)
+        .bind(campaign.0)
+        .fetch_optional(db)
+        .await
+}
+
+/// The columns of a [`GateRow`], from `campaigns c LEFT JOIN campaign_draws d`.
+const GATE_COLUMNS: &str = "c.id, c.opening, c.entries_open_at, c.claim_starts_at, d.secret, \
+     (d.completed_at IS NOT NULL) AS completed";
+
+/// The opening and draw of every campaign the sync still watches (window not over long ago):
+/// what the gate learns at start-up and every second (src/draw/gate.rs).
+pub async fn gates_of_watched(db: &PgPool) -> Result<Vec<GateRow>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {GATE_COLUMNS} FROM campaigns c \
+         LEFT JOIN campaign_draws d ON d.campaign_id = c.id WHERE c.drained_at IS NULL"
+    );
+    sqlx::query_as(&sql).fetch_all(db).await
 }
 
 /// Whether the campaign's draw is completed (`false` also when it has none).
