@@ -98,6 +98,11 @@ impl DrawGates {
         Ok(gate)
     }
 
+    /// Remembers that `campaign`'s draw is completed (by this instance's runner).
+    pub fn drawn(&self, campaign: CampaignId) {
+        self.remember(campaign, Gate::Drawn);
+    }
+
     /// Remembers the gates of the campaigns in `rows` not known yet (read in bulk at start-up
     /// and every second by the draw loop): their first claim then needs no read, and a
     /// campaign that is known can be claimed while PostgreSQL is down.

@@ -99,6 +99,7 @@ impl DrawRunner {
             return Ok(DrawProgress::NoDraw);
         };
         if row.completed_at.is_some() {
+            self.engine.draw_gates().drawn(campaign);
             return Ok(DrawProgress::Completed {
                 winners: row.winners.unwrap_or(0),
                 issued: draws::recorded_through(db, campaign).await?,
@@ -119,6 +120,8 @@ impl DrawRunner {
             ));
         }
         draws::complete(db, campaign).await?;
+        // This instance's claims take the ordinary path at once; others' within PHASE_FRESH.
+        self.engine.draw_gates().drawn(campaign);
         crate::metrics::draw_completed();
         // The campaign's queue is the sync loop's again at once, not when the lease expires.
         if let Err(error) = self.drainer.release_leases().await {
