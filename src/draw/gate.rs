@@ -109,9 +109,15 @@ impl DrawGates {
     pub fn learn(&self, rows: Vec<GateRow>) {
         for row in rows {
             let campaign = CampaignId(row.id);
-            if lock(&self.known).contains_key(&campaign) {
+            let known = lock(&self.known);
+            // A full memory is left to the campaigns' own first claims.
+            if known.len() >= MOST_REMEMBERED {
+                return;
+            }
+            if known.contains_key(&campaign) {
                 continue;
             }
+            drop(known);
             self.remember(campaign, gate_of_row(row));
         }
     }
