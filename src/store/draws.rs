@@ -395,7 +395,10 @@ pub async fn digests_after(
     limit: i64,
 ) -> Result<Vec<Vec<u8>>, sqlx::Error> {
     // Every 32-byte digest sorts after the empty byte string.
-    let after: &[u8] = after.map_or(&[], |digest| digest.as_slice());
+    let after: &[u8] = match after {
+        Some(digest) => digest,
+        None => &[],
+    };
     sqlx::query_scalar(
         "SELECT digest FROM draw_entries WHERE campaign_id = $1 AND digest > $2 \
          ORDER BY digest LIMIT $3",

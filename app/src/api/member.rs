@@ -50,6 +50,10 @@ pub async fn claim_page(id: i64) -> Result<Option<ClaimPageData>, ServerFnError>
         member: member.map(|member| member.id().as_str().to_owned()),
         state,
         demo_sign_in,
+        draw_commitment: report
+            .draw
+            .as_ref()
+            .map(|draw| draw.draw_commitment.clone()),
     }))
 }
 

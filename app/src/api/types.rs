@@ -144,4 +144,7 @@ pub struct ClaimPageData {
     pub member_in_session: bool,
     /// Whether visitors may type any member id (`MEMBER_DEMO_SIGN_IN`).
     pub demo_sign_in: bool,
+    /// A fair draw's commitment (hex SHA-256 of its secret), published before anyone enters.
+    #[serde(default)]
+    pub draw_commitment: Option<String>,
 }
