@@ -3,6 +3,7 @@
 use crate::claim::ClaimAck;
 use crate::claim::ClaimBatcher;
 use crate::code::CodeKey;
+use crate::draw::{DrawGates, EntryBatcher};
 use crate::error::EngineError;
 use crate::reconcile::LoadTurns;
 use crate::redis::Scripts;
@@ -119,6 +120,10 @@ struct Parts {
     claims: OnceLock<ClaimBatcher>,
     load_turns: LoadTurns,
     coupon_terms: crate::redeem::KnownTerms,
+    /// Which campaigns open with a draw not completed yet (src/draw/gate.rs).
+    draw_gates: DrawGates,
+    /// Fair-draw entries, coalesced into inserts; started with the first entry.
+    entries: OnceLock<EntryBatcher>,
 }
 
 /// How the engine reaches Redis, and what "issued" means.
@@ -171,7 +176,7 @@ impl Engine {
             .acquire_timeout(Duration::from_secs(5))
             .connect_lazy(database_url)?;
         let codes = code_key::load_or_create(&db).await?;
-        Ok(Self(Arc::new(Parts {
+        let engine = Self(Arc::new(Parts {
             redis: shared,
             claims_redis,
             ack: redis.ack,
@@ -183,7 +188,12 @@ impl Engine {
             claims: OnceLock::new(),
             load_turns: LoadTurns::default(),
             coupon_terms: crate::redeem::KnownTerms::default(),
-        })))
+            draw_gates: DrawGates::default(),
+            entries: OnceLock::new(),
+        }));
+        // Known openings let first-come claims skip the draw's gate from the first one.
+        engine.learn_openings().await?;
+        Ok(engine)
     }
 
     /// The campaign terms checkouts have read (see `redeem::terms`).
@@ -206,6 +216,18 @@ impl Engine {
                 self.0.ack,
             )
         })
+    }
+
+    /// This instance's memory of the campaigns' openings (src/draw/gate.rs).
+    pub(crate) fn draw_gates(&self) -> &DrawGates {
+        &self.0.draw_gates
+    }
+
+    /// The entry batcher, started on first use.
+    pub(crate) fn entries(&self) -> &EntryBatcher {
+        self.0
+            .entries
+            .get_or_init(|| EntryBatcher::start(self.0.db.clone()))
     }
 
     /// Whose turn it is to load each campaign on this instance.

@@ -61,6 +61,16 @@ pub enum EngineError {
         /// The version of the record's last verification.
         latest: i64,
     },
+    /// The campaign opens with a fair draw, its window has started and the draw is not
+    /// completed yet (src/draw/): nothing is decided or shown until every winner's coupon is in
+    /// the record. (A 503 with `Retry-After: 1` for callers: try again.)
+    #[error("campaign {0}: the draw is in progress; try again in a moment")]
+    DrawInProgress(CampaignId),
+    /// A fair draw's entry was not confirmed (PostgreSQL failed or did not answer in time), so
+    /// it is not acknowledged; it may or may not have been written. (A 503 for callers: try
+    /// again; a repeated entry changes nothing.)
+    #[error("the entry was not recorded in time; it is not acknowledged")]
+    EntryUndecided,
     /// A Redis reply or queue entry did not have the shape our scripts produce.
     #[error("campaign {campaign}: unexpected data in Redis: {detail}")]
     CorruptState {
@@ -73,11 +83,16 @@ pub enum EngineError {
 
 impl EngineError {
     /// Whether Redis could not decide the call just now (unreachable or failing, this instance's
-    /// queue to it full, fewer replicas than needed confirmed): a second try is safe (a claim
+    /// queue to it full, fewer replicas than needed confirmed), or a fair draw is running or
+    /// could not record an entry: a second try is safe (a claim
     /// issued meanwhile hears "already claimed") and may succeed, so callers answer "try again"
     /// rather than fail.
     pub fn is_retryable(&self) -> bool {
-        self.is_shed() || matches!(self, Self::Redis(_))
+        self.is_shed()
+            || matches!(
+                self,
+                Self::Redis(_) | Self::DrawInProgress(_) | Self::EntryUndecided
+            )
     }
 
     /// Whether the engine refused the call on purpose to stay within its bounds (its queue to

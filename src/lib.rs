@@ -21,6 +21,8 @@
 //! - `claim`: `Engine::claim`, claims coalesced into script calls per Redis node, replicated
 //!   acknowledgments.
 //! - `control`: the marketer's pause, resume, end and quantity changes on a running campaign.
+//! - [`draw`]: fair draws: entries before the window, the draw at its start (issued through the
+//!   same claim path, in the published order), commit-reveal of the order.
 //! - `reconcile`: the one home of "Redis agrees with the record": the Redis identity, loading,
 //!   verifying and repairing a campaign's state, the sync round's check, the renumbering of
 //!   clashes, the sequence reservations, the older formats, the controls' fenced writes.
@@ -42,6 +44,7 @@ pub mod campaign;
 mod claim;
 pub mod code;
 mod control;
+pub mod draw;
 mod engine;
 mod error;
 mod health;
@@ -57,7 +60,7 @@ pub mod text;
 pub mod user;
 pub mod validation;
 
-pub use campaign::{Campaign, CampaignDraft, CampaignId, CampaignStatus};
+pub use campaign::{Campaign, CampaignDraft, CampaignId, CampaignStatus, OpeningKind};
 pub use claim::{ClaimAck, ClaimOutcome, MOST_CLAIMS_WAITING};
 pub use engine::{Engine, RedisSettings, SyncSettings};
 pub use error::EngineError;

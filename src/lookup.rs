@@ -55,7 +55,8 @@ impl Engine {
     ///
     /// PostgreSQL answers for synced coupons; a claim still waiting for the sync is found in the
     /// Redis queue from the sequence number the issued hash keeps for its member, in a few
-    /// commands however long the backlog, so a member who just claimed sees the code.
+    /// commands however long the backlog, so a member who just claimed sees the code (except
+    /// during a fair draw: src/draw/).
     pub async fn coupon_of(
         &self,
         campaign: CampaignId,
@@ -63,6 +64,11 @@ impl Engine {
     ) -> Result<Option<HeldCoupon>, EngineError> {
         if let Some(row) = coupons::find(self.db(), campaign, user.as_str()).await? {
             return Ok(Some(row.into()));
+        }
+        // While a fair draw is not completed, only what the record holds is shown: a winner's
+        // coupon waiting in the queue could still be lost with Redis and issued again.
+        if !self.lookup_may_read_redis(campaign).await? {
+            return Ok(None);
         }
         let mut located = self.locate(campaign, user).await?;
         if matches!(located, Located::OldFormat) {

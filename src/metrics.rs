@@ -53,8 +53,13 @@ pub const CHECKOUTS: &str = "coupon_checkout_calls_total";
 /// Counter: queued coupons a checkout recorded before the sync did.
 pub const RECORDED_FOR_CHECKOUT: &str = "coupon_recorded_for_checkout_total";
 
+/// Counter: fair-draw entries in batches PostgreSQL committed (src/draw/entries.rs).
+pub const DRAW_ENTRIES: &str = "coupon_draw_entries_total";
+/// Counter: fair draws completed by this instance (src/draw/runner.rs).
+pub const DRAWS_COMPLETED: &str = "coupon_draws_completed_total";
+
 /// Every outcome name a claim can end with (see `ClaimOutcome::name`), plus `error`.
-const OUTCOMES: [&str; 8] = [
+const OUTCOMES: [&str; 10] = [
     "issued",
     "already_claimed",
     "sold_out",
@@ -62,6 +67,8 @@ const OUTCOMES: [&str; 8] = [
     "ended",
     "paused",
     "unknown_campaign",
+    "entered",
+    "not_drawn",
     "error",
 ];
 
@@ -173,4 +180,12 @@ pub(crate) fn claims_resent(claims: usize) {
 
 pub(crate) fn claims_unreplicated() {
     metrics::counter!(ROUNDS_UNREPLICATED).increment(1);
+}
+
+pub(crate) fn entries_written(entries: usize) {
+    metrics::counter!(DRAW_ENTRIES).increment(entries as u64);
+}
+
+pub(crate) fn draw_completed() {
+    metrics::counter!(DRAWS_COMPLETED).increment(1);
 }

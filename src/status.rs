@@ -1,6 +1,7 @@
 //! The numbers a marketer watches: how far a campaign has drained and how far the sync is.
 
 use crate::campaign::{Campaign, CampaignId};
+use crate::draw::DrawReport;
 use crate::engine::Engine;
 use crate::error::EngineError;
 use crate::reconcile::count_issued;
@@ -45,6 +46,11 @@ pub struct StatusReport {
     /// owns its slot as last read; `None` while that is not known.
     #[serde(default)]
     pub redis_node: Option<String>,
+    /// A fair draw's public facts (`draw_commitment`, and once it is completed `draw_secret`,
+    /// `entrants`, `winners`, `cutoff`), flat beside the numbers; absent for first-come
+    /// campaigns and in the marketer's list.
+    #[serde(flatten)]
+    pub draw: Option<DrawReport>,
 }
 
 /// What an end user's page shows of a campaign: the record's campaign and the coupons Redis
@@ -55,6 +61,10 @@ pub struct PublicStatus {
     pub campaign: Campaign,
     /// Coupons still available in Redis; `None` while the campaign is not loaded there.
     pub remaining: Option<i64>,
+    /// A fair draw's public facts (see [`StatusReport::draw`]); only on a single campaign's
+    /// page ([`Engine::public_status`]).
+    #[serde(flatten)]
+    pub draw: Option<DrawReport>,
 }
 
 /// Counter, issued count, queue length, oldest queue entry, and the sync state's
@@ -73,23 +83,38 @@ impl Engine {
         let Some(campaign) = campaigns::find(self.db(), id).await? else {
             return Ok(None);
         };
+        let draw = if campaign.is_fair_draw() {
+            self.draw_report(id).await?
+        } else {
+            None
+        };
         let record = coupons::numbers_of(self.db(), &[id]).await?;
         let numbers = record.get(&id).copied().unwrap_or_default();
         let mut reports = self.reports(vec![(campaign, numbers)]).await?;
-        Ok(reports.pop())
+        let mut report = reports.pop();
+        if let Some(report) = report.as_mut() {
+            report.draw = draw;
+        }
+        Ok(report)
     }
 
-    /// What an end user's page shows of campaign `id` (one read by primary key, one `GET`), or
-    /// `None` if there is no such campaign.
+    /// What an end user's page shows of campaign `id` (one read by primary key, one `GET`; a
+    /// fair draw's row besides), or `None` if there is no such campaign.
     pub async fn public_status(&self, id: CampaignId) -> Result<Option<PublicStatus>, EngineError> {
         let Some(campaign) = campaigns::find(self.db(), id).await? else {
             return Ok(None);
         };
         let remaining: Option<i64> =
             redis::AsyncCommands::get(&mut self.redis(), CampaignKeys::new(id).counter).await?;
+        let draw = if campaign.is_fair_draw() {
+            self.draw_report(id).await?
+        } else {
+            None
+        };
         Ok(Some(PublicStatus {
             campaign,
             remaining,
+            draw,
         }))
     }
 
@@ -124,6 +149,7 @@ impl Engine {
             .map(|(campaign, remaining)| PublicStatus {
                 campaign,
                 remaining,
+                draw: None,
             })
             .collect())
     }
@@ -231,5 +257,6 @@ fn report(
         last_sync_error_at: last_error_ms.and_then(DateTime::from_timestamp_millis),
         replicas_missing: None,
         redis_node: None,
+        draw: None,
     }
 }

@@ -17,7 +17,15 @@ cmd_bench() {
     return
   fi
   local seconds=${BENCH_SECONDS:-15} raw_n=${BENCH_RAW_N:-400000} backlog=${BENCH_BACKLOG:-1000000}
-  if ((smoke)); then seconds=2 raw_n=2000 backlog=3000; fi
+  # The fair draw's line: entries before the draw, then a draw of draw_quantity among them.
+  local entries=${BENCH_ENTRIES:-1000000} draw_quantity=${BENCH_DRAW_QUANTITY:-10000}
+  if ((smoke)); then
+    seconds=2 raw_n=2000 backlog=3000
+    entries=${BENCH_ENTRIES:-3000} draw_quantity=${BENCH_DRAW_QUANTITY:-300}
+  fi
+  # The draw comes this long after its campaign is made: time for every entry at 8,000 a second
+  # (wrk stops 3 s before the draw in any case, so that no entry runs into it).
+  local draw_delay=${BENCH_DRAW_DELAY:-$((entries / 8000 + 20))}
   local sessions=${BENCH_SESSIONS:-$((seconds * 40000))}
   # More codes than the redemption line can use, and four times as many rows for pgbench to
   # draw from (its repeats of a row already redeemed are cheaper than a redemption).
@@ -120,6 +128,24 @@ cmd_bench() {
   "$helper" redeemed "$redeem_campaign" >"$dir/redeemed" ||
     die "the benchmark broke an invariant: $(cat "$dir/redeemed")"
 
+  step "7 fair draw: $entries entries through the JSON API before the draw, then a draw of $draw_quantity coupons"
+  settle_stores coupon_bench
+  "$helper" draw-campaign "$draw_quantity" "$draw_delay" >"$dir/draw-campaign"
+  local draw_campaign draw_at_ms wrk_seconds
+  draw_campaign=$(bench_value "$dir/draw-campaign" id)
+  draw_at_ms=$(bench_value "$dir/draw-campaign" draw_at_ms)
+  "$helper" memory >"$dir/draw-memory-before"
+  wrk_seconds=$(((draw_at_ms - $(date +%s%3N)) / 1000 - 3))
+  ((wrk_seconds >= 1)) || wrk_seconds=1
+  BENCH_CAMPAIGN=$draw_campaign BENCH_ENTRIES=$entries BENCH_THREADS=2 measured_wrk "$dir/enter" \
+    "$server_pid" "$REDIS_PORT" -t2 -c50 -d"${wrk_seconds}s" --timeout 5s \
+    -s server/bench/enter_api.lua "http://127.0.0.1:$port"
+  "$helper" memory >"$dir/draw-memory-after"
+  # From a second before the draw every Redis command is slow-logged; this returns once the
+  # server's draw loop has every winner's coupon in the record.
+  "$helper" draw-wait "$draw_campaign" >"$dir/draw" ||
+    die "the fair draw of campaign $draw_campaign did not complete (see $dir/server.log)"
+
   step "stopping the server (SIGTERM)"
   bench_server_stop
 
@@ -167,8 +193,9 @@ cmd_bench() {
   "$helper" drain "$fn_campaign" >/dev/null
   "$helper" drain "$always_campaign" >/dev/null
   "$helper" drain "$replicated_campaign" >/dev/null
+  "$helper" drain "$draw_campaign" >/dev/null
   "$helper" check "$api_campaign" "$fn_campaign" "$always_campaign" "$replicated_campaign" \
-    "$backlog_campaign" >"$dir/check" ||
+    "$backlog_campaign" "$draw_campaign" >"$dir/check" ||
     die "the benchmark broke an invariant: $(cat "$dir/check")"
 
   local api fn always replicated redeem pg_redeem
@@ -178,6 +205,12 @@ cmd_bench() {
   fn=$(bench_value "$dir/fn" rps)
   always=$(bench_value "$dir/always" rps)
   replicated=$(bench_value "$dir/replicated" rps)
+  local enter entrants entry_bytes
+  enter=$(bench_value "$dir/enter" rps)
+  entrants=$(bench_value "$dir/draw" draw_entrants)
+  entry_bytes=$(awk -v before="$(bench_value "$dir/draw-memory-before" redis_used_memory)" \
+    -v after="$(bench_value "$dir/draw-memory-after" redis_used_memory)" -v n="$entrants" \
+    'BEGIN { if (n > 0) printf "%.1f", (after - before) / n; else print "n/a" }')
   {
     echo
     echo "Benchmark (release build, $(nproc) cores, $(date -u +%F), everything on loopback)"
@@ -204,6 +237,12 @@ cmd_bench() {
     printf '%-58s %s\n' "   server peak RSS under line 2's load" "$((rss_kb / 1024)) MB"
     printf '%-58s %s\n' "   wasm bundle as served, gzip (target <= 400 KB)" "$wasm_gzip"
     printf '%-58s %s\n' "   wasm bundle as served, brotli" "$wasm_brotli"
+    printf '%-58s %s\n' "7. fair draw: entries through the JSON API, 50 connections" "$enter entries/s, p50 $(bench_value "$dir/enter" p50_ms) ms, p99 $(bench_value "$dir/enter" p99_ms) ms ($(bench_value "$dir/enter" entered) of $entries answered 202)"
+    printf '%-58s %s\n' "   ratio to line 2 (target >= 0.8)" "$(ratio "$enter" "$api")"
+    printf '%-58s %s\n' "   CPU an entry: server, Redis, PostgreSQL, the rest" "$(bench_value "$dir/enter" cpu)"
+    printf '%-58s %s\n' "   Redis bytes per entrant (entries live in PostgreSQL)" "$entry_bytes"
+    printf '%-58s %s\n' "   draw of $draw_quantity coupons, time to the last (target <= 2 s)" "$(bench_value "$dir/draw" draw_seconds) s ($(bench_value "$dir/draw" draw_issued) issued among $entrants entrants)"
+    printf '%-58s %s\n' "   longest Redis command during it (target <= 10 ms)" "$(bench_value "$dir/draw" draw_slowest_ms) ms ($(bench_value "$dir/draw" draw_slowest_command) of $(bench_value "$dir/draw" draw_commands_logged) logged; log full: $(bench_value "$dir/draw" draw_slowlog_full))"
     printf '%-58s %s\n' "7. invariants after the run" "ok ($(grep -c issued "$dir/check") campaigns checked)"
     printf '%-58s %s\n' "8. redemptions through the JSON API, 50 connections" "$redeem redemptions/s, p50 $(bench_value "$dir/redeem" p50_ms) ms, p99 $(bench_value "$dir/redeem" p99_ms) ms (target <= 20 ms)"
     printf '%-58s %s\n' "   pgbench, the same conditional UPDATE, 50 clients" "$pg_redeem updates/s"

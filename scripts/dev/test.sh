@@ -181,7 +181,7 @@ test_on_cluster() { # redis-url database-url cluster-nodes
   ensure_postgres coupon_test_cluster "" "$TEST_CLUSTER_PORT"
   use_stores "$1" "$2" "$3"
   cargo_test_with_deadline -p coupon
-  local shared_store_suites=(access admin_sessions api checkout hostile limits members server web_hardening)
+  local shared_store_suites=(access admin_sessions api checkout fair_draw_api hostile limits members server web_hardening)
   cargo_test_with_deadline -p server "${shared_store_suites[@]/#/--test=}"
 }
 

@@ -1,5 +1,5 @@
 //! The coupon server: axum hosting the Leptos app, the JSON API, live event streams, health,
-//! and the background sync.
+//! and the background sync and fair draws.
 //!
 //! [`run`] takes a bound listener and the state (which carries the shutdown token), so tests
 //! start it on port 0 and stop it when they are done; `main.rs` only reads the configuration
@@ -166,6 +166,12 @@ async fn serve(
         state.engine.clone(),
         shutdown.clone(),
     ));
+    // Fair draws that are due, on every instance: one draws, the others find it drawn or
+    // resume it (src/draw/runner.rs).
+    let draws = tokio::spawn(coupon::draw::run_draw_loop(
+        state.engine.clone(),
+        shutdown.clone(),
+    ));
     let ticker = tokio::spawn(state.hub.clone().run(shutdown.clone()));
     let metrics = state.metrics.clone();
     tokio::spawn(every(METRICS_UPKEEP, shutdown.clone(), move || {
@@ -210,7 +216,7 @@ async fn serve(
     // Whatever stopped the server also stops the background tasks.
     shutdown.cancel();
     let deadline = tokio::time::Instant::now() + TASKS_GRACE;
-    for (name, mut task) in [("sync", sync), ("live ticker", ticker)] {
+    for (name, mut task) in [("sync", sync), ("draw", draws), ("live ticker", ticker)] {
         match tokio::time::timeout_at(deadline, &mut task).await {
             Ok(Ok(())) => {}
             Ok(Err(error)) => tracing::error!(%error, "{name} task panicked"),

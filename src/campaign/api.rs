@@ -1,19 +1,24 @@
 //! The engine's campaign calls: creating and reading campaigns.
 
-use super::{Campaign, CampaignDraft, CampaignId};
+use super::{Campaign, CampaignDraft, CampaignId, Opening};
 use crate::engine::Engine;
 use crate::error::EngineError;
 use crate::store::campaigns;
 use chrono::Utc;
 
 impl Engine {
-    /// Validates `draft`, records the campaign in PostgreSQL, and loads its Redis state.
+    /// Validates `draft`, records the campaign in PostgreSQL (a fair draw with its secret), and
+    /// loads its Redis state.
     ///
     /// Bad input writes nothing. If Redis is unreachable the campaign is still created (PostgreSQL
     /// is the record): its state is loaded before its first claim is answered.
     pub async fn create_campaign(&self, draft: &CampaignDraft) -> Result<Campaign, EngineError> {
         let new = draft.validate(Utc::now())?;
-        let campaign = campaigns::insert(self.db(), &new).await?;
+        let campaign = match new.opening {
+            Opening::FirstCome => campaigns::insert(self.db(), &new).await?,
+            // With its draw's secret, in one transaction (src/draw/).
+            Opening::FairDraw { .. } => crate::draw::insert_with_draw(self.db(), &new).await?,
+        };
         if let Err(error) = self.load_campaign(campaign.id).await {
             tracing::warn!(
                 campaign = %campaign.id,

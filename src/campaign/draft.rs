@@ -1,6 +1,7 @@
 //! The raw input of "create a campaign", and its validation into a [`NewCampaign`].
 
 use super::fields::{CampaignName, ClaimWindow, Discount, DiscountKind, Quantity, ValidDays};
+use super::opening::Opening;
 use super::order_rules::OrderRules;
 use crate::validation::ValidationErrors;
 use chrono::{DateTime, Utc};
@@ -34,6 +35,12 @@ pub struct CampaignDraft {
     /// Cap (won) of a percentage discount; none if absent.
     #[serde(default)]
     pub max_discount_amount: Option<i64>,
+    /// `first_come` (when absent) or `fair_draw`; text, so that an unknown one is a field error.
+    #[serde(default)]
+    pub opening: Option<String>,
+    /// With `fair_draw`: when entries open, before `claim_starts_at`.
+    #[serde(default)]
+    pub entries_open_at: Option<DateTime<Utc>>,
 }
 
 /// A campaign that passed every rule and can be stored.
@@ -51,6 +58,8 @@ pub struct NewCampaign {
     pub valid_days: ValidDays,
     /// Minimum order and discount cap.
     pub order_rules: OrderRules,
+    /// First come, first served, or a fair draw.
+    pub opening: Opening,
 }
 
 impl CampaignDraft {
@@ -68,6 +77,11 @@ impl CampaignDraft {
             now,
         ));
         let valid_days = errors.check(ValidDays::parse(self.valid_days));
+        let opening = errors.check(Opening::parse(
+            self.opening.as_deref(),
+            self.entries_open_at,
+            Some(self.claim_starts_at),
+        ));
         let kind = DiscountKind::parse(&self.discount_kind).ok();
         let order_rules =
             match OrderRules::parse(kind, self.min_order_amount, self.max_discount_amount) {
@@ -77,7 +91,7 @@ impl CampaignDraft {
                     None
                 }
             };
-        match (name, discount, quantity, window, valid_days, order_rules) {
+        match (name, discount, quantity, window, valid_days, order_rules, opening) {
             (
                 Some(name),
                 Some(discount),
@@ -85,6 +99,7 @@ impl CampaignDraft {
                 Some(window),
                 Some(valid_days),
                 Some(order_rules),
+                Some(opening),
             ) => Ok(NewCampaign {
                 name,
                 discount,
@@ -92,6 +107,7 @@ impl CampaignDraft {
                 window,
                 valid_days,
                 order_rules,
+                opening,
             }),
             _ => Err(errors),
         }
@@ -114,6 +130,8 @@ mod tests {
             valid_days: 30,
             min_order_amount: None,
             max_discount_amount: None,
+            opening: None,
+            entries_open_at: None,
         }
     }
 
@@ -143,6 +161,25 @@ mod tests {
             );
         }
         assert!(errors.for_field("discount_amount").is_none());
+    }
+
+    #[test]
+    fn a_fair_draw_whose_entries_open_at_the_start_is_refused_by_field() {
+        let now = Utc::now();
+        let draft = CampaignDraft {
+            opening: Some("fair_draw".into()),
+            entries_open_at: Some(now),
+            ..valid_draft(now)
+        };
+        let errors = draft.validate(now).unwrap_err();
+        assert_eq!(errors.0.len(), 1);
+        assert_eq!(errors.0[0].field, "entries_open_at");
+        let draft = CampaignDraft {
+            entries_open_at: Some(now - Duration::minutes(5)),
+            ..draft
+        };
+        let valid = draft.validate(now).unwrap();
+        assert!(matches!(valid.opening, Opening::FairDraw { .. }));
     }
 
     #[test]

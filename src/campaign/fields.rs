@@ -213,7 +213,7 @@ impl ClaimWindow {
 }
 
 /// Refuses an instant outside [`FIRST_CLAIM_YEAR`]..=[`LAST_CLAIM_YEAR`], naming `field`.
-fn storable(field: &str, at: DateTime<Utc>) -> Result<(), FieldError> {
+pub(super) fn storable(field: &str, at: DateTime<Utc>) -> Result<(), FieldError> {
     if (FIRST_CLAIM_YEAR..=LAST_CLAIM_YEAR).contains(&at.year()) {
         return Ok(());
     }

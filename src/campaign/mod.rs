@@ -4,6 +4,7 @@
 mod api;
 mod draft;
 mod fields;
+mod opening;
 mod order_rules;
 
 pub use draft::{CampaignDraft, NewCampaign};
@@ -11,6 +12,7 @@ pub use fields::{
     CampaignName, ClaimWindow, Discount, DiscountKind, FIRST_CLAIM_YEAR, LAST_CLAIM_YEAR,
     MAX_DISCOUNT_WON, MAX_QUANTITY, MAX_VALID_DAYS, Quantity, ValidDays,
 };
+pub use opening::{Opening, OpeningKind};
 pub use order_rules::{MAX_ORDER_WON, OrderRules};
 
 use chrono::{DateTime, Utc};
@@ -88,4 +90,17 @@ pub struct Campaign {
     pub status: CampaignStatus,
     /// When it was created.
     pub created_at: DateTime<Utc>,
+    /// First come, first served, or a fair draw (src/draw/). Never changes.
+    #[serde(default)]
+    pub opening: OpeningKind,
+    /// For a fair draw: when entries open (the draw is at `claim_starts_at`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entries_open_at: Option<DateTime<Utc>>,
+}
+
+impl Campaign {
+    /// Whether the campaign opens with a fair draw.
+    pub fn is_fair_draw(&self) -> bool {
+        self.opening == OpeningKind::FairDraw
+    }
 }

@@ -119,6 +119,62 @@ impl ClaimBatcher {
             )))),
         }
     }
+
+    /// Decides the claims of `users` of `campaign`, in this order (a fair draw's winners, in
+    /// rank order: src/draw/runner.rs). All are handed to the rounds before any is awaited,
+    /// from one task, so they reach the rounds in order, and a round keeps a campaign's claims
+    /// in arrival order. Once one cannot be handed over, none after it is (each of those hears
+    /// the same refusal), so no claim overtakes an earlier one.
+    pub(crate) async fn claim_in_order(
+        &self,
+        campaign: CampaignId,
+        users: &[UserId],
+    ) -> Vec<Answer> {
+        let mut waiting = Vec::with_capacity(users.len());
+        let mut refused: Option<bool> = None;
+        for user in users {
+            if let Some(full) = refused {
+                waiting.push(Err(if full {
+                    EngineError::Busy
+                } else {
+                    EngineError::ClaimsStopped
+                }));
+                continue;
+            }
+            let (answer, answered) = oneshot::channel();
+            let request = Request {
+                campaign,
+                user: user.clone(),
+                answer,
+            };
+            match self.requests.try_send(request) {
+                Ok(()) => waiting.push(Ok(answered)),
+                Err(mpsc::error::TrySendError::Full(_)) => {
+                    refused = Some(true);
+                    waiting.push(Err(EngineError::Busy));
+                }
+                Err(mpsc::error::TrySendError::Closed(_)) => {
+                    refused = Some(false);
+                    waiting.push(Err(EngineError::ClaimsStopped));
+                }
+            }
+        }
+        let mut answers = Vec::with_capacity(waiting.len());
+        for waiting in waiting {
+            let answer = match waiting {
+                Err(refusal) => Err(refusal),
+                Ok(answered) => match tokio::time::timeout(LONGEST_WAIT, answered).await {
+                    Ok(answer) => answer.unwrap_or(Err(EngineError::ClaimsStopped)),
+                    Err(_) => Err(EngineError::Redis(RedisError::from(std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        "Redis did not decide the claim in time",
+                    )))),
+                },
+            };
+            answers.push(answer);
+        }
+        answers
+    }
 }
 
 async fn run_rounds(

@@ -47,6 +47,17 @@ pub enum ClaimOutcome {
     Paused,
     /// No campaign has this id.
     UnknownCampaign,
+    /// A fair draw's entry (src/draw/): the member takes part in the draw at `draw_at`. A
+    /// repeated entry answers the same.
+    Entered {
+        /// When the draw is: the window's start.
+        draw_at: DateTime<Utc>,
+    },
+    /// The member entered the fair draw and was not drawn; nothing is left for them.
+    NotDrawn {
+        /// Their place in the draw (hex HMAC-SHA256 of their id), after the published cutoff.
+        digest: String,
+    },
 }
 
 impl ClaimOutcome {
@@ -60,6 +71,8 @@ impl ClaimOutcome {
             Self::Ended => "ended",
             Self::Paused => "paused",
             Self::UnknownCampaign => "unknown_campaign",
+            Self::Entered { .. } => "entered",
+            Self::NotDrawn { .. } => "not_drawn",
         }
     }
 }
@@ -79,13 +92,21 @@ impl Engine {
         user: &UserId,
     ) -> Result<ClaimOutcome, EngineError> {
         let started = std::time::Instant::now();
-        let result = self.decide_claim(campaign, user).await;
+        // First-come campaigns (and completed draws) pass this in-memory check and nothing else;
+        // a campaign this instance has not seen yet, or a fair draw, goes through src/draw/.
+        let result = if self.draw_gates().is_open(campaign) {
+            self.decide_claim(campaign, user).await
+        } else {
+            self.claim_through_draw(campaign, user).await
+        };
         let outcome = result.as_ref().map_or("error", ClaimOutcome::name);
         crate::metrics::claim_answered(outcome, started.elapsed());
         result
     }
 
-    async fn decide_claim(
+    /// The claim as Redis decides it, without the draw's gate: the ordinary path, and the draw's
+    /// own issuing of its winners.
+    pub(crate) async fn decide_claim(
         &self,
         campaign: CampaignId,
         user: &UserId,

@@ -1,7 +1,8 @@
 //! The `campaigns` table.
 
 use crate::campaign::{
-    Campaign, CampaignId, CampaignStatus, Discount, DiscountKind, NewCampaign, OrderRules,
+    Campaign, CampaignId, CampaignStatus, Discount, DiscountKind, NewCampaign, OpeningKind,
+    OrderRules,
 };
 use crate::reconcile::fence::ControlVersion;
 use chrono::{DateTime, Utc};
@@ -21,10 +22,13 @@ struct CampaignRow {
     created_at: DateTime<Utc>,
     min_order_amount: Option<i64>,
     max_discount_amount: Option<i64>,
+    opening: String,
+    entries_open_at: Option<DateTime<Utc>>,
 }
 
 const COLUMNS: &str = "id, name, discount_kind, discount_amount, quantity, claim_starts_at, \
-     claim_ends_at, valid_days, status, created_at, min_order_amount, max_discount_amount";
+     claim_ends_at, valid_days, status, created_at, min_order_amount, max_discount_amount, \
+     opening, entries_open_at";
 
 impl TryFrom<CampaignRow> for Campaign {
     type Error = sqlx::Error;
@@ -36,6 +40,8 @@ impl TryFrom<CampaignRow> for Campaign {
             .map_err(|e| sqlx::Error::Decode(e.to_string().into()))?;
         let status = CampaignStatus::from_stored(&row.status)
             .ok_or_else(|| sqlx::Error::Decode(format!("unknown status {}", row.status).into()))?;
+        let opening = OpeningKind::parse(&row.opening)
+            .map_err(|e| sqlx::Error::Decode(e.to_string().into()))?;
         Ok(Campaign {
             id: CampaignId(row.id),
             name: row.name,
@@ -53,16 +59,23 @@ impl TryFrom<CampaignRow> for Campaign {
             },
             status,
             created_at: row.created_at,
+            opening,
+            entries_open_at: row.entries_open_at,
         })
     }
 }
 
-/// Stores a validated campaign, active from the start.
-pub async fn insert(db: &PgPool, campaign: &NewCampaign) -> Result<Campaign, sqlx::Error> {
+/// Stores a validated campaign, active from the start (on the pool, or in the caller's
+/// transaction when a fair draw's row goes with it: src/draw/).
+pub async fn insert<'e, E>(db: E, campaign: &NewCampaign) -> Result<Campaign, sqlx::Error>
+where
+    E: sqlx::PgExecutor<'e>,
+{
     let sql = format!(
         "INSERT INTO campaigns (name, discount_kind, discount_amount, quantity, claim_starts_at, \
-         claim_ends_at, valid_days, min_order_amount, max_discount_amount) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING {COLUMNS}"
+         claim_ends_at, valid_days, min_order_amount, max_discount_amount, opening, \
+         entries_open_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING {COLUMNS}"
     );
     let row: CampaignRow = sqlx::query_as(&sql)
         .bind(campaign.name.as_str())
@@ -74,6 +87,8 @@ pub async fn insert(db: &PgPool, campaign: &NewCampaign) -> Result<Campaign, sql
         .bind(campaign.valid_days.get())
         .bind(campaign.order_rules.min_order_amount)
         .bind(campaign.order_rules.max_discount_amount)
+        .bind(campaign.opening.kind().as_str())
+        .bind(campaign.opening.entries_open_at())
         .fetch_one(db)
         .await?;
     row.try_into()

@@ -9,6 +9,7 @@
 pub mod campaigns;
 pub mod code_key;
 pub mod coupons;
+pub mod draws;
 pub mod redemptions;
 
 /// The embedded migrations (`migrations/` at the project root).

@@ -57,6 +57,8 @@ pub fn open_draft(quantity: i64) -> CampaignDraft {
         valid_days: 30,
         min_order_amount: None,
         max_discount_amount: None,
+        opening: None,
+        entries_open_at: None,
     }
 }
 

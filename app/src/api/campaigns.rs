@@ -26,6 +26,10 @@ pub struct CampaignForm {
     /// Empty for none.
     #[serde(default)]
     pub max_discount_amount: String,
+    /// `datetime-local` value, read as KST: empty for first come, first served, a time for a
+    /// fair draw whose entries open then.
+    #[serde(default)]
+    pub entries_open_at: String,
 }
 
 /// One page of the campaign list.
@@ -200,6 +204,8 @@ fn parse_form(form: &CampaignForm) -> Result<coupon::CampaignDraft, Vec<FieldPro
     };
     let claim_starts_at = instant("claim_starts_at", &form.claim_starts_at);
     let claim_ends_at = instant("claim_ends_at", &form.claim_ends_at);
+    let entries_open_at = (!form.entries_open_at.trim().is_empty())
+        .then(|| instant("entries_open_at", &form.entries_open_at));
     if !problems.is_empty() {
         return Err(problems);
     }
@@ -213,5 +219,7 @@ fn parse_form(form: &CampaignForm) -> Result<coupon::CampaignDraft, Vec<FieldPro
         valid_days,
         min_order_amount,
         max_discount_amount,
+        opening: entries_open_at.map(|_| "fair_draw".to_owned()),
+        entries_open_at,
     })
 }

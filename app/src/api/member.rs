@@ -50,6 +50,10 @@ pub async fn claim_page(id: i64) -> Result<Option<ClaimPageData>, ServerFnError>
         member: member.map(|member| member.id().as_str().to_owned()),
         state,
         demo_sign_in,
+        draw_commitment: report
+            .draw
+            .as_ref()
+            .map(|draw| draw.draw_commitment.clone()),
     }))
 }
 
@@ -136,6 +140,8 @@ pub async fn claim(campaign_id: i64) -> Result<ClaimView, ServerFnError> {
         ClaimOutcome::NotOpen { opens_at } => ClaimView::NotOpen { opens_at },
         ClaimOutcome::Ended | ClaimOutcome::UnknownCampaign => ClaimView::Ended,
         ClaimOutcome::Paused => ClaimView::Paused,
+        ClaimOutcome::Entered { draw_at } => ClaimView::Entered { draw_at },
+        ClaimOutcome::NotDrawn { .. } => ClaimView::NotDrawn,
     })
 }
 
@@ -170,6 +176,25 @@ async fn member_state(
     }
     let campaign = &report.campaign;
     let now = chrono::Utc::now();
+    if campaign.is_fair_draw() && campaign.status == CampaignStatus::Active {
+        use coupon::draw::DrawStanding;
+        let standing = engine
+            .draw_standing(campaign.id, member)
+            .await
+            .map_err(crate::backend::unavailable)?;
+        match (standing, campaign.entries_open_at) {
+            (Some(DrawStanding::Entered { draw_at }), _) => {
+                return Ok(ClaimView::Entered { draw_at });
+            }
+            (Some(DrawStanding::NotDrawn { .. }), _) => return Ok(ClaimView::NotDrawn),
+            (None, Some(opens_at)) if now < opens_at => {
+                return Ok(ClaimView::NotOpen { opens_at });
+            }
+            // In the entry window the button enters the draw.
+            (None, _) if now < campaign.claim_starts_at => return Ok(ClaimView::CanClaim),
+            _ => {}
+        }
+    }
     Ok(match campaign.status {
         CampaignStatus::Ended => ClaimView::Ended,
         CampaignStatus::Paused => ClaimView::Paused,

@@ -118,6 +118,13 @@ pub enum ClaimView {
     },
     Ended,
     Paused,
+    /// A fair draw's entry is recorded; the draw is at `draw_at`.
+    Entered {
+        #[serde(with = "chrono::serde::ts_milliseconds")]
+        draw_at: DateTime<Utc>,
+    },
+    /// The member entered the fair draw and was not drawn.
+    NotDrawn,
     /// Nothing decided yet: the member may click "Claim".
     CanClaim,
     /// Redis is unreachable: try again.
@@ -137,4 +144,7 @@ pub struct ClaimPageData {
     pub member_in_session: bool,
     /// Whether visitors may type any member id (`MEMBER_DEMO_SIGN_IN`).
     pub demo_sign_in: bool,
+    /// A fair draw's commitment (hex SHA-256 of its secret), published before anyone enters.
+    #[serde(default)]
+    pub draw_commitment: Option<String>,
 }

@@ -28,6 +28,8 @@ fn NewCampaignForm() -> impl IntoView {
     let valid_days = RwSignal::new("30".to_string());
     let min_order = RwSignal::new(String::new());
     let max_discount = RwSignal::new(String::new());
+    // Empty: first come, first served; a time: a fair draw with entries from then.
+    let entries_open = RwSignal::new(String::new());
 
     let create = ServerAction::<CreateCampaign>::new();
     let result = create.value();
@@ -60,6 +62,7 @@ fn NewCampaignForm() -> impl IntoView {
                 valid_days: valid_days.get_untracked(),
                 min_order_amount: min_order.get_untracked(),
                 max_discount_amount: max_discount.get_untracked(),
+                entries_open_at: entries_open.get_untracked(),
             },
         });
     };
@@ -85,6 +88,7 @@ fn NewCampaignForm() -> impl IntoView {
                     <Field label=t.claim_starts_at name="claim_starts_at" value=starts error=problem("claim_starts_at") kind="datetime-local"/>
                     <Field label=t.claim_ends_at name="claim_ends_at" value=ends error=problem("claim_ends_at") kind="datetime-local"/>
                 </div>
+                <Field label=t.entries_open_at name="entries_open_at" value=entries_open error=problem("entries_open_at") kind="datetime-local" hint=t.fair_draw_hint/>
                 <p class="hint">{t.times_in_kst}</p>
                 <Field label=t.valid_days name="valid_days" value=valid_days error=problem("valid_days") kind="number"/>
                 <div class="row">

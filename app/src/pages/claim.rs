@@ -180,6 +180,10 @@ fn refusal_message(lang: Lang, refusal: &ClaimView) -> impl IntoView + use<> {
             )
         }
         ClaimView::Paused => t.campaign_paused.to_string(),
+        ClaimView::Entered { draw_at } => {
+            format!("{} {}", t.entered_draw, format_datetime(lang, *draw_at))
+        }
+        ClaimView::NotDrawn => t.not_drawn.to_string(),
         _ => t.campaign_ended.to_string(),
     };
     view! { <p class="outcome bad" role="status" data-testid="outcome">{text}</p> }

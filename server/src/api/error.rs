@@ -28,6 +28,17 @@ pub enum ApiError {
     },
     /// 429: too many attempts; retry after the given time.
     RateLimited(std::time::Duration),
+    /// 409 with a code of its own (`draw_not_done`): the request comes too early.
+    Conflict {
+        code: &'static str,
+        message: &'static str,
+    },
+    /// 404 `not_drawn`: the member entered the fair draw and was not drawn; `digest` is their
+    /// place in it (hex), which they can check against the published cutoff.
+    NotDrawn { digest: String },
+    /// 503 `draw_in_progress` with `Retry-After: 1`: the campaign's fair draw is running; its
+    /// claims and lookups are answered once every winner's coupon is in the record.
+    DrawInProgress,
     /// 503: Redis or PostgreSQL is unreachable; the client should retry.
     Unavailable,
 }
@@ -43,6 +54,8 @@ struct Detail<'a> {
     message: String,
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     fields: &'a [FieldError],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    digest: Option<&'a str>,
 }
 
 impl ApiError {
@@ -55,6 +68,9 @@ impl ApiError {
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             Self::Missing { code, .. } => (StatusCode::NOT_FOUND, code),
             Self::RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+            Self::Conflict { code, .. } => (StatusCode::CONFLICT, code),
+            Self::NotDrawn { .. } => (StatusCode::NOT_FOUND, "not_drawn"),
+            Self::DrawInProgress => (StatusCode::SERVICE_UNAVAILABLE, "draw_in_progress"),
             Self::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
         }
     }
@@ -62,7 +78,15 @@ impl ApiError {
     fn message(&self) -> String {
         match self {
             Self::Unauthorized(why) | Self::NotFound(why) => (*why).to_owned(),
-            Self::Missing { message, .. } => (*message).to_owned(),
+            Self::Missing { message, .. } | Self::Conflict { message, .. } => {
+                (*message).to_owned()
+            }
+            Self::NotDrawn { .. } => "this member entered the draw and was not drawn: their \
+                 digest comes after the published cutoff"
+                .to_owned(),
+            Self::DrawInProgress => {
+                "the draw is in progress; try again in a moment".to_owned()
+            }
             Self::Malformed(why) | Self::TooLarge(why) => why.clone(),
             Self::Invalid(fields) => fields
                 .iter()
@@ -87,14 +111,25 @@ impl IntoResponse for ApiError {
             Self::Invalid(fields) => &fields[..],
             _ => &[],
         };
+        let digest = match &self {
+            Self::NotDrawn { digest } => Some(digest.as_str()),
+            _ => None,
+        };
         let body = Body {
             error: Detail {
                 code,
                 message: self.message(),
                 fields,
+                digest,
             },
         };
         let mut response = (status, Json(body)).into_response();
+        if let Self::DrawInProgress = &self {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("1"),
+            );
+        }
         if let Self::RateLimited(after) = &self
             && let Ok(value) = after.as_secs().max(1).to_string().parse()
         {
@@ -110,6 +145,9 @@ impl From<EngineError> for ApiError {
     fn from(error: EngineError) -> Self {
         match error {
             EngineError::Invalid(errors) => Self::Invalid(errors.0),
+            EngineError::DrawInProgress(_) => Self::DrawInProgress,
+            // Logged once per batch where it failed (src/draw/entries.rs).
+            EngineError::EntryUndecided => Self::Unavailable,
             // Counted in /metrics: not worth a log line a claim.
             shed if shed.is_shed() => Self::Unavailable,
             other => {

@@ -28,6 +28,7 @@ pub fn routes<S: Clone + Send + Sync + 'static>(
     Router::new()
         .route("/campaigns", post(campaigns::create))
         .route("/campaigns/{id}", get(campaigns::status))
+        .route("/campaigns/{id}/draw", get(campaigns::draw))
         .route("/campaigns/{id}/claims", post(claims::claim))
         .route("/campaigns/{id}/claims/{user_id}", get(claims::find))
         .route("/coupons/{code}", get(coupons::find))

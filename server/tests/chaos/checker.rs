@@ -49,7 +49,7 @@ impl Findings {
 /// How late a claim may be sent after a window closed and still be issued: the request's
 /// timestamp is taken just before it leaves, the window is judged by Redis's clock on the same
 /// machine when the script runs.
-const WINDOW_SLACK_MS: i64 = 50;
+pub const WINDOW_SLACK_MS: i64 = 50;
 
 pub fn check(
     answers: &[Answer],
@@ -59,13 +59,7 @@ pub fn check(
 ) -> Findings {
     let mut findings = Findings::default();
     for answer in answers {
-        *findings
-            .answers
-            .entry((format!("{:?}", answer.action), answer.status))
-            .or_default() += 1;
-        if answer.status >= 500 && answer.status != 503 {
-            findings.broke(format!("{} answered to {answer:?}", answer.status));
-        }
+        tally(answer, &mut findings);
     }
     for campaign in campaigns {
         check_claims(answers, campaign, record, losses_allowed, &mut findings);
@@ -79,7 +73,29 @@ pub fn check(
     findings
 }
 
-fn check_claims(
+/// Counts the answer by action and status; a server error other than "try again" is a break.
+pub fn tally(answer: &Answer, findings: &mut Findings) {
+    *findings
+        .answers
+        .entry((format!("{:?}", answer.action), answer.status))
+        .or_default() += 1;
+    if answer.status >= 500 && answer.status != 503 {
+        findings.broke(format!("{} answered to {answer:?}", answer.status));
+    }
+}
+
+/// Whether the answer told its member a code of the campaign: a claim issued (201), or a
+/// lookup that found one (200; only the fair draw's clients look coupons up).
+fn tells_code(answer: &Answer) -> bool {
+    matches!(
+        (answer.action, answer.status),
+        (Action::Claim, 201) | (Action::Lookup, 200)
+    )
+}
+
+/// A campaign's claims against its record: never more than the quantity, no code told to two
+/// members, none told two codes unless a fault that allows it lost the first.
+pub fn check_claims(
     answers: &[Answer],
     campaign: &Campaign,
     record: &Record,
@@ -101,7 +117,7 @@ fn check_claims(
     let mut holders_of: HashMap<&str, HashSet<&str>> = HashMap::new();
     for answer in answers
         .iter()
-        .filter(|a| a.action == Action::Claim && a.campaign == campaign.id && a.status == 201)
+        .filter(|a| a.campaign == campaign.id && tells_code(a))
     {
         let Some(code) = answer.code.as_deref() else {
             findings.broke(format!("issued without a code: {answer:?}"));

@@ -20,6 +20,11 @@ pub enum Action {
     Release,
     /// A redemption sent again for an order this client saw released.
     LateRetry,
+    /// A member's coupon asked for (`GET …/claims/{user_id}`): the fair draw's clients (draw.rs).
+    Lookup,
+    /// A campaign's public numbers asked for (`GET /api/v1/campaigns/{id}`): the fair draw's
+    /// commitment, and its secret once it is completed.
+    Status,
 }
 
 /// One request and what came back (status 0: no answer).
@@ -240,23 +245,31 @@ impl Client {
         body: Option<Value>,
     ) -> (u16, Value, DateTime<Utc>, DateTime<Utc>) {
         let base = &self.urls[self.rng.random_range(0..self.urls.len())];
-        let mut request = self
-            .http
-            .request(method, format!("{base}{path}"))
-            .bearer_auth(API_KEY);
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let sent = Utc::now();
-        let (status, reply) = match request.send().await {
-            Ok(response) => {
-                let status = response.status().as_u16();
-                (status, response.json().await.unwrap_or_default())
-            }
-            Err(_) => (0, Value::Null),
-        };
-        (status, reply, sent, Utc::now())
+        request(&self.http, method, &format!("{base}{path}"), body).await
     }
+}
+
+/// Sends one request with the API key: its status (0 when nothing came back), its JSON body
+/// (null when there was none), just before it left and when its answer was read.
+pub async fn request(
+    http: &reqwest::Client,
+    method: reqwest::Method,
+    url: &str,
+    body: Option<Value>,
+) -> (u16, Value, DateTime<Utc>, DateTime<Utc>) {
+    let mut request = http.request(method, url).bearer_auth(API_KEY);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let sent = Utc::now();
+    let (status, reply) = match request.send().await {
+        Ok(response) => {
+            let status = response.status().as_u16();
+            (status, response.json().await.unwrap_or_default())
+        }
+        Err(_) => (0, Value::Null),
+    };
+    (status, reply, sent, Utc::now())
 }
 
 /// Whether the answer says the coupon was redeemed for the order (the first time or again).

@@ -1,10 +1,11 @@
 //! A randomized, seeded fault schedule with a checker (`./dev chaos`): twelve clients claim,
-//! redeem, release and retry released orders through two server instances while the schedule
-//! mixes the faults of the topology (Redis killed, restored from an older append-only file,
-//! paused, flushed; a primary killed, a failover to a replica that fell behind, a replica lost;
-//! a slot migrated) with PostgreSQL cut off and an instance SIGKILLed. Afterwards every answer
-//! is held against the record (checker.rs). A failing run prints its seed; the same seed
-//! replays the same schedule.
+//! redeem, release and retry released orders through two server instances, and four more enter
+//! a fair draw held a third of the way in, ask for their result and claim after it (draw.rs),
+//! while the schedule mixes the faults of the topology (Redis killed, restored from an older
+//! append-only file, paused, flushed; a primary killed, a failover to a replica that fell
+//! behind, a replica lost; a slot migrated) with PostgreSQL cut off and an instance SIGKILLed.
+//! Afterwards every answer is held against the record (checker.rs, draw_checker.rs). A failing
+//! run prints its seed; the same seed replays the same schedule.
 //!
 //! `CHAOS_SEED` (default 1), `CHAOS_MINUTES` (default 1) and `CHAOS_TOPOLOGY` (`single`,
 //! `sentinel` or `cluster`; unset: all three, one after the other) choose the run.
@@ -14,6 +15,8 @@ mod support;
 
 mod checker;
 mod clients;
+mod draw;
+mod draw_checker;
 mod topology;
 
 use checker::{Campaign, Record, check};
@@ -108,6 +111,7 @@ async fn run(topology: Topology) {
     let postgres = Proxy::start(address_of(&database.url)).await;
     let proxied = with_port(&database.url, postgres.port);
     let campaigns = create_campaigns(&engine, duration).await;
+    let fair_draw = draw::FairDraw::create(&engine, duration).await;
 
     let (redis_url, mut env) = redis.server_env();
     env.extend(topology.ack_env());
@@ -135,6 +139,7 @@ async fn run(topology: Topology) {
         },
     ];
     let clients = Clients::start(seed, CLIENTS, urls.clone(), targets);
+    let draw_clients = draw::Clients::start(seed, urls.clone(), &fair_draw);
 
     // The schedule.
     let mut dice = StdRng::seed_from_u64(seed);
@@ -178,14 +183,23 @@ async fn run(topology: Topology) {
     let recovered = served_again(&urls, campaigns[1].id).await;
     let recovered_after = recovered.map(|at| at.saturating_duration_since(last_healed));
     let answers = clients.finish().await;
+    let draw_answers = draw_clients.finish().await;
     let schedule_took = started.elapsed();
     let topped_up = top_up(&urls[0], campaigns[0].id).await;
     for campaign in &campaigns {
         support::storm::until_drained(&engine, campaign.id).await;
     }
     let record = read_record(&engine, &campaigns).await;
+    let draw_record = draw_checker::read_record(&engine, &fair_draw).await;
 
     let mut findings = check(&answers, &campaigns, &record, losses_allowed);
+    let draw_summary = draw_checker::check(
+        &draw_answers,
+        &fair_draw,
+        &draw_record,
+        losses_allowed,
+        &mut findings,
+    );
     let sold = record.coupons.get(&campaigns[0].id).map_or(0, |c| c.len()) as i64;
     if !topped_up || sold != SELLS_OUT {
         findings.breaks.push(format!(
@@ -218,6 +232,7 @@ async fn run(topology: Topology) {
         findings.told_again_after_loss,
         recovered_after
     );
+    println!("  fair draw {}: {draw_summary}", fair_draw.id);
     println!("  breaks: {}", findings.breaks.len());
     for found in findings.breaks.iter().take(20) {
         println!("    {found}");

@@ -162,6 +162,8 @@ pub fn draft(quantity: i64) -> CampaignDraft {
         valid_days: 7,
         min_order_amount: None,
         max_discount_amount: None,
+        opening: None,
+        entries_open_at: None,
     }
 }
 

@@ -12,6 +12,10 @@
 //!   bench sessions <n> <file>        n signed-in member sessions; their cookies, one a line
 //!   bench coupons <n> <file>         a campaign of n recorded coupons; their codes, one a line
 //!   bench redeemed <id>              its coupons redeemed; exits 1 if one was redeemed twice
+//!   bench draw-campaign <quantity> <seconds>
+//!                                    a fair draw, entries open, the draw that many seconds ahead
+//!   bench memory                     Redis's data bytes now (the entries' delta)
+//!   bench draw-wait <id>             the draw measured: seconds to completion, longest command
 
 use chrono::{Duration, Utc};
 use coupon::redis::{CLAIM_SCRIPT, CampaignKeys, RedisTarget};
@@ -24,6 +28,7 @@ use std::collections::HashSet;
 use std::process::ExitCode;
 use std::time::Instant;
 
+mod draw;
 mod redemptions;
 
 /// The raw line's campaign lives only in Redis, under an id PostgreSQL never hands out, so the
@@ -90,6 +95,9 @@ async fn run(args: &[String]) -> Result<(), Failure> {
             redemptions::coupons(&engine, number(1)?, file).await
         }
         Some("redeemed") => redemptions::redeemed(&engine, number(1)?).await,
+        Some("draw-campaign") => draw::campaign(&engine, number(1)?, number(2)?).await,
+        Some("memory") => draw::memory(&engine).await,
+        Some("draw-wait") => draw::wait(&engine, CampaignId(number(1)?)).await,
         Some("check") => {
             for id in ids_in(&args[1..])? {
                 check(&engine, id).await?;
@@ -98,7 +106,9 @@ async fn run(args: &[String]) -> Result<(), Failure> {
             Ok(())
         }
         _ => {
-            Err("usage: bench raw-setup|raw-teardown|campaign|fill|drain|lag|check|sessions|coupons|redeemed".into())
+            Err("usage: bench raw-setup|raw-teardown|campaign|fill|drain|lag|check|sessions|coupons|\
+                 redeemed|draw-campaign|memory|draw-wait"
+                .into())
         }
     }
 }
@@ -133,6 +143,8 @@ fn draft(quantity: i64) -> CampaignDraft {
         valid_days: 7,
         min_order_amount: None,
         max_discount_amount: None,
+        opening: None,
+        entries_open_at: None,
     }
 }
 
