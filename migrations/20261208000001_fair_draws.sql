@@ -24,9 +24,9 @@ ALTER TABLE campaigns
 -- before it reads the entrants. So an entry acknowledged (committed) is always among the
 -- entrants the draw reads, and an entry arriving after the draw is refused.
 CREATE TABLE campaign_draws (
-    -- No foreign key to campaigns needed for integrity (campaigns are never removed), but the
-    -- table is small and written once per campaign: keep the reference.
-    campaign_id   BIGINT      PRIMARY KEY REFERENCES campaigns (id),
+    -- No foreign key: campaigns are never removed (their own trigger refuses it), and one would
+    -- make TRUNCATE campaigns fail on the reference before that trigger names the rule.
+    campaign_id   BIGINT      PRIMARY KEY,
     secret        BYTEA       NOT NULL
         CONSTRAINT campaign_draws_secret_length CHECK (octet_length(secret) = 32),
     -- Hex SHA-256 of the secret.
@@ -53,7 +53,7 @@ CREATE INDEX campaign_draws_pending ON campaign_draws (campaign_id) WHERE comple
 -- lock per entry to a path that takes thousands a second.
 CREATE TABLE draw_entries (
     campaign_id  BIGINT      NOT NULL,
-    user_id      TEXT        COLLATE "C" NOT NULL
+    user_id      TEXT        NOT NULL
         CONSTRAINT draw_entries_user_id_length CHECK (char_length(user_id) BETWEEN 1 AND 128),
     -- HMAC-SHA256(key = the draw's secret, message = user_id as UTF-8): the entrant's place.
     digest       BYTEA       NOT NULL

@@ -77,6 +77,13 @@ impl Opening {
                 if claim_starts_at.is_some_and(|starts_at| at >= starts_at) {
                     return Err(FieldError::new(field, "must be before claim_starts_at"));
                 }
+                // A draw whose start has passed would have had no entries at all.
+                if claim_starts_at.is_some_and(|starts_at| starts_at <= Utc::now()) {
+                    return Err(FieldError::new(
+                        "claim_starts_at",
+                        "must be in the future for a \"fair_draw\" opening",
+                    ));
+                }
                 Ok(Self::FairDraw {
                     entries_open_at: at,
                 })

@@ -73,6 +73,7 @@ type Answer = Result<Option<ClaimOutcome>, EngineError>;
 /// The sending end; the rounds run in a task that ends when the last engine clone is dropped.
 pub(crate) struct ClaimBatcher {
     requests: mpsc::Sender<Request>,
+    direct: Arc<Direct>,
 }
 
 /// One claim waiting for its round.
@@ -87,8 +88,15 @@ impl ClaimBatcher {
     /// `codes`.
     pub(crate) fn start(redis: RedisLink, scripts: Scripts, codes: CodeKey, ack: ClaimAck) -> Self {
         let (requests, incoming) = mpsc::channel(MOST_CLAIMS_WAITING);
-        tokio::spawn(run_rounds(incoming, redis, scripts, codes, ack));
-        Self { requests }
+        let acknowledger = Arc::new(Acknowledger::new(ack));
+        let direct = Arc::new(Direct {
+            redis: redis.clone(),
+            scripts: scripts.clone(),
+            codes: codes.clone(),
+            acknowledger: acknowledger.clone(),
+        });
+        tokio::spawn(run_rounds(incoming, redis, scripts, codes, acknowledger));
+        Self { requests, direct }
     }
 
     /// Decides `user`'s claim of `campaign`.
@@ -120,61 +128,47 @@ impl ClaimBatcher {
         }
     }
 
-    /// Decides the claims of `users` of `campaign`, in this order (a fair draw's winners, in
-    /// rank order: src/draw/runner.rs). All are handed to the rounds before any is awaited,
-    /// from one task, so they reach the rounds in order, and a round keeps a campaign's claims
-    /// in arrival order. Once one cannot be handed over, none after it is (each of those hears
-    /// the same refusal), so no claim overtakes an earlier one.
-    pub(crate) async fn claim_in_order(
-        &self,
-        campaign: CampaignId,
-        users: &[UserId],
-    ) -> Vec<Answer> {
-        let mut waiting = Vec::with_capacity(users.len());
-        let mut refused: Option<bool> = None;
-        for user in users {
-            if let Some(full) = refused {
-                waiting.push(Err(if full {
-                    EngineError::Busy
-                } else {
-                    EngineError::ClaimsStopped
-                }));
-                continue;
-            }
-            let (answer, answered) = oneshot::channel();
-            let request = Request {
-                campaign,
-                user: user.clone(),
-                answer,
-            };
-            match self.requests.try_send(request) {
-                Ok(()) => waiting.push(Ok(answered)),
-                Err(mpsc::error::TrySendError::Full(_)) => {
-                    refused = Some(true);
-                    waiting.push(Err(EngineError::Busy));
-                }
-                Err(mpsc::error::TrySendError::Closed(_)) => {
-                    refused = Some(false);
-                    waiting.push(Err(EngineError::ClaimsStopped));
-                }
-            }
+    /// Decides the claims of `users` of `campaign` (at most [`MOST_CLAIMS_PER_CALL`]) in one
+    /// script call of their own, in this order: a fair draw's winners, in rank order
+    /// (src/draw/runner.rs). One call is decided whole, in order, or not at all, so no winner is
+    /// issued ahead of an earlier one; it goes out at once, beside the rounds.
+    pub(crate) async fn claim_together(&self, campaign: CampaignId, users: &[UserId]) -> Vec<Answer> {
+        if users.len() > MOST_CLAIMS_PER_CALL {
+            let detail = format!("{} claims for one call", users.len());
+            return users
+                .iter()
+                .map(|_| Err(EngineError::CorruptState { campaign, detail: detail.clone() }))
+                .collect();
         }
+        let (requests, waiting): (Vec<Request>, Vec<_>) = users
+            .iter()
+            .map(|user| {
+                let (answer, answered) = oneshot::channel();
+                let request = Request {
+                    campaign,
+                    user: user.clone(),
+                    answer,
+                };
+                (request, answered)
+            })
+            .unzip();
+        let direct = &self.direct;
+        run_round(requests, &direct.redis, &direct.scripts, &direct.codes, &direct.acknowledger)
+            .await;
         let mut answers = Vec::with_capacity(waiting.len());
-        for waiting in waiting {
-            let answer = match waiting {
-                Err(refusal) => Err(refusal),
-                Ok(answered) => match tokio::time::timeout(LONGEST_WAIT, answered).await {
-                    Ok(answer) => answer.unwrap_or(Err(EngineError::ClaimsStopped)),
-                    Err(_) => Err(EngineError::Redis(RedisError::from(std::io::Error::new(
-                        std::io::ErrorKind::TimedOut,
-                        "Redis did not decide the claim in time",
-                    )))),
-                },
-            };
-            answers.push(answer);
+        for answered in waiting {
+            answers.push(answered.await.unwrap_or(Err(EngineError::ClaimsStopped)));
         }
         answers
     }
+}
+
+/// What a round needs, kept beside the rounds' task for calls that go out on their own.
+struct Direct {
+    redis: RedisLink,
+    scripts: Scripts,
+    codes: CodeKey,
+    acknowledger: Arc<Acknowledger>,
 }
 
 async fn run_rounds(
@@ -182,9 +176,8 @@ async fn run_rounds(
     redis: RedisLink,
     scripts: Scripts,
     codes: CodeKey,
-    ack: ClaimAck,
+    acknowledger: Arc<Acknowledger>,
 ) {
-    let acknowledger = Acknowledger::new(ack);
     let mut queues: NodeQueues<Request> =
         NodeQueues::new(MOST_CLAIMS_PER_ROUND, MOST_QUEUED_PER_NODE);
     let mut arrived: Vec<Request> = Vec::with_capacity(MOST_CLAIMS_PER_ROUND);

@@ -15,14 +15,15 @@ use crate::store::draws::{self, GateRow};
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
 /// How long "the draw is not completed" read from PostgreSQL is believed.
 pub(crate) const PHASE_FRESH: Duration = Duration::from_millis(100);
 
-/// Campaigns remembered at most; past it the memory starts over (a read each refills it).
-const MOST_REMEMBERED: usize = 10_000;
+/// Campaigns remembered at most (a few dozen bytes each; unknown ids are never remembered);
+/// past it only pending draws are kept and the rest is read again on their next claim.
+const MOST_REMEMBERED: usize = 1_000_000;
 
 /// What this instance knows of a campaign's opening.
 #[derive(Clone)]
@@ -55,24 +56,24 @@ type FirstRead = Arc<tokio::sync::OnceCell<Option<Gate>>>;
 /// The instance's gates, one per campaign seen.
 #[derive(Default)]
 pub(crate) struct DrawGates {
-    known: Mutex<HashMap<CampaignId, Gate>>,
+    known: RwLock<HashMap<CampaignId, Gate>>,
     reading: Mutex<HashMap<CampaignId, FirstRead>>,
 }
 
 impl DrawGates {
     /// Whether `campaign` is known to be first come, first served (the hot path's check).
     pub fn is_open(&self, campaign: CampaignId) -> bool {
-        matches!(lock(&self.known).get(&campaign), Some(Gate::Open))
+        matches!(read(&self.known).get(&campaign), Some(Gate::Open))
     }
 
     /// Whether `campaign`'s draw is known to be completed.
     fn is_drawn(&self, campaign: CampaignId) -> bool {
-        matches!(lock(&self.known).get(&campaign), Some(Gate::Drawn))
+        matches!(read(&self.known).get(&campaign), Some(Gate::Drawn))
     }
 
     /// The campaign's gate, read from PostgreSQL the first time.
     pub async fn gate(&self, db: &PgPool, campaign: CampaignId) -> Result<Gate, EngineError> {
-        if let Some(known) = lock(&self.known).get(&campaign) {
+        if let Some(known) = read(&self.known).get(&campaign) {
             return Ok(known.clone());
         }
         let cell: FirstRead = lock(&self.reading).entry(campaign).or_default().clone();
@@ -109,7 +110,7 @@ impl DrawGates {
     pub fn learn(&self, rows: Vec<GateRow>) {
         for row in rows {
             let campaign = CampaignId(row.id);
-            let known = lock(&self.known);
+            let known = read(&self.known);
             // A full memory is left to the campaigns' own first claims.
             if known.len() >= MOST_REMEMBERED {
                 return;
@@ -146,9 +147,9 @@ impl DrawGates {
     }
 
     fn remember(&self, campaign: CampaignId, gate: Gate) {
-        let mut known = lock(&self.known);
+        let mut known = write(&self.known);
         if known.len() >= MOST_REMEMBERED && !known.contains_key(&campaign) {
-            known.clear();
+            known.retain(|_, gate| matches!(gate, Gate::Draw(_)));
         }
         // A completed draw stays completed: an older read must not undo it.
         if !matches!(known.get(&campaign), Some(Gate::Open | Gate::Drawn)) {
@@ -192,4 +193,12 @@ fn gate_of_row(row: GateRow) -> Gate {
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // Entries are only inserted and removed whole: a poisoned map is consistent.
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn read<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn write<T>(lock: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
+    lock.write().unwrap_or_else(PoisonError::into_inner)
 }

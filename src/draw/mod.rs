@@ -130,6 +130,10 @@ pub(crate) async fn insert_with_draw(
     Ok(campaign)
 }
 
+/// How far this instance's clock may run ahead of PostgreSQL's before it stops offering
+/// entries after the window's start.
+const ENTRY_CLOCK_MARGIN: chrono::TimeDelta = chrono::TimeDelta::seconds(2);
+
 impl Engine {
     /// A claim of a campaign this instance does not know to be first come: an entry, "try
     /// again" while the draw runs, or the ordinary claim.
@@ -144,8 +148,9 @@ impl Engine {
             Gate::Draw(draw) => draw,
         };
         // Entries are judged by PostgreSQL's clock, in the statement that writes them; this
-        // clock only spares the window's start a pointless insert.
-        if Utc::now() < draw.claim_starts_at {
+        // clock only spares a pointless insert well after the window's start (with a margin,
+        // so an instance whose clock runs ahead does not turn away entries PostgreSQL takes).
+        if Utc::now() < draw.claim_starts_at + ENTRY_CLOCK_MARGIN {
             let entry = NewEntry {
                 campaign,
                 user_id: user.as_str().to_owned(),

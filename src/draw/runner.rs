@@ -176,12 +176,11 @@ impl DrawRunner {
         users: &[UserId],
     ) -> Result<(usize, ChunkEnd), EngineError> {
         let mut done = 0;
-        let mut loads = 0;
-        'send: while done < users.len() {
+        while done < users.len() {
             let answers = self
                 .engine
                 .claims()
-                .claim_in_order(campaign, &users[done..])
+                .claim_together(campaign, &users[done..])
                 .await;
             for answer in answers {
                 match answer? {
@@ -189,7 +188,11 @@ impl DrawRunner {
                         done += 1;
                     }
                     Some(ClaimOutcome::SoldOut | ClaimOutcome::Ended) => {
-                        return Ok((done, ChunkEnd::Stopped));
+                        if draws::is_closed_in_record(self.engine.db(), campaign).await? {
+                            return Ok((done, ChunkEnd::Stopped));
+                        }
+                        let why = "Redis says sold out or ended and the record does not (yet)";
+                        return Ok((done, ChunkEnd::Wait(why)));
                     }
                     Some(ClaimOutcome::Paused) => {
                         return Ok((done, ChunkEnd::Wait("the campaign is paused")));
@@ -206,13 +209,15 @@ impl DrawRunner {
                         });
                     }
                     // Not ready in Redis (flushed, restarted, another primary): verified and
-                    // loaded from the record, then the rest sent again, in order.
+                    // loaded from the record. Earlier winners issued but not recorded yet may
+                    // be gone with it, so issuing starts again from the record's last winner
+                    // (the next step), never past them.
                     None => {
-                        loads += 1;
-                        if loads > 3 || !self.engine.load_campaign(campaign).await? {
+                        if !self.engine.load_campaign(campaign).await? {
                             return Err(EngineError::NotLoaded(campaign));
                         }
-                        continue 'send;
+                        let why = "Redis lost the campaign; issuing resumes from the record";
+                        return Ok((done, ChunkEnd::Wait(why)));
                     }
                 }
             }

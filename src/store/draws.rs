@@ -7,8 +7,9 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
 use std::collections::HashMap;
 
-/// A fair draw as recorded, with the times of its campaign.
-#[derive(Debug, Clone, sqlx::FromRow)]
+/// A fair draw as recorded, with the times of its campaign. No `Debug`: it holds the secret,
+/// which must not reach a log before the draw.
+#[derive(Clone, sqlx::FromRow)]
 pub struct DrawRow {
     /// The 32 secret bytes.
     pub secret: Vec<u8>,
@@ -59,7 +60,8 @@ pub async fn find(db: &PgPool, campaign: CampaignId) -> Result<Option<DrawRow>, 
 }
 
 /// What the per-instance gate needs to know of a campaign it has not seen yet (src/draw/gate.rs).
-#[derive(Debug, Clone, sqlx::FromRow)]
+/// No `Debug`: it holds the secret.
+#[derive(Clone, sqlx::FromRow)]
 pub struct GateRow {
     /// The campaign.
     pub id: i64,
@@ -180,7 +182,7 @@ pub async fn insert_entries(
          FROM campaign_draws d JOIN campaigns c ON c.id = d.campaign_id \
          WHERE d.campaign_id = ANY($1) \
          ORDER BY d.campaign_id \
-         FOR SHARE OF d",
+         FOR SHARE OF d SKIP LOCKED",
     )
     .bind(&campaigns)
     .fetch_all(&mut *tx)
@@ -190,6 +192,14 @@ pub async fn insert_entries(
         let window = EntryWindow::from_stored(&state)
             .ok_or_else(|| sqlx::Error::Decode(format!("entry state {state}").into()))?;
         windows.insert(CampaignId(campaign), window);
+    }
+    // A draw row locked is one being drawn (the only lock taken on it before its window
+    // started is this one, shared): its entries are closed, and the batch does not wait for
+    // the draw, which would hold up every other campaign's entries.
+    for campaign in &campaigns {
+        windows
+            .entry(CampaignId(*campaign))
+            .or_insert(EntryWindow::Closed);
     }
     let open = |campaign: &CampaignId| windows.get(campaign) == Some(&EntryWindow::Open);
     let mut ids = Vec::new();
@@ -246,7 +256,7 @@ pub async fn choose_winners(db: &PgPool, campaign: CampaignId) -> Result<Chosen,
     let found: Option<(Option<DateTime<Utc>>, bool, i64)> = sqlx::query_as(
         "SELECT d.drawn_at, c.claim_starts_at <= now(), c.quantity \
          FROM campaign_draws d JOIN campaigns c ON c.id = d.campaign_id \
-         WHERE d.campaign_id = $1 FOR UPDATE OF d",
+         WHERE d.campaign_id = $1 FOR UPDATE OF d FOR SHARE OF c",
     )
     .bind(campaign.0)
     .fetch_optional(&mut *tx)
@@ -261,9 +271,9 @@ pub async fn choose_winners(db: &PgPool, campaign: CampaignId) -> Result<Chosen,
     // makes the order total.
     sqlx::query(
         "UPDATE draw_entries e SET drawn_rank = r.rank \
-         FROM (SELECT user_id, row_number() OVER (ORDER BY digest, user_id) AS rank \
+         FROM (SELECT user_id, row_number() OVER (ORDER BY digest, user_id COLLATE \"C\") AS rank \
                FROM draw_entries WHERE campaign_id = $1 \
-               ORDER BY digest, user_id LIMIT $2) r \
+               ORDER BY digest, user_id COLLATE \"C\" LIMIT $2) r \
          WHERE e.campaign_id = $1 AND e.user_id = r.user_id",
     )
     .bind(campaign.0)
@@ -296,7 +306,10 @@ pub async fn recorded_through(db: &PgPool, campaign: CampaignId) -> Result<i64, 
          FROM draw_entries e \
          WHERE e.campaign_id = $1 AND e.drawn_rank IS NOT NULL AND NOT EXISTS ( \
            SELECT 1 FROM issued_coupons i \
-           WHERE i.campaign_id = e.campaign_id AND i.user_id = e.user_id)",
+           WHERE i.campaign_id = e.campaign_id AND i.user_id = e.user_id) \
+         AND NOT EXISTS ( \
+           SELECT 1 FROM set_aside_coupons s \
+           WHERE s.campaign_id = e.campaign_id AND s.user_id = e.user_id)",
     )
     .bind(campaign.0)
     .fetch_one(db)
@@ -321,7 +334,9 @@ pub async fn winners_after(
     .await
 }
 
-/// How many of the winners ranked up to `through_rank` have their coupon in the record.
+/// How many of the winners ranked up to `through_rank` have their coupon in the record, or set
+/// aside by the sync (PostgreSQL refused the row: an operator's to replay, src/sync/set_aside.rs;
+/// the draw does not wait for it forever).
 pub async fn recorded_winners(
     db: &PgPool,
     campaign: CampaignId,
@@ -329,13 +344,31 @@ pub async fn recorded_winners(
 ) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(
         "SELECT count(*) FROM draw_entries e \
-         JOIN issued_coupons i ON i.campaign_id = e.campaign_id AND i.user_id = e.user_id \
-         WHERE e.campaign_id = $1 AND e.drawn_rank <= $2",
+         WHERE e.campaign_id = $1 AND e.drawn_rank <= $2 AND ( \
+           EXISTS (SELECT 1 FROM issued_coupons i \
+                   WHERE i.campaign_id = e.campaign_id AND i.user_id = e.user_id) \
+           OR EXISTS (SELECT 1 FROM set_aside_coupons s \
+                      WHERE s.campaign_id = e.campaign_id AND s.user_id = e.user_id))",
     )
     .bind(campaign.0)
     .bind(through_rank)
     .fetch_one(db)
     .await
+}
+
+/// Whether the record agrees that no more coupons can be issued: the campaign is not active, or
+/// its recorded coupons reached its quantity. A "sold out" from Redis alone can be a lowered
+/// quantity whose commit failed, which the sync puts back.
+pub async fn is_closed_in_record(db: &PgPool, campaign: CampaignId) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT c.status <> 'active' OR clock_timestamp() >= c.claim_ends_at OR \
+           (SELECT count(*) FROM issued_coupons i WHERE i.campaign_id = c.id) >= c.quantity \
+         FROM campaigns c WHERE c.id = $1",
+    )
+    .bind(campaign.0)
+    .fetch_optional(db)
+    .await
+    .map(|closed| closed.unwrap_or(true))
 }
 
 /// Marks the draw completed (once; a second call changes nothing).
