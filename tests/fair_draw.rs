@@ -86,7 +86,10 @@ async fn revealed_secret(engine: &Engine, id: CampaignId, commitment: &str) -> V
         .await
         .expect("draw report")
         .expect("a draw");
-    assert_eq!(report.draw_commitment, commitment, "the commitment never changes");
+    assert_eq!(
+        report.draw_commitment, commitment,
+        "the commitment never changes"
+    );
     let secret = hex::decode(report.draw_secret.expect("the secret, after the draw")).unwrap();
     assert_eq!(secret.len(), 32);
     assert_eq!(hex::encode(Sha256::digest(&secret)), commitment);
@@ -175,7 +178,10 @@ async fn two_thousand_entrants_for_300_coupons_get_them_in_the_published_order()
             None => break,
         }
     }
-    let expected: Vec<String> = order.iter().map(|(digest, _)| hex::encode(digest)).collect();
+    let expected: Vec<String> = order
+        .iter()
+        .map(|(digest, _)| hex::encode(digest))
+        .collect();
     assert_eq!(published, expected);
 
     // Assert: winners hold their coupon and see their rank; the others are told not drawn,
@@ -219,7 +225,12 @@ async fn with_fewer_entrants_than_coupons_the_rest_is_first_come_after_the_draw(
         .await
         .unwrap();
     let id = campaign.id;
-    let commitment = engine.draw_report(id).await.unwrap().unwrap().draw_commitment;
+    let commitment = engine
+        .draw_report(id)
+        .await
+        .unwrap()
+        .unwrap()
+        .draw_commitment;
     for answer in claim_together(&engine, id, 0..4).await {
         assert!(matches!(answer.1, Ok(ClaimOutcome::Entered { .. })));
     }
@@ -279,7 +290,10 @@ async fn a_member_not_drawn_may_claim_what_a_raised_quantity_adds() {
     let after_raise = engine.claim(id, loser).await.unwrap();
 
     // Assert: the first not-drawn member to claim gets it.
-    assert!(matches!(after_raise, ClaimOutcome::Issued { sequence: 3, .. }));
+    assert!(matches!(
+        after_raise,
+        ClaimOutcome::Issued { sequence: 3, .. }
+    ));
 }
 
 #[tokio::test]
@@ -325,7 +339,10 @@ async fn before_entries_open_a_claim_is_not_open_until_the_entries_open() {
 
     let opens_at: DateTime<Utc> = campaign.entries_open_at.expect("entries_open_at");
     assert_eq!(answer, ClaimOutcome::NotOpen { opens_at });
-    assert_eq!(engine.draw_standing(campaign.id, &member(1)).await.unwrap(), None);
+    assert_eq!(
+        engine.draw_standing(campaign.id, &member(1)).await.unwrap(),
+        None
+    );
 }
 
 #[tokio::test]
@@ -339,13 +356,21 @@ async fn two_instances_drawing_at_once_finish_once_with_the_same_result() {
         .await
         .unwrap();
     let id = campaign.id;
-    let commitment = first.draw_report(id).await.unwrap().unwrap().draw_commitment;
+    let commitment = first
+        .draw_report(id)
+        .await
+        .unwrap()
+        .unwrap()
+        .draw_commitment;
     claim_together(&first, id, 0..25).await;
     claim_together(&second, id, 25..50).await;
     until_started(&campaign).await;
 
     // Act: both draw at the same time.
-    let (one, two) = (DrawRunner::new(first.clone()), DrawRunner::new(second.clone()));
+    let (one, two) = (
+        DrawRunner::new(first.clone()),
+        DrawRunner::new(second.clone()),
+    );
     tokio::join!(draw_with(&one, id), draw_with(&two, id));
     let again = one.step(id).await.unwrap();
 
@@ -377,9 +402,17 @@ async fn every_acknowledged_entry_takes_part_after_redis_lost_everything() {
         .await
         .unwrap();
     let id = campaign.id;
-    let commitment = engine.draw_report(id).await.unwrap().unwrap().draw_commitment;
+    let commitment = engine
+        .draw_report(id)
+        .await
+        .unwrap()
+        .unwrap()
+        .draw_commitment;
     for (n, answer) in claim_together(&engine, id, 0..30).await {
-        assert!(matches!(answer, Ok(ClaimOutcome::Entered { .. })), "member {n}");
+        assert!(
+            matches!(answer, Ok(ClaimOutcome::Entered { .. })),
+            "member {n}"
+        );
     }
     delete_keys(&engine, &CampaignKeys::new(id).all()).await;
 

@@ -32,16 +32,23 @@ fn draw_json(name: &str, quantity: i64, starts_in_ms: i64) -> Value {
 }
 
 async fn claim(server: &TestServer, id: i64, user: &str) -> (StatusCode, Value) {
-    let response = api(server, reqwest::Method::POST, &format!("/campaigns/{id}/claims"))
-        .json(&json!({ "user_id": user }))
-        .send()
-        .await
-        .unwrap();
+    let response = api(
+        server,
+        reqwest::Method::POST,
+        &format!("/campaigns/{id}/claims"),
+    )
+    .json(&json!({ "user_id": user }))
+    .send()
+    .await
+    .unwrap();
     (response.status(), response.json().await.unwrap())
 }
 
 async fn get(server: &TestServer, path: &str) -> (StatusCode, Value) {
-    let response = api(server, reqwest::Method::GET, path).send().await.unwrap();
+    let response = api(server, reqwest::Method::GET, path)
+        .send()
+        .await
+        .unwrap();
     (response.status(), response.json().await.unwrap())
 }
 
@@ -66,7 +73,11 @@ async fn a_bad_opening_gets_422_naming_the_field_and_writes_nothing() {
             .send()
             .await
             .unwrap();
-        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY, "{field}");
+        assert_eq!(
+            response.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{field}"
+        );
         let error = response.json::<Value>().await.unwrap()["error"].clone();
         assert_eq!(error["code"], "invalid_input");
         assert_eq!(error["fields"][0]["field"], field, "{error}");
@@ -106,9 +117,11 @@ async fn entries_are_accepted_then_drawn_and_the_draw_can_be_checked() {
 
     // The server's draw loop draws once the window starts.
     let status_path = format!("/campaigns/{id}");
-    eventually("the draw to be completed", StdDuration::from_secs(20), || async {
-        get(&server, &status_path).await.1["draw_secret"].is_string()
-    })
+    eventually(
+        "the draw to be completed",
+        StdDuration::from_secs(20),
+        || async { get(&server, &status_path).await.1["draw_secret"].is_string() },
+    )
     .await;
     let (_, status) = get(&server, &status_path).await;
     let (list_status, list) = get(&server, &format!("/campaigns/{id}/draw?limit=10000")).await;

@@ -81,6 +81,7 @@ impl CampaignDraft {
             self.opening.as_deref(),
             self.entries_open_at,
             Some(self.claim_starts_at),
+            now,
         ));
         let kind = DiscountKind::parse(&self.discount_kind).ok();
         let order_rules =
@@ -91,7 +92,15 @@ impl CampaignDraft {
                     None
                 }
             };
-        match (name, discount, quantity, window, valid_days, order_rules, opening) {
+        match (
+            name,
+            discount,
+            quantity,
+            window,
+            valid_days,
+            order_rules,
+            opening,
+        ) {
             (
                 Some(name),
                 Some(discount),
@@ -166,16 +175,18 @@ mod tests {
     #[test]
     fn a_fair_draw_whose_entries_open_at_the_start_is_refused_by_field() {
         let now = Utc::now();
+        let starts = now + Duration::hours(1);
         let draft = CampaignDraft {
             opening: Some("fair_draw".into()),
-            entries_open_at: Some(now),
+            entries_open_at: Some(starts),
+            claim_starts_at: starts,
             ..valid_draft(now)
         };
         let errors = draft.validate(now).unwrap_err();
         assert_eq!(errors.0.len(), 1);
         assert_eq!(errors.0[0].field, "entries_open_at");
         let draft = CampaignDraft {
-            entries_open_at: Some(now - Duration::minutes(5)),
+            entries_open_at: Some(starts - Duration::minutes(5)),
             ..draft
         };
         let valid = draft.validate(now).unwrap();

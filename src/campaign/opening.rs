@@ -59,6 +59,7 @@ impl Opening {
         kind: Option<&str>,
         entries_open_at: Option<DateTime<Utc>>,
         claim_starts_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
     ) -> Result<Self, FieldError> {
         let kind = kind.map_or(Ok(OpeningKind::FirstCome), OpeningKind::parse)?;
         let field = "entries_open_at";
@@ -78,7 +79,7 @@ impl Opening {
                     return Err(FieldError::new(field, "must be before claim_starts_at"));
                 }
                 // A draw whose start has passed would have had no entries at all.
-                if claim_starts_at.is_some_and(|starts_at| starts_at <= Utc::now()) {
+                if claim_starts_at.is_some_and(|starts_at| starts_at <= now) {
                     return Err(FieldError::new(
                         "claim_starts_at",
                         "must be in the future for a \"fair_draw\" opening",
@@ -115,32 +116,36 @@ mod tests {
 
     #[test]
     fn no_opening_is_first_come() {
-        assert_eq!(Opening::parse(None, None, None), Ok(Opening::FirstCome));
         assert_eq!(
-            Opening::parse(Some("first_come"), None, None),
+            Opening::parse(None, None, None, Utc::now()),
+            Ok(Opening::FirstCome)
+        );
+        assert_eq!(
+            Opening::parse(Some("first_come"), None, None, Utc::now()),
             Ok(Opening::FirstCome)
         );
     }
 
     #[test]
     fn an_unknown_opening_is_refused_by_name() {
-        let err = Opening::parse(Some("lottery"), None, None).unwrap_err();
+        let err = Opening::parse(Some("lottery"), None, None, Utc::now()).unwrap_err();
         assert_eq!(err.field, "opening");
     }
 
     #[test]
     fn a_fair_draw_needs_entries_opening_before_the_window() {
         let start = Utc::now() + Duration::hours(1);
-        let missing = Opening::parse(Some("fair_draw"), None, Some(start)).unwrap_err();
+        let missing = Opening::parse(Some("fair_draw"), None, Some(start), Utc::now()).unwrap_err();
         assert_eq!(missing.field, "entries_open_at");
         for at in [start, start + Duration::seconds(1)] {
-            let late = Opening::parse(Some("fair_draw"), Some(at), Some(start)).unwrap_err();
+            let late =
+                Opening::parse(Some("fair_draw"), Some(at), Some(start), Utc::now()).unwrap_err();
             assert_eq!(late.field, "entries_open_at");
             assert_eq!(late.reason, "must be before claim_starts_at");
         }
         let before = start - Duration::minutes(10);
         assert_eq!(
-            Opening::parse(Some("fair_draw"), Some(before), Some(start)),
+            Opening::parse(Some("fair_draw"), Some(before), Some(start), Utc::now()),
             Ok(Opening::FairDraw {
                 entries_open_at: before
             })
@@ -149,7 +154,7 @@ mod tests {
 
     #[test]
     fn entries_for_a_first_come_campaign_are_refused() {
-        let err = Opening::parse(None, Some(Utc::now()), None).unwrap_err();
+        let err = Opening::parse(None, Some(Utc::now()), None, Utc::now()).unwrap_err();
         assert_eq!(err.field, "entries_open_at");
     }
 }

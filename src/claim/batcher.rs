@@ -132,12 +132,21 @@ impl ClaimBatcher {
     /// script call of their own, in this order: a fair draw's winners, in rank order
     /// (src/draw/runner.rs). One call is decided whole, in order, or not at all, so no winner is
     /// issued ahead of an earlier one; it goes out at once, beside the rounds.
-    pub(crate) async fn claim_together(&self, campaign: CampaignId, users: &[UserId]) -> Vec<Answer> {
+    pub(crate) async fn claim_together(
+        &self,
+        campaign: CampaignId,
+        users: &[UserId],
+    ) -> Vec<Answer> {
         if users.len() > MOST_CLAIMS_PER_CALL {
             let detail = format!("{} claims for one call", users.len());
             return users
                 .iter()
-                .map(|_| Err(EngineError::CorruptState { campaign, detail: detail.clone() }))
+                .map(|_| {
+                    Err(EngineError::CorruptState {
+                        campaign,
+                        detail: detail.clone(),
+                    })
+                })
                 .collect();
         }
         let (requests, waiting): (Vec<Request>, Vec<_>) = users
@@ -153,8 +162,14 @@ impl ClaimBatcher {
             })
             .unzip();
         let direct = &self.direct;
-        run_round(requests, &direct.redis, &direct.scripts, &direct.codes, &direct.acknowledger)
-            .await;
+        run_round(
+            requests,
+            &direct.redis,
+            &direct.scripts,
+            &direct.codes,
+            &direct.acknowledger,
+        )
+        .await;
         let mut answers = Vec::with_capacity(waiting.len());
         for answered in waiting {
             answers.push(answered.await.unwrap_or(Err(EngineError::ClaimsStopped)));

@@ -36,8 +36,8 @@ use crate::campaign::{Campaign, CampaignId, NewCampaign};
 use crate::claim::ClaimOutcome;
 use crate::engine::Engine;
 use crate::error::EngineError;
-use crate::store::draws::{self, EntryWindow, NewEntry};
 use crate::store::campaigns;
+use crate::store::draws::{self, EntryWindow, NewEntry};
 use crate::user::UserId;
 use chrono::{DateTime, Utc};
 use gate::Gate;
@@ -172,7 +172,11 @@ impl Engine {
                 EntryWindow::Closed => {}
             }
         }
-        if !self.draw_gates().completed(self.db(), campaign, &draw).await? {
+        if !self
+            .draw_gates()
+            .completed(self.db(), campaign, &draw)
+            .await?
+        {
             return Err(EngineError::DrawInProgress(campaign));
         }
         self.claim_after_draw(campaign, user).await
@@ -192,12 +196,16 @@ impl Engine {
         ) {
             return Ok(outcome);
         }
-        Ok(match draws::entry_of(self.db(), campaign, user.as_str()).await? {
-            Some(entry) if entry.drawn && entry.drawn_rank.is_none() => ClaimOutcome::NotDrawn {
-                digest: digest_hex(&entry.digest),
+        Ok(
+            match draws::entry_of(self.db(), campaign, user.as_str()).await? {
+                Some(entry) if entry.drawn && entry.drawn_rank.is_none() => {
+                    ClaimOutcome::NotDrawn {
+                        digest: digest_hex(&entry.digest),
+                    }
+                }
+                _ => outcome,
             },
-            _ => outcome,
-        })
+        )
     }
 
     /// Reads the openings of the campaigns the sync watches into this instance's gates (at
@@ -219,7 +227,11 @@ impl Engine {
         }
         Ok(match self.draw_gates().gate(self.db(), campaign).await? {
             Gate::Open | Gate::Drawn => true,
-            Gate::Draw(draw) => self.draw_gates().completed(self.db(), campaign, &draw).await?,
+            Gate::Draw(draw) => {
+                self.draw_gates()
+                    .completed(self.db(), campaign, &draw)
+                    .await?
+            }
         })
     }
 

@@ -78,15 +78,11 @@ impl ApiError {
     fn message(&self) -> String {
         match self {
             Self::Unauthorized(why) | Self::NotFound(why) => (*why).to_owned(),
-            Self::Missing { message, .. } | Self::Conflict { message, .. } => {
-                (*message).to_owned()
-            }
+            Self::Missing { message, .. } | Self::Conflict { message, .. } => (*message).to_owned(),
             Self::NotDrawn { .. } => "this member entered the draw and was not drawn: their \
                  digest comes after the published cutoff"
                 .to_owned(),
-            Self::DrawInProgress => {
-                "the draw is in progress; try again in a moment".to_owned()
-            }
+            Self::DrawInProgress => "the draw is in progress; try again in a moment".to_owned(),
             Self::Malformed(why) | Self::TooLarge(why) => why.clone(),
             Self::Invalid(fields) => fields
                 .iter()

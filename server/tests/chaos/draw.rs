@@ -248,4 +248,3 @@ fn text(value: &Value) -> Option<String> {
 fn outcome_of(reply: &Value) -> Option<String> {
     text(&reply["outcome"]).or_else(|| text(&reply["error"]["code"]))
 }
-

@@ -170,8 +170,11 @@ fn not_completed(draw: &FairDraw, record: &DrawRecord) -> String {
             record.entries.len()
         );
     };
-    let holders: HashSet<&str> =
-        record.coupons.iter().map(|(member, ..)| member.as_str()).collect();
+    let holders: HashSet<&str> = record
+        .coupons
+        .iter()
+        .map(|(member, ..)| member.as_str())
+        .collect();
     let recorded = record
         .entries
         .iter()
@@ -191,30 +194,43 @@ fn check_entries(
     record: &DrawRecord,
     findings: &mut Findings,
 ) {
-    let entered: HashSet<&str> =
-        record.entries.iter().map(|entry| entry.member.as_str()).collect();
+    let entered: HashSet<&str> = record
+        .entries
+        .iter()
+        .map(|entry| entry.member.as_str())
+        .collect();
     let after_draw = |at: DateTime<Utc>| (at - draw.draw_at).num_milliseconds() > WINDOW_SLACK_MS;
     for DrawAnswer { answer, .. } in answers {
         let outcome = answer.outcome.as_deref();
         let entry = answer.action == Action::Claim && answer.status == 202;
         let said_entered = outcome == Some("entered");
         if entry && !said_entered {
-            findings.breaks.push(format!("202 that is not an entry: {answer:?}"));
+            findings
+                .breaks
+                .push(format!("202 that is not an entry: {answer:?}"));
         }
         if (entry || said_entered) && !entered.contains(answer.member.as_str()) {
-            findings.breaks.push(format!("told entered, not in draw_entries: {answer:?}"));
+            findings
+                .breaks
+                .push(format!("told entered, not in draw_entries: {answer:?}"));
         }
         if said_entered && after_draw(answer.sent) {
-            findings.breaks.push(format!("told entered after the draw time: {answer:?}"));
+            findings
+                .breaks
+                .push(format!("told entered after the draw time: {answer:?}"));
         }
         // A lookup is only ever asked for members this client was told entered.
         if answer.action == Action::Lookup && outcome == Some("not_found") {
-            findings.breaks.push(format!("an entrant's entry not found: {answer:?}"));
+            findings
+                .breaks
+                .push(format!("an entrant's entry not found: {answer:?}"));
         }
         if outcome == Some("draw_in_progress")
             && (draw.draw_at - answer.received).num_milliseconds() > WINDOW_SLACK_MS
         {
-            findings.breaks.push(format!("draw in progress before its time: {answer:?}"));
+            findings
+                .breaks
+                .push(format!("draw in progress before its time: {answer:?}"));
         }
     }
 }
@@ -241,7 +257,9 @@ fn check_commitment(
     for shown in answers {
         if let Some(commitment) = &shown.commitment {
             if *commitment != draw.commitment {
-                findings.breaks.push(format!("shown commitment {commitment}: {shown:?}"));
+                findings
+                    .breaks
+                    .push(format!("shown commitment {commitment}: {shown:?}"));
             }
             if shown.answer.received < draw.draw_at {
                 seen_before += 1;
@@ -250,11 +268,18 @@ fn check_commitment(
         let Some(revealed) = &shown.secret else {
             continue;
         };
-        if record.completed_at.is_none_or(|done| shown.answer.received < done) {
-            findings.breaks.push(format!("secret revealed before completion: {shown:?}"));
+        if record
+            .completed_at
+            .is_none_or(|done| shown.answer.received < done)
+        {
+            findings
+                .breaks
+                .push(format!("secret revealed before completion: {shown:?}"));
         }
         if *revealed != secret {
-            findings.breaks.push(format!("revealed {revealed}, recorded {secret}"));
+            findings
+                .breaks
+                .push(format!("revealed {revealed}, recorded {secret}"));
         }
     }
     if seen_before == 0 {
@@ -362,15 +387,20 @@ fn check_results(
         .iter()
         .map(|(member, code, _)| (member.as_str(), code.as_str()))
         .collect();
-    let entrants: HashSet<&str> =
-        record.entries.iter().map(|entry| entry.member.as_str()).collect();
+    let entrants: HashSet<&str> = record
+        .entries
+        .iter()
+        .map(|entry| entry.member.as_str())
+        .collect();
     for shown in answers {
         let answer = &shown.answer;
         let before = answer.received < completed_at;
         let issued = answer.action == Action::Claim && answer.status == 201;
         let found = answer.action == Action::Lookup && answer.status == 200;
         if issued && before {
-            findings.breaks.push(format!("issued before the draw completed: {answer:?}"));
+            findings
+                .breaks
+                .push(format!("issued before the draw completed: {answer:?}"));
         }
         if (issued || found)
             && before

@@ -117,7 +117,11 @@ async fn slowlog_settings(engine: &Engine) -> Result<(String, String), Failure> 
             .await?;
         let (_, answer) = answers.into_iter().next().ok_or("no Redis primary")?;
         let pair: std::collections::HashMap<String, String> = redis::from_redis_value(answer)?;
-        values.push(pair.get(name).cloned().ok_or(format!("CONFIG GET {name}"))?);
+        values.push(
+            pair.get(name)
+                .cloned()
+                .ok_or(format!("CONFIG GET {name}"))?,
+        );
     }
     let max_len = values.pop().unwrap_or_default();
     let slower_than = values.pop().unwrap_or_default();
@@ -135,7 +139,9 @@ async fn set_slowlog(engine: &Engine, slower_than: &str, max_len: &str) -> Resul
         let set = redis::cmd("CONFIG").arg("SET").arg(name).arg(value).clone();
         redis.on_primaries(&set).await?;
     }
-    redis.on_primaries(redis::cmd("SLOWLOG").arg("RESET")).await?;
+    redis
+        .on_primaries(redis::cmd("SLOWLOG").arg("RESET"))
+        .await?;
     Ok(())
 }
 

@@ -73,7 +73,13 @@ async fn run(args: &[String]) -> Result<(), Failure> {
             let count = if args.len() > 2 { number(2)? } else { 1 };
             let mut ids = Vec::new();
             for _ in 0..count {
-                ids.push(engine.create_campaign(&draft(number(1)?)).await?.id.to_string());
+                ids.push(
+                    engine
+                        .create_campaign(&draft(number(1)?))
+                        .await?
+                        .id
+                        .to_string(),
+                );
             }
             println!("id={}", ids.join(","));
             Ok(())
@@ -105,11 +111,11 @@ async fn run(args: &[String]) -> Result<(), Failure> {
             println!("invariants=ok");
             Ok(())
         }
-        _ => {
-            Err("usage: bench raw-setup|raw-teardown|campaign|fill|drain|lag|check|sessions|coupons|\
+        _ => Err(
+            "usage: bench raw-setup|raw-teardown|campaign|fill|drain|lag|check|sessions|coupons|\
                  redeemed|draw-campaign|memory|draw-wait"
-                .into())
-        }
+                .into(),
+        ),
     }
 }
 
