@@ -278,7 +278,7 @@ pub async fn run_draw_loop(engine: Engine, shutdown: CancellationToken) {
     let mut ticks: u32 = 0;
     loop {
         ticks = ticks.wrapping_add(1);
-        if ticks % LEARN_EVERY == 0
+        if ticks.is_multiple_of(LEARN_EVERY)
             && let Err(error) = runner.engine.learn_openings().await
         {
             tracing::debug!(%error, "could not read the campaigns' openings");

@@ -77,6 +77,9 @@ pub async fn wait(engine: &Engine, id: CampaignId) -> Result<(), Failure> {
 }
 
 /// Polls the draw's row until `completed_at` is set: (completed_at, entrants, winners).
+/// A draw's `completed_at`, `entrants` and `winners`.
+type DrawProgressRow = (Option<DateTime<Utc>>, Option<i64>, Option<i64>);
+
 async fn until_completed(
     engine: &Engine,
     id: CampaignId,
@@ -85,7 +88,7 @@ async fn until_completed(
     let patience = (draw_at - Utc::now()).to_std().unwrap_or_default() + DRAW_PATIENCE;
     let deadline = Instant::now() + patience;
     loop {
-        let row: Option<(Option<DateTime<Utc>>, Option<i64>, Option<i64>)> = sqlx::query_as(
+        let row: Option<DrawProgressRow> = sqlx::query_as(
             "SELECT completed_at, entrants, winners FROM campaign_draws WHERE campaign_id = $1",
         )
         .bind(id.0)
