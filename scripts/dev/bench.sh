@@ -206,7 +206,7 @@ cmd_bench() {
   always=$(bench_value "$dir/always" rps)
   replicated=$(bench_value "$dir/replicated" rps)
   local enter entrants entry_bytes
-  enter=$(bench_value "$dir/enter" rps)
+  enter=$(bench_value "$dir/enter" entries_per_s)
   entrants=$(bench_value "$dir/draw" draw_entrants)
   entry_bytes=$(awk -v before="$(bench_value "$dir/draw-memory-before" redis_used_memory)" \
     -v after="$(bench_value "$dir/draw-memory-after" redis_used_memory)" -v n="$entrants" \

@@ -18,6 +18,15 @@ local placeholder = "##########"
 local head, tail
 local sent, answered, share = 0, 0, 0
 
+-- Wall-clock milliseconds: wrk's own duration is its whole -d, however early the threads stop,
+-- so the entries' rate is taken from the first thread's start to the last thread's end.
+local function now_ms()
+  local clock = io.popen("date +%s%3N")
+  local ms = tonumber(clock:read("*l"))
+  clock:close()
+  return ms
+end
+
 -- Each thread, as setup sees it: done() sums their `entered`.
 local all_threads = {}
 local number_thread = setup
@@ -33,8 +42,10 @@ function init(args)
     '{"user_id":"e' .. index .. "-" .. placeholder .. '"}')
   head, tail = split_request(template, placeholder)
   share = math.ceil(entries / threads)
-  -- Global, so that the main thread can read it with thread:get.
+  -- Globals, so that the main thread can read them with thread:get.
   entered = 0
+  started_ms = now_ms()
+  finished_ms = nil
 end
 
 function request()
@@ -47,16 +58,26 @@ function response(status, headers, body)
   if status == 202 then
     entered = entered + 1
   end
-  if answered >= share then
+  if answered >= share and not finished_ms then
+    finished_ms = now_ms()
     wrk.thread:stop()
   end
 end
 
 function done(summary, latency, requests)
   report(summary, latency)
-  local total = 0
+  local total, first, last = 0, nil, nil
   for _, thread in ipairs(all_threads) do
     total = total + (thread:get("entered") or 0)
+    local started, finished = thread:get("started_ms"), thread:get("finished_ms")
+    if started and (not first or started < first) then first = started end
+    if finished and (not last or finished > last) then last = finished end
+  end
+  if first and last and last > first then
+    io.write(string.format("entries_per_s=%.0f\n", total * 1000 / (last - first)))
+  else
+    -- A thread that never finished its share ran for the whole -d.
+    io.write(string.format("entries_per_s=%.0f\n", total / (summary.duration / 1e6)))
   end
   io.write(string.format("entered=%d\n", total))
 end
