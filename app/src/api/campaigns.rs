@@ -89,11 +89,14 @@ pub async fn campaign_detail(
     let set_aside = coupon::sync::set_aside_reasons(engine.db(), id)
         .await
         .map_err(|e| unavailable(e.into()))?;
-    Ok(Some((
-        CampaignView::from(&report.campaign),
-        LiveNumbers::from_report(&report, chrono::Utc::now()),
-        set_aside,
-    )))
+    let mut numbers = LiveNumbers::from_report(&report, chrono::Utc::now());
+    if report.campaign.is_fair_draw() {
+        let tallies = engine.draw_tallies(&[id]).await.map_err(unavailable)?;
+        if let Some(tally) = tallies.get(&id) {
+            numbers.entrants = Some(tally.entrants);
+        }
+    }
+    Ok(Some((CampaignView::from(&report.campaign), numbers, set_aside)))
 }
 
 /// Creates a campaign; the new id, or every field to fix (nothing is written then).
