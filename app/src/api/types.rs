@@ -67,7 +67,7 @@ pub struct LiveNumbers {
     /// Claims per second, oldest first, one entry per second (at most 300).
     pub per_second: Vec<u32>,
     /// A fair draw's entrants so far; `None` for first come, first served.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub entrants: Option<i64>,
 }
 
@@ -78,11 +78,11 @@ pub struct PublicNumbers {
     pub quantity: i64,
     pub remaining: Option<i64>,
     /// A fair draw's entrants so far (counted at most once a second); `None` for first come,
-    /// first served.
-    #[serde(default)]
+    /// first served, whose pages receive the three numbers above only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub entrants: Option<i64>,
     /// Whether a fair draw is completed: the page then shows the member's result.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub draw_completed: bool,
 }
 

@@ -8,9 +8,9 @@ use crate::api::{
 };
 use crate::components::live::use_live;
 use crate::i18n::{Lang, format_count, format_countdown, format_datetime, format_discount};
-use chrono::{DateTime, Utc};
 use crate::pages::{id_param, window_text};
 use crate::use_lang;
+use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
@@ -68,6 +68,22 @@ fn ClaimCard(data: ClaimPageData, sign_in: ServerAction<MemberSignIn>) -> impl I
         live,
         draw,
     });
+    // What the member sees: the page's data, then the answer to their claim, or their result
+    // once the draw is completed (asked for by `follow_the_draw`).
+    let claim = ServerAction::<Claim>::new();
+    let state = RwSignal::new(match claim.value().get_untracked() {
+        Some(Ok(view)) => Some(view),
+        Some(Err(_)) => Some(ClaimView::Unavailable),
+        None => data.state.clone(),
+    });
+    Effect::new(move |_| match claim.value().get() {
+        Some(Ok(view)) => state.set(Some(view)),
+        Some(Err(_)) => state.set(Some(ClaimView::Unavailable)),
+        None => {}
+    });
+    if let Some(line) = line {
+        follow_the_draw(id, line, state);
+    }
     view! {
         <article class="claim-card">
             <p class="discount big">{format_discount(lang, &campaign.discount_kind, campaign.discount_amount)}</p>
@@ -94,7 +110,7 @@ fn ClaimCard(data: ClaimPageData, sign_in: ServerAction<MemberSignIn>) -> impl I
                             </form>
                         })}
                     </div>
-                    <ClaimBox id initial=data.state.clone() valid_days line/>
+                    <ClaimBox id claim state valid_days line/>
                 }.into_any(),
             }}
             {line.map(|line| view! { <DrawProof line member=data.member.clone()/> })}
@@ -204,22 +220,13 @@ fn MemberSignInForm(sign_in: ServerAction<MemberSignIn>) -> impl IntoView {
 #[component]
 fn ClaimBox(
     id: i64,
-    initial: Option<ClaimView>,
+    claim: ServerAction<Claim>,
+    state: RwSignal<Option<ClaimView>>,
     valid_days: i32,
     line: Option<Line>,
 ) -> impl IntoView {
     let lang = use_lang();
     let t = lang.texts();
-    let claim = ServerAction::<Claim>::new();
-    let state = RwSignal::new(initial);
-    Effect::new(move |_| match claim.value().get() {
-        Some(Ok(view)) => state.set(Some(view)),
-        Some(Err(_)) => state.set(Some(ClaimView::Unavailable)),
-        None => {}
-    });
-    if let Some(line) = line {
-        follow_the_draw(id, line, state);
-    }
     let phase = line.map(Line::phase);
     let phase = move || phase.map(|phase| phase.get());
     let entering = move || matches!(phase(), Some(Phase::BeforeEntries | Phase::Entries));
@@ -347,11 +354,12 @@ fn follow_the_draw(id: i64, line: Line, state: RwSignal<Option<ClaimView>>) {
     });
     Effect::new(move |_| match refresh.value().get() {
         Some(Ok(Some(data))) => {
+            // The draw first: the result is shown with it (a winner's "you were drawn").
+            let completed = data.draw.as_ref().is_some_and(|draw| draw.completed);
+            line.draw.set(data.draw);
             if let Some(view) = data.state {
                 state.set(Some(view));
             }
-            let completed = data.draw.as_ref().is_some_and(|draw| draw.completed);
-            line.draw.set(data.draw);
             // Not completed as this instance read it (yet): ask again at the next numbers.
             if !completed {
                 asked.set(false);
