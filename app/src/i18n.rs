@@ -677,7 +677,10 @@ mod tests {
         assert_eq!(format_countdown(Lang::En, 65), "01:05");
         assert_eq!(format_countdown(Lang::En, -3), "00:00");
         assert_eq!(format_countdown(Lang::En, 3 * 3600 + 62), "3:01:02");
-        assert_eq!(format_countdown(Lang::Ko, 2 * 86_400 + 3600), "2일 01:00:00");
+        assert_eq!(
+            format_countdown(Lang::Ko, 2 * 86_400 + 3600),
+            "2일 01:00:00"
+        );
         assert_eq!(format_countdown(Lang::En, 86_400), "1d 00:00:00");
     }
 

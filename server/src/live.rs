@@ -136,7 +136,9 @@ impl LiveHub {
                 return;
             }
         };
-        let tallies = self.tallies(statuses.iter().map(|status| &status.campaign)).await;
+        let tallies = self
+            .tallies(statuses.iter().map(|status| &status.campaign))
+            .await;
         let public = lock(&self.public);
         for status in statuses {
             if let Some(sender) = public.get(&status.campaign.id) {

@@ -96,7 +96,11 @@ pub async fn campaign_detail(
             numbers.entrants = Some(tally.entrants);
         }
     }
-    Ok(Some((CampaignView::from(&report.campaign), numbers, set_aside)))
+    Ok(Some((
+        CampaignView::from(&report.campaign),
+        numbers,
+        set_aside,
+    )))
 }
 
 /// Creates a campaign; the new id, or every field to fix (nothing is written then).

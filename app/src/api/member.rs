@@ -65,7 +65,10 @@ pub async fn claim_page(id: i64) -> Result<Option<ClaimPageData>, ServerFnError>
         entrants: tally.map(|tally| tally.entrants),
         draw_completed: tally.is_some_and(|tally| tally.completed),
     };
-    let draw = report.draw.as_ref().map(|draw| draw_view(draw, standing.as_ref()));
+    let draw = report
+        .draw
+        .as_ref()
+        .map(|draw| draw_view(draw, standing.as_ref()));
     Ok(Some(ClaimPageData {
         campaign: CampaignView::from(&report.campaign),
         numbers,

@@ -3,8 +3,7 @@
 //! without reloads once it has.
 
 use crate::api::{
-    Claim, ClaimPageData, ClaimView, DrawView, FormResult, MemberSignIn, PublicNumbers,
-    claim_page,
+    Claim, ClaimPageData, ClaimView, DrawView, FormResult, MemberSignIn, PublicNumbers, claim_page,
 };
 use crate::components::live::use_live;
 use crate::i18n::{Lang, format_count, format_countdown, format_datetime, format_discount};
@@ -143,7 +142,10 @@ impl Line {
     fn phase(self) -> Memo<Phase> {
         Memo::new(move |_| {
             let now = self.now.get();
-            if self.draw.with(|draw| draw.as_ref().is_some_and(|draw| draw.completed)) {
+            if self
+                .draw
+                .with(|draw| draw.as_ref().is_some_and(|draw| draw.completed))
+            {
                 Phase::Done
             } else if now < self.entries_open_at {
                 Phase::BeforeEntries
@@ -336,7 +338,9 @@ fn follow_the_draw(id: i64, line: Line, state: RwSignal<Option<ClaimView>>) {
     let asked = RwSignal::new(false);
     Effect::new(move |_| {
         let completed = line.live.with(|numbers| numbers.draw_completed);
-        let known = line.draw.with(|draw| draw.as_ref().is_some_and(|draw| draw.completed));
+        let known = line
+            .draw
+            .with(|draw| draw.as_ref().is_some_and(|draw| draw.completed));
         if !completed || known || refresh.pending().get_untracked() || asked.get_untracked() {
             return;
         }
