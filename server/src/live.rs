@@ -143,15 +143,23 @@ impl LiveHub {
         for status in statuses {
             if let Some(sender) = public.get(&status.campaign.id) {
                 let tally = tallies.get(&status.campaign.id).copied();
-                sender.send_replace(Some(Arc::new(public_numbers(&status, tally))));
+                let mut numbers = public_numbers(&status, tally);
+                // A draw's count not read this tick: the pages keep the last one sent.
+                if tally.is_none()
+                    && let Some(previous) = sender.borrow().as_deref()
+                {
+                    numbers.entrants = previous.entrants;
+                    numbers.draw_completed = previous.draw_completed;
+                }
+                sender.send_replace(Some(Arc::new(numbers)));
             }
         }
     }
 
     /// The entrants so far and the completion of those of `campaigns` that are fair draws: one
     /// count per campaign at most every second on this instance, whatever the tick and however
-    /// many pages watch (src/draw/tally.rs). None when PostgreSQL cannot say: the pages keep
-    /// what they last showed of the draw.
+    /// many pages watch (src/draw/tally.rs). None when PostgreSQL cannot say (the caller then
+    /// sends what it sent last).
     async fn tallies<'a>(
         &self,
         campaigns: impl Iterator<Item = &'a Campaign>,
