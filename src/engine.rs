@@ -3,7 +3,7 @@
 use crate::claim::ClaimAck;
 use crate::claim::ClaimBatcher;
 use crate::code::CodeKey;
-use crate::draw::{DrawGates, EntryBatcher};
+use crate::draw::{DrawGates, DrawTallies, EntryBatcher};
 use crate::error::EngineError;
 use crate::reconcile::LoadTurns;
 use crate::redis::Scripts;
@@ -122,6 +122,8 @@ struct Parts {
     coupon_terms: crate::redeem::KnownTerms,
     /// Which campaigns open with a draw not completed yet (src/draw/gate.rs).
     draw_gates: DrawGates,
+    /// The fair draws' entrant counts the live pages show (src/draw/tally.rs).
+    draw_tallies: DrawTallies,
     /// Fair-draw entries, coalesced into inserts; started with the first entry.
     entries: OnceLock<EntryBatcher>,
 }
@@ -189,6 +191,7 @@ impl Engine {
             load_turns: LoadTurns::default(),
             coupon_terms: crate::redeem::KnownTerms::default(),
             draw_gates: DrawGates::default(),
+            draw_tallies: DrawTallies::default(),
             entries: OnceLock::new(),
         }));
         // Known openings let first-come claims skip the draw's gate from the first one.
@@ -221,6 +224,11 @@ impl Engine {
     /// This instance's memory of the campaigns' openings (src/draw/gate.rs).
     pub(crate) fn draw_gates(&self) -> &DrawGates {
         &self.0.draw_gates
+    }
+
+    /// The fair draws' latest entrant counts (src/draw/tally.rs).
+    pub(crate) fn draw_tallies_memory(&self) -> &DrawTallies {
+        &self.0.draw_tallies
     }
 
     /// The entry batcher, started on first use.

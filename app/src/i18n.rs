@@ -204,6 +204,21 @@ pub fn format_validity(lang: Lang, days: i32) -> String {
     }
 }
 
+/// Time left, never negative: "04:05", "1:02:03", and with days "2일 01:02:03" / "2d 01:02:03".
+pub fn format_countdown(lang: Lang, seconds: i64) -> String {
+    let seconds = seconds.max(0);
+    let (days, hours) = (seconds / 86_400, seconds / 3600 % 24);
+    let (minutes, seconds) = (seconds / 60 % 60, seconds % 60);
+    match (days, hours) {
+        (0, 0) => format!("{minutes:02}:{seconds:02}"),
+        (0, _) => format!("{hours}:{minutes:02}:{seconds:02}"),
+        _ => match lang {
+            Lang::Ko => format!("{days}일 {hours:02}:{minutes:02}:{seconds:02}"),
+            Lang::En => format!("{days}d {hours:02}:{minutes:02}:{seconds:02}"),
+        },
+    }
+}
+
 /// The question a sign-in link for `next` asks while `current` is signed in on the browser:
 /// "You are signed in as A. Continue as B?". The ids are put in as given (the caller escapes
 /// them for HTML).
@@ -342,6 +357,29 @@ pub struct Texts {
     pub entered_draw: &'static str,
     /// The member entered a fair draw and was not drawn.
     pub not_drawn: &'static str,
+    // a fair draw's line on the claim page
+    /// The claim button while a fair draw takes entries.
+    pub enter_draw: &'static str,
+    pub entering: &'static str,
+    /// Followed by a countdown.
+    pub entries_open_in: &'static str,
+    /// Followed by a countdown.
+    pub draw_in: &'static str,
+    pub you_are_entered: &'static str,
+    /// Followed by the number of entrants so far.
+    pub entered_so_far: &'static str,
+    pub drawing_now: &'static str,
+    pub you_were_drawn: &'static str,
+    pub fair_draw: &'static str,
+    pub fair_draw_explained: &'static str,
+    pub draw_commitment: &'static str,
+    pub draw_secret: &'static str,
+    pub draw_cutoff: &'static str,
+    pub your_digest: &'static str,
+    /// Opens the check README.md documents ("Fair draws"), filled in with this draw's values.
+    pub how_to_check: &'static str,
+    /// The admin page's count of a fair draw's entrants.
+    pub entrants: &'static str,
     pub try_again: &'static str,
     pub left: &'static str,
     // a sign-in link for another member than the one signed in
@@ -451,6 +489,22 @@ const KO: Texts = Texts {
     campaign_paused: "발급이 잠시 중지되었습니다.",
     entered_draw: "추첨에 응모되었습니다. 추첨 시각:",
     not_drawn: "아쉽게도 추첨되지 않았습니다.",
+    enter_draw: "추첨 응모하기",
+    entering: "응모 중…",
+    entries_open_in: "응모 시작까지",
+    draw_in: "추첨까지",
+    you_are_entered: "응모되었습니다",
+    entered_so_far: "지금까지 응모한 회원",
+    drawing_now: "추첨 중입니다…",
+    you_were_drawn: "축하합니다! 추첨에 당첨되었습니다",
+    fair_draw: "공정 추첨",
+    fair_draw_explained: "응모를 받기 전에 추첨 순서를 정하는 비밀값의 해시를 공개했습니다. 추첨이 끝나면 비밀값을 공개하므로 누구나 결과를 확인할 수 있습니다.",
+    draw_commitment: "약속값 (비밀값의 SHA-256)",
+    draw_secret: "공개된 비밀값",
+    draw_cutoff: "당첨 기준값 (마지막 당첨자의 순번값)",
+    your_digest: "내 순번값",
+    how_to_check: "직접 확인하는 방법 (README의 “Fair draws”)",
+    entrants: "응모자",
     try_again: "잠시 후 다시 시도해 주세요.",
     left: "남음",
     switch_member_title: "다른 회원으로 바꿀까요?",
@@ -558,6 +612,22 @@ const EN: Texts = Texts {
     campaign_paused: "This campaign is paused.",
     entered_draw: "You are in the draw. It takes place",
     not_drawn: "You were not drawn this time.",
+    enter_draw: "Enter the draw",
+    entering: "Entering…",
+    entries_open_in: "Entries open in",
+    draw_in: "Draw in",
+    you_are_entered: "You are entered",
+    entered_so_far: "Entered so far",
+    drawing_now: "Drawing…",
+    you_were_drawn: "You were drawn!",
+    fair_draw: "Fair draw",
+    fair_draw_explained: "The draw's order was committed to before anyone entered: the SHA-256 of its secret is below. Once the draw is done the secret is revealed, so anyone can check the result.",
+    draw_commitment: "Commitment (SHA-256 of the secret)",
+    draw_secret: "Revealed secret",
+    draw_cutoff: "Cutoff (the last winner's digest)",
+    your_digest: "Your digest",
+    how_to_check: "How to check it (README, “Fair draws”)",
+    entrants: "Entrants",
     try_again: "Please try again in a moment.",
     left: "left",
     switch_member_title: "Switch member?",
@@ -600,6 +670,18 @@ mod tests {
         );
         assert_eq!(Lang::negotiate(None, Some("de")), Lang::Ko);
         assert_eq!(Lang::negotiate(Some("xx"), None), Lang::Ko);
+    }
+
+    #[test]
+    fn countdowns_grow_hours_and_days_only_when_needed() {
+        assert_eq!(format_countdown(Lang::En, 65), "01:05");
+        assert_eq!(format_countdown(Lang::En, -3), "00:00");
+        assert_eq!(format_countdown(Lang::En, 3 * 3600 + 62), "3:01:02");
+        assert_eq!(
+            format_countdown(Lang::Ko, 2 * 86_400 + 3600),
+            "2일 01:00:00"
+        );
+        assert_eq!(format_countdown(Lang::En, 86_400), "1d 00:00:00");
     }
 
     #[test]

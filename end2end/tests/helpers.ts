@@ -40,6 +40,12 @@ export async function newContext(browser: Browser, options: BrowserContextOption
 
 export const admin = { email: 'admin@example.com', password: 'e2e-password-123' };
 
+/** The JSON API's key on the test server (playwright.config.ts). */
+export const api = { Authorization: 'Bearer e2e-api-key' };
+
+/** A phone's screen, as the specs that check phones use. */
+export const phone = { width: 390, height: 844 };
+
 /** Opens `path` and waits until the wasm bundle has taken over the page. */
 export async function open(page: Page, path: string) {
   await page.goto(path);
@@ -66,9 +72,15 @@ export async function createCampaign(page: Page, name: string, quantity: number)
   return Number(page.url().split('/').pop());
 }
 
-/** An end user in a browser of their own: signs in with `member` on the claim page. */
-export async function memberPage(browser: Browser, campaignId: number, member: string) {
-  const context = await newContext(browser, { locale: 'en-US' });
+/** An end user in a browser of their own (a phone's with `{ viewport: phone }`): signs in with
+ * `member` on the claim page. */
+export async function memberPage(
+  browser: Browser,
+  campaignId: number,
+  member: string,
+  options: BrowserContextOptions = {},
+) {
+  const context = await newContext(browser, { locale: 'en-US', ...options });
   const page = await context.newPage();
   await open(page, `/c/${campaignId}`);
   await page.getByLabel('Member ID').fill(member);

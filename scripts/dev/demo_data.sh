@@ -2,7 +2,8 @@
 # Demo campaigns, so that a first `./dev serve` shows a working site: created through the
 # server's own JSON API (the server itself never creates any), only on a database without
 # campaigns. One open now with a few hundred coupons and a few claimed, one opening in ten
-# minutes, one sold out with some of its coupons redeemed and one held at checkout.
+# minutes, one sold out with some of its coupons redeemed and one held at checkout, and a fair
+# draw taking entries (a few members entered) whose draw is ten minutes away.
 # DEMO_DATA=false: none. On the caller's own DATABASE_URL only with DEMO_DATA=true: ./dev never
 # writes into a database it did not set up unless told to.
 
@@ -12,8 +13,10 @@ DEMO_UPCOMING_QUANTITY=500
 DEMO_SOLD_OUT_QUANTITY=20
 DEMO_REDEEMED=5
 DEMO_ORDER_AMOUNT=35000
+DEMO_DRAW_QUANTITY=30
+DEMO_DRAW_ENTRANTS=7
 readonly DEMO_OPEN_QUANTITY DEMO_OPEN_CLAIMED DEMO_UPCOMING_QUANTITY DEMO_SOLD_OUT_QUANTITY \
-  DEMO_REDEEMED DEMO_ORDER_AMOUNT
+  DEMO_REDEEMED DEMO_ORDER_AMOUNT DEMO_DRAW_QUANTITY DEMO_DRAW_ENTRANTS
 
 demo_data_wanted() {
   case ${DEMO_DATA:-} in
@@ -36,7 +39,7 @@ demo_data_seed() { # base-url api-key database-url
     skip "the database has $count campaign(s): no demo data added"
     return 0
   fi
-  local open upcoming sold_out i code codes=()
+  local open upcoming sold_out draw i code codes=()
   open=$(demo_campaign "$base" "$key" "봄맞이 3,000원 할인" fixed_amount 3000 \
     "$DEMO_OPEN_QUANTITY" "$(demo_time '-1 hour')" "$(demo_time '+7 days')") || return 1
   upcoming=$(demo_campaign "$base" "$key" "타임 세일 5,000원 할인" fixed_amount 5000 \
@@ -45,6 +48,14 @@ demo_data_seed() { # base-url api-key database-url
   sold_out=$(demo_campaign "$base" "$key" "선착순 10% 할인" percentage 10 \
     "$DEMO_SOLD_OUT_QUANTITY" "$(demo_time '-2 hours')" "$(demo_time '+3 days')" \
     ',"max_discount_amount":5000') || return 1
+  # Entries open already (a minute ago: PostgreSQL's clock judges them), the draw in ten minutes.
+  draw=$(demo_campaign "$base" "$key" "공정 추첨 7,000원 할인" fixed_amount 7000 \
+    "$DEMO_DRAW_QUANTITY" "$(demo_time '+10 minutes')" "$(demo_time '+2 days')" \
+    ',"opening":"fair_draw","entries_open_at":"'"$(demo_time '-1 minute')"'"') || return 1
+  for ((i = 1; i <= DEMO_DRAW_ENTRANTS; i++)); do
+    demo_api "$base" "$key" 202 POST "/campaigns/$draw/claims" \
+      "{\"user_id\":\"$(printf 'demo-entrant-%02d' "$i")\"}" >/dev/null || return 1
+  done
   for ((i = 1; i <= DEMO_OPEN_CLAIMED; i++)); do
     demo_claim "$base" "$key" "$open" "$(printf 'demo-shopper-%02d' "$i")" >/dev/null || return 1
   done
@@ -63,9 +74,10 @@ demo_data_seed() { # base-url api-key database-url
   skip "open now, $DEMO_OPEN_QUANTITY coupons, $DEMO_OPEN_CLAIMED claimed: $base/c/$open"
   skip "opens in ten minutes: $base/c/$upcoming"
   skip "sold out, $DEMO_REDEEMED of $DEMO_SOLD_OUT_QUANTITY redeemed, 1 held: $base/c/$sold_out"
+  skip "fair draw of $DEMO_DRAW_QUANTITY taking entries ($DEMO_DRAW_ENTRANTS in), drawn in ten minutes: $base/c/$draw"
 }
 
-# The checks of ./dev test: on an empty database the demo data is three campaigns in the
+# The checks of ./dev test: on an empty database the demo data is four campaigns in the
 # states it promises; on one with campaigns (the same, seeded again) nothing is added.
 demo_data_check() { # base-url api-key database-url
   local base=$1 key=$2 db=$3 count ids answer
@@ -73,7 +85,7 @@ demo_data_check() { # base-url api-key database-url
   ((count == 0)) || die "demo data check: needs an empty database, $db has $count campaign(s)"
   demo_data_seed "$base" "$key" "$db" || die "demo data check: seeding the empty database failed"
   count=$(demo_campaign_count "$db")
-  ((count == 3)) || die "demo data check: the empty database got $count campaign(s), not 3"
+  ((count == 4)) || die "demo data check: the empty database got $count campaign(s), not 4"
   mapfile -t ids < <(demo_sql "$db" 'SELECT id FROM campaigns ORDER BY id')
   answer=$(demo_api "$base" "$key" 201 POST "/campaigns/${ids[0]}/claims" '{"user_id":"demo-check"}') ||
     die "demo data check: the open campaign refused a claim"
@@ -89,10 +101,17 @@ demo_data_check() { # base-url api-key database-url
     die "demo data check: the sold-out campaign's numbers could not be read"
   [[ $(json_number "$answer" redeemed) == "$DEMO_REDEEMED" && $(json_number "$answer" held) == 1 ]] ||
     die "demo data check: the sold-out campaign has not $DEMO_REDEEMED redeemed and 1 held: $answer"
-  skip "an empty database got the three demo campaigns"
+  answer=$(demo_api "$base" "$key" 202 POST "/campaigns/${ids[3]}/claims" '{"user_id":"demo-check"}') ||
+    die "demo data check: the fair draw did not take an entry"
+  [[ $(json_string "$answer" outcome) == entered ]] ||
+    die "demo data check: the fair draw answered $answer, not entered"
+  answer=$(demo_sql "$db" "SELECT count(*) FROM draw_entries WHERE campaign_id = ${ids[3]}")
+  ((answer == DEMO_DRAW_ENTRANTS + 1)) ||
+    die "demo data check: the fair draw has $answer entrants, not $((DEMO_DRAW_ENTRANTS + 1))"
+  skip "an empty database got the four demo campaigns"
   demo_data_seed "$base" "$key" "$db" || die "demo data check: seeding again failed"
   count=$(demo_campaign_count "$db")
-  ((count == 3)) || die "demo data check: a database with campaigns got more: $count, not 3"
+  ((count == 4)) || die "demo data check: a database with campaigns got more: $count, not 4"
   skip "a database with campaigns got none"
 }
 

@@ -186,10 +186,10 @@ test_on_cluster() { # redis-url database-url cluster-nodes
 }
 
 # The server on a fresh database (its own, and Redis database 4), seeded twice by what
-# `./dev serve` runs: three campaigns the first time, none the second.
+# `./dev serve` runs: four campaigns the first time, none the second.
 test_demo_data() {
   local key=demo-check-api-key dir="$STATE/demo-check" base="http://127.0.0.1:$DEMO_CHECK_PORT" pid
-  step "demo data: three campaigns on a fresh database, none on one with campaigns"
+  step "demo data: four campaigns on a fresh database, none on one with campaigns"
   need_free_port "$DEMO_CHECK_PORT" "the demo data check's server" "stop it, or set DEV_DEMO_CHECK_PORT"
   fresh_local_stores coupon_demo_check 4
   use_stores "$(redis_url_for 4)" "$(pg_url_for coupon_demo_check)"

@@ -4,12 +4,15 @@
 //!
 //! End users' pages (anonymous) and the admin page are fed apart. An end user's page shows
 //! status, quantity and what Redis has left: its feed reads the campaign's row by primary key
-//! and one counter, never the coupons, and lives only while someone watches. Only a signed-in
+//! and one counter, never the coupons, and lives only while someone watches. A fair draw's
+//! page also shows how many entered so far and when the draw is completed: one count of its
+//! entries at most every second, shared by every page (src/draw/tally.rs). Only a signed-in
 //! admin's page pays for the record's numbers (a pass over the campaign's coupons) and keeps a
 //! campaign sampled after leaving.
 
 use app::api::{LiveNumbers, PublicNumbers};
-use coupon::{CampaignId, Engine, PublicStatus};
+use coupon::draw::DrawTally;
+use coupon::{Campaign, CampaignId, Engine, PublicStatus};
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -133,12 +136,48 @@ impl LiveHub {
                 return;
             }
         };
+        let tallies = self
+            .tallies(statuses.iter().map(|status| &status.campaign))
+            .await;
         let public = lock(&self.public);
         for status in statuses {
             if let Some(sender) = public.get(&status.campaign.id) {
-                sender.send_replace(Some(Arc::new(public_numbers(&status))));
+                let tally = tallies.get(&status.campaign.id).copied();
+                let mut numbers = public_numbers(&status, tally);
+                // A draw's count not read this tick: the pages keep the last one sent.
+                if tally.is_none()
+                    && let Some(previous) = sender.borrow().as_deref()
+                {
+                    numbers.entrants = previous.entrants;
+                    numbers.draw_completed = previous.draw_completed;
+                }
+                sender.send_replace(Some(Arc::new(numbers)));
             }
         }
+    }
+
+    /// The entrants so far and the completion of those of `campaigns` that are fair draws: one
+    /// count per campaign at most every second on this instance, whatever the tick and however
+    /// many pages watch (src/draw/tally.rs). None when PostgreSQL cannot say (the caller then
+    /// sends what it sent last).
+    async fn tallies<'a>(
+        &self,
+        campaigns: impl Iterator<Item = &'a Campaign>,
+    ) -> HashMap<CampaignId, DrawTally> {
+        let draws: Vec<CampaignId> = campaigns
+            .filter(|campaign| campaign.is_fair_draw())
+            .map(|campaign| campaign.id)
+            .collect();
+        if draws.is_empty() {
+            return HashMap::new();
+        }
+        self.engine
+            .draw_tallies(&draws)
+            .await
+            .inspect_err(|error| {
+                tracing::warn!(campaigns = draws.len(), %error, "fair draws' entrants unavailable");
+            })
+            .unwrap_or_default()
     }
 
     /// Campaigns an end user's page watches now; forgets the others at once (a public feed
@@ -161,6 +200,13 @@ impl LiveHub {
                 }
             };
             let mut numbers = LiveNumbers::from_report(&report, chrono::Utc::now());
+            if let Some(tally) = self
+                .tallies(std::iter::once(&report.campaign))
+                .await
+                .get(&id)
+            {
+                numbers.entrants = Some(tally.entrants);
+            }
             let mut feeds = lock(&self.feeds);
             if let Some(feed) = feeds.get_mut(&id) {
                 feed.claimed.push_back(report.claimed);
@@ -197,12 +243,14 @@ fn lock<T>(feeds: &Mutex<T>) -> MutexGuard<'_, T> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// What an end user's page shows of a campaign.
-fn public_numbers(status: &PublicStatus) -> PublicNumbers {
+/// What an end user's page shows of a campaign (and of its fair draw, if it has one).
+fn public_numbers(status: &PublicStatus, tally: Option<DrawTally>) -> PublicNumbers {
     PublicNumbers {
         status: status.campaign.status.as_str().to_owned(),
         quantity: status.campaign.quantity,
         remaining: status.remaining,
+        entrants: tally.map(|tally| tally.entrants),
+        draw_completed: tally.is_some_and(|tally| tally.completed),
     }
 }
 

@@ -20,17 +20,22 @@
 //!   every digest in order are published once the draw is completed, so anyone can check it.
 //! - Each instance remembers which campaigns are first come, pending or drawn
 //!   ([`gate`](self::gate)): a first-come claim costs one map lookup more than before.
+//! - Live pages show how many entered so far ([`tally`](self::tally)): one count per campaign
+//!   at most every second on an instance, shared by every page.
 
 mod entries;
 mod gate;
 mod runner;
 mod secret;
+mod tally;
 
 pub(crate) use entries::EntryBatcher;
 pub use entries::MOST_ENTRIES_WAITING;
 pub(crate) use gate::DrawGates;
 pub use runner::{DrawProgress, DrawRunner, run_draw_loop};
 pub use secret::{Digest, DrawSecret, SECRET_LEN, digest_hex, parse_digest};
+pub(crate) use tally::DrawTallies;
+pub use tally::{DrawTally, TALLY_FRESH};
 
 use crate::campaign::{Campaign, CampaignId, NewCampaign};
 use crate::claim::ClaimOutcome;

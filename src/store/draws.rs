@@ -114,6 +114,27 @@ pub async fn is_completed(db: &PgPool, campaign: CampaignId) -> Result<bool, sql
     Ok(completed.unwrap_or(false))
 }
 
+/// For each of these campaigns that has a draw: (campaign, entrants so far, completed). Before
+/// the winners are chosen the entrants are counted (along the primary key); after, the count
+/// the draw recorded is read instead.
+pub async fn tallies(
+    db: &PgPool,
+    campaigns: &[CampaignId],
+) -> Result<Vec<(i64, i64, bool)>, sqlx::Error> {
+    let ids: Vec<i64> = campaigns.iter().map(|campaign| campaign.0).collect();
+    sqlx::query_as(
+        "SELECT d.campaign_id, \
+           coalesce(d.entrants, \
+             (SELECT count(*) FROM draw_entries e WHERE e.campaign_id = d.campaign_id)) \
+             AS entrants, \
+           d.completed_at IS NOT NULL AS completed \
+         FROM campaign_draws d WHERE d.campaign_id = ANY($1)",
+    )
+    .bind(&ids)
+    .fetch_all(db)
+    .await
+}
+
 /// Where a campaign's entries stand when a batch of them is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EntryWindow {

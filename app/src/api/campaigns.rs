@@ -89,9 +89,16 @@ pub async fn campaign_detail(
     let set_aside = coupon::sync::set_aside_reasons(engine.db(), id)
         .await
         .map_err(|e| unavailable(e.into()))?;
+    let mut numbers = LiveNumbers::from_report(&report, chrono::Utc::now());
+    if report.campaign.is_fair_draw() {
+        let tallies = engine.draw_tallies(&[id]).await.map_err(unavailable)?;
+        if let Some(tally) = tallies.get(&id) {
+            numbers.entrants = Some(tally.entrants);
+        }
+    }
     Ok(Some((
         CampaignView::from(&report.campaign),
-        LiveNumbers::from_report(&report, chrono::Utc::now()),
+        numbers,
         set_aside,
     )))
 }

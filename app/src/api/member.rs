@@ -2,7 +2,7 @@
 
 use super::types::{CampaignView, ClaimPageData, ClaimView, FormResult};
 #[cfg(feature = "ssr")]
-use super::types::{CouponView, FieldProblem, PublicNumbers};
+use super::types::{CouponView, DrawView, FieldProblem, PublicNumbers};
 use leptos::prelude::*;
 
 /// Campaigns an end user can see on the home page: not ended, window not over; open ones
@@ -19,7 +19,8 @@ pub async fn open_campaigns() -> Result<Vec<CampaignView>, ServerFnError> {
     Ok(campaigns.iter().map(CampaignView::from).collect())
 }
 
-/// Everything the claim page shows on first render; `None` if there is no such campaign.
+/// Everything the claim page shows on first render; `None` if there is no such campaign. The
+/// page calls it again when a fair draw it shows is completed, for the member's result.
 #[server(endpoint = "claim_page")]
 pub async fn claim_page(id: i64) -> Result<Option<ClaimPageData>, ServerFnError> {
     use crate::backend::member::MemberOf;
@@ -33,16 +34,41 @@ pub async fn claim_page(id: i64) -> Result<Option<ClaimPageData>, ServerFnError>
         return Ok(None);
     };
     let member = crate::backend::member::current_member().await?;
+    // A fair draw's member: where they stand in it (one read of their entry).
+    let standing = match &member {
+        Some(member) if report.campaign.is_fair_draw() => engine
+            .draw_standing(report.campaign.id, member.id())
+            .await
+            .map_err(unavailable)?,
+        _ => None,
+    };
     let state = match &member {
         None => None,
-        Some(member) => Some(member_state(&engine, &report, member.id()).await?),
+        Some(member) => Some(member_state(&engine, &report, member.id(), standing.as_ref()).await?),
+    };
+    // The entrants so far: one count shared by every page of the instance, at most a second old.
+    let tally = if report.campaign.is_fair_draw() {
+        engine
+            .draw_tallies(&[report.campaign.id])
+            .await
+            .map_err(unavailable)?
+            .get(&report.campaign.id)
+            .copied()
+    } else {
+        None
     };
     let demo_sign_in = crate::backend::member_sources().demo_sign_in;
     let numbers = PublicNumbers {
         status: report.campaign.status.as_str().to_owned(),
         quantity: report.campaign.quantity,
         remaining: report.remaining,
+        entrants: tally.map(|tally| tally.entrants),
+        draw_completed: tally.is_some_and(|tally| tally.completed),
     };
+    let draw = report
+        .draw
+        .as_ref()
+        .map(|draw| draw_view(draw, standing.as_ref()));
     Ok(Some(ClaimPageData {
         campaign: CampaignView::from(&report.campaign),
         numbers,
@@ -54,7 +80,35 @@ pub async fn claim_page(id: i64) -> Result<Option<ClaimPageData>, ServerFnError>
             .draw
             .as_ref()
             .map(|draw| draw.draw_commitment.clone()),
+        draw,
+        rendered_at: chrono::Utc::now(),
     }))
+}
+
+/// What the claim page shows of a fair draw: its public facts, and the member's own place once
+/// they are drawn or not.
+#[cfg(feature = "ssr")]
+fn draw_view(
+    draw: &coupon::draw::DrawReport,
+    standing: Option<&coupon::draw::DrawStanding>,
+) -> DrawView {
+    use coupon::draw::DrawStanding;
+    let (digest, rank) = match standing {
+        Some(DrawStanding::Drawn { digest, rank }) => (Some(digest.clone()), Some(*rank)),
+        Some(DrawStanding::NotDrawn { digest }) => (Some(digest.clone()), None),
+        _ => (None, None),
+    };
+    DrawView {
+        commitment: draw.draw_commitment.clone(),
+        draw_at: draw.draw_at,
+        completed: draw.draw_completed_at.is_some(),
+        secret: draw.draw_secret.clone(),
+        cutoff: draw.cutoff.clone(),
+        entrants: draw.entrants,
+        winners: draw.winners,
+        digest,
+        rank,
+    }
 }
 
 /// Demo mode only (`MEMBER_DEMO_SIGN_IN=true`): remembers whatever member id the visitor
@@ -162,6 +216,7 @@ async fn member_state(
     engine: &coupon::Engine,
     report: &coupon::PublicStatus,
     member: &coupon::UserId,
+    standing: Option<&coupon::draw::DrawStanding>,
 ) -> Result<ClaimView, ServerFnError> {
     use coupon::CampaignStatus;
     let held = engine
@@ -178,13 +233,15 @@ async fn member_state(
     let now = chrono::Utc::now();
     if campaign.is_fair_draw() && campaign.status == CampaignStatus::Active {
         use coupon::draw::DrawStanding;
-        let standing = engine
-            .draw_standing(campaign.id, member)
-            .await
-            .map_err(crate::backend::unavailable)?;
         match (standing, campaign.entries_open_at) {
             (Some(DrawStanding::Entered { draw_at }), _) => {
-                return Ok(ClaimView::Entered { draw_at });
+                return Ok(ClaimView::Entered { draw_at: *draw_at });
+            }
+            // Under way: still "entered"; the page shows the result once it is completed.
+            (Some(DrawStanding::Drawing), _) => {
+                return Ok(ClaimView::Entered {
+                    draw_at: campaign.claim_starts_at,
+                });
             }
             (Some(DrawStanding::NotDrawn { .. }), _) => return Ok(ClaimView::NotDrawn),
             (None, Some(opens_at)) if now < opens_at => {

@@ -23,6 +23,17 @@ pub struct CampaignView {
     pub valid_days: i32,
     /// `active`, `paused` or `ended`.
     pub status: String,
+    /// A fair draw's: when entries open (the draw is at `claim_starts_at`); `None` for first
+    /// come, first served.
+    #[serde(default, with = "chrono::serde::ts_milliseconds_option")]
+    pub entries_open_at: Option<DateTime<Utc>>,
+}
+
+impl CampaignView {
+    /// Whether the campaign opens with a fair draw.
+    pub fn is_fair_draw(&self) -> bool {
+        self.entries_open_at.is_some()
+    }
 }
 
 /// A campaign's live numbers, pushed to the admin page about once a second.
@@ -55,6 +66,9 @@ pub struct LiveNumbers {
     pub redis_node: Option<String>,
     /// Claims per second, oldest first, one entry per second (at most 300).
     pub per_second: Vec<u32>,
+    /// A fair draw's entrants so far; `None` for first come, first served.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entrants: Option<i64>,
 }
 
 /// What an end user's claim page shows: the public part of the live numbers.
@@ -63,6 +77,13 @@ pub struct PublicNumbers {
     pub status: String,
     pub quantity: i64,
     pub remaining: Option<i64>,
+    /// A fair draw's entrants so far (counted at most once a second); `None` for first come,
+    /// first served, whose pages receive the three numbers above only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entrants: Option<i64>,
+    /// Whether a fair draw is completed: the page then shows the member's result.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub draw_completed: bool,
 }
 
 /// One refused form field and why.
@@ -147,4 +168,34 @@ pub struct ClaimPageData {
     /// A fair draw's commitment (hex SHA-256 of its secret), published before anyone enters.
     #[serde(default)]
     pub draw_commitment: Option<String>,
+    /// A fair draw as the page shows it: the commitment, and once it is completed what proves
+    /// it and the member's own place; `None` for first come, first served.
+    #[serde(default)]
+    pub draw: Option<DrawView>,
+    /// When the server rendered the page: its countdowns start from here, so that the browser's
+    /// first render is the server's (it then follows its own clock).
+    #[serde(with = "chrono::serde::ts_milliseconds")]
+    pub rendered_at: DateTime<Utc>,
+}
+
+/// A fair draw on the claim page (README, "Fair draws": how anyone checks it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DrawView {
+    /// Hex SHA-256 of the secret, published at creation.
+    pub commitment: String,
+    /// When the draw is (the claim window's start).
+    #[serde(with = "chrono::serde::ts_milliseconds")]
+    pub draw_at: DateTime<Utc>,
+    /// Whether it is completed; the fields below are shown from then on.
+    pub completed: bool,
+    /// The secret, hex.
+    pub secret: Option<String>,
+    /// The last winner's digest, hex: a digest at most this was drawn.
+    pub cutoff: Option<String>,
+    pub entrants: Option<i64>,
+    pub winners: Option<i64>,
+    /// The signed-in member's digest (HMAC-SHA256 of their id under the secret), once drawn.
+    pub digest: Option<String>,
+    /// Their rank among the winners (1 = first), if drawn.
+    pub rank: Option<i64>,
 }

@@ -64,6 +64,7 @@ impl From<&Campaign> for CampaignView {
             claim_ends_at: c.claim_ends_at,
             valid_days: c.valid_days,
             status: c.status.as_str().to_owned(),
+            entries_open_at: c.entries_open_at.filter(|_| c.is_fair_draw()),
         }
     }
 }
@@ -90,6 +91,8 @@ impl LiveNumbers {
             replicas_missing: report.replicas_missing.clone(),
             redis_node: report.redis_node.clone(),
             per_second: Vec::new(),
+            // The recorded count once the draw is completed; the live count is the caller's.
+            entrants: report.draw.as_ref().and_then(|draw| draw.entrants),
         }
     }
 
@@ -99,6 +102,9 @@ impl LiveNumbers {
             status: self.status.clone(),
             quantity: self.quantity,
             remaining: self.remaining,
+            entrants: self.entrants,
+            // Not among these numbers: the public feed reads it (server/src/live.rs).
+            draw_completed: false,
         }
     }
 }

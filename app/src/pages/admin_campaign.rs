@@ -104,6 +104,12 @@ fn LiveCampaign(
             .unwrap_or_else(|| t.never.to_string())
     };
     let status = move || live.get().status;
+    let entrants = Signal::derive(move || {
+        live.get()
+            .entrants
+            .map(format_count)
+            .unwrap_or_else(|| "–".into())
+    });
     view! {
         <section class="panel">
             <div class="panel-head">
@@ -140,6 +146,12 @@ fn LiveCampaign(
                 {stat(rate, t.redemption_rate, "redemption-rate")}
                 {stat(granted, t.discount_granted, "discount-granted")}
             </div>
+            // A fair draw's entrants so far, from the same stream.
+            {campaign.is_fair_draw().then(|| view! {
+                <div class="stats">
+                    {stat(entrants, t.entrants, "entrants")}
+                </div>
+            })}
             <p class="sync-line">
                 {t.last_sync} ": " <span data-testid="last-sync">{last_sync}</span>
                 {move || live.get().redis_node.map(|node| view! {
