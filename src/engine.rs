@@ -3,7 +3,7 @@
 use crate::claim::ClaimAck;
 use crate::claim::ClaimBatcher;
 use crate::code::CodeKey;
-use crate::draw::{DrawGates, EntryBatcher};
+use crate::draw::{DrawGates, EntryBatcher, FairnessCache, RefusalTally};
 use crate::error::EngineError;
 use crate::reconcile::LoadTurns;
 use crate::redis::Scripts;
@@ -124,6 +124,10 @@ struct Parts {
     draw_gates: DrawGates,
     /// Fair-draw entries, coalesced into inserts; started with the first entry.
     entries: OnceLock<EntryBatcher>,
+    /// Attempts to enter refused by the web layer, not written yet (src/draw/refusals.rs).
+    refusals: RefusalTally,
+    /// The entry-time distributions of completed draws computed here (src/draw/fairness.rs).
+    fairness: FairnessCache,
 }
 
 /// How the engine reaches Redis, and what "issued" means.
@@ -190,6 +194,8 @@ impl Engine {
             coupon_terms: crate::redeem::KnownTerms::default(),
             draw_gates: DrawGates::default(),
             entries: OnceLock::new(),
+            refusals: RefusalTally::default(),
+            fairness: FairnessCache::default(),
         }));
         // Known openings let first-come claims skip the draw's gate from the first one.
         engine.learn_openings().await?;
@@ -221,6 +227,16 @@ impl Engine {
     /// This instance's memory of the campaigns' openings (src/draw/gate.rs).
     pub(crate) fn draw_gates(&self) -> &DrawGates {
         &self.0.draw_gates
+    }
+
+    /// Refused entries counted on this instance, not written yet (src/draw/refusals.rs).
+    pub(crate) fn refusal_tally(&self) -> &RefusalTally {
+        &self.0.refusals
+    }
+
+    /// The entry-time distributions this instance computed (src/draw/fairness.rs).
+    pub(crate) fn fairness_cache(&self) -> &FairnessCache {
+        &self.0.fairness
     }
 
     /// The entry batcher, started on first use.

@@ -20,14 +20,27 @@
 //!   every digest in order are published once the draw is completed, so anyone can check it.
 //! - Each instance remembers which campaigns are first come, pending or drawn
 //!   ([`gate`](self::gate)): a first-come claim costs one map lookup more than before.
+//! - Once it is completed, the **fairness report** ([`fairness`](self::fairness)): the counts,
+//!   the commitment and the secret, the winners' entry times against everyone's (the
+//!   Kolmogorov–Smirnov distance and a histogram), and the attempts to enter refused before they
+//!   reached the draw ([`refusals`](self::refusals)).
 
 mod entries;
+mod fairness;
 mod gate;
+mod refusals;
 mod runner;
 mod secret;
 
 pub(crate) use entries::EntryBatcher;
 pub use entries::MOST_ENTRIES_WAITING;
+pub(crate) use fairness::FairnessCache;
+pub use fairness::{
+    EntryTimes, FairnessListing, FairnessReport, KsDistance, RefusedEntries, TIME_BUCKETS,
+    TimeBucket, ks_distance, ks_fair_bound,
+};
+pub(crate) use refusals::RefusalTally;
+pub use refusals::RefusalReason;
 pub(crate) use gate::DrawGates;
 pub use runner::{DrawProgress, DrawRunner, run_draw_loop};
 pub use secret::{Digest, DrawSecret, SECRET_LEN, digest_hex, parse_digest};
