@@ -337,14 +337,18 @@ impl Histogram {
     /// Counts `entered` members at `at`, `drawn` of them winners; a time outside the window
     /// counts in the slice nearest to it.
     fn add(&mut self, at: DateTime<Utc>, entered: i64, drawn: i64) {
+        // The last slice whose start (`edge`, whole milliseconds rounded down) is at most `at`:
+        // `floor(length · i / n) ≤ offset` holds exactly for `i ≤ (n · offset + n − 1) / length`.
         let offset = (at - self.from).num_milliseconds().clamp(0, self.length_ms);
-        let slice = i128::from(offset) * TIME_BUCKETS as i128 / i128::from(self.length_ms);
+        let slices = TIME_BUCKETS as i128;
+        let slice = (slices * i128::from(offset) + slices - 1) / i128::from(self.length_ms);
         let slice = usize::try_from(slice).unwrap_or(0).min(TIME_BUCKETS - 1);
         let counts = &mut self.counts[slice];
         *counts = (counts.0 + entered, counts.1 + drawn);
     }
 
-    /// The slices with their bounds, earliest first.
+    /// The slices with their bounds, earliest first: slice `i` starts `floor(length · i / n)`
+    /// milliseconds into the window.
     fn buckets(&self) -> Vec<TimeBucket> {
         let edge = |slice: usize| {
             let offset = i128::from(self.length_ms) * slice as i128 / TIME_BUCKETS as i128;
@@ -428,6 +432,23 @@ mod tests {
         assert!(ks_fair_bound(400, 200).unwrap() < bound);
         assert_eq!(ks_fair_bound(10, 10), Some(0.0));
         assert_eq!(ks_fair_bound(0, 0), None);
+    }
+
+    #[test]
+    fn a_time_on_a_slice_start_counts_in_that_slice_whatever_the_window_length() {
+        // 1,001 ms: slice 1 starts at floor(1001 / 20) = 50 ms, slice 2 at 100 ms.
+        let from = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let mut histogram = Histogram::new(from, from + TimeDelta::milliseconds(1_001));
+        histogram.add(from + TimeDelta::milliseconds(49), 1, 0);
+        histogram.add(from + TimeDelta::milliseconds(50), 2, 0);
+        histogram.add(from + TimeDelta::milliseconds(100), 4, 0);
+
+        let buckets = histogram.buckets();
+
+        assert_eq!(buckets[1].from, from + TimeDelta::milliseconds(50));
+        assert_eq!(buckets[2].from, from + TimeDelta::milliseconds(100));
+        let counts: Vec<i64> = buckets[..3].iter().map(|bucket| bucket.entrants).collect();
+        assert_eq!(counts, [1, 2, 4]);
     }
 
     #[test]
