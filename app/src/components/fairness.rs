@@ -43,8 +43,8 @@ pub fn FairnessSection(id: i64, fairness: FairnessView) -> impl IntoView {
         )
     };
     let cutoff = fairness.cutoff.clone().unwrap_or_else(|| "–".into());
-    let from = format_datetime(lang, fairness.entries_open_at);
-    let to = format_datetime(lang, fairness.draw_at);
+    let opened = format_datetime(lang, fairness.entries_open_at);
+    let drawn_at = format_datetime(lang, fairness.draw_at);
     view! {
         <section class="panel fairness" data-testid="fairness">
             <h2>{t.fairness}</h2>
@@ -76,8 +76,8 @@ pub fn FairnessSection(id: i64, fairness: FairnessView) -> impl IntoView {
                 buckets=fairness.buckets.clone()
                 entrants=fairness.entrants
                 drawn=fairness.drawn
-                from
-                to
+                opened
+                drawn_at
             />
             <div class="button-row">
                 <a class="button" href=format!("/admin/campaigns/{id}/fairness.csv") rel="external" download>
@@ -96,8 +96,9 @@ fn EntryTimesChart(
     buckets: Vec<(i64, i64)>,
     entrants: i64,
     drawn: i64,
-    from: String,
-    to: String,
+    /// When entries opened and when the draw was: the window's ends, under the chart.
+    opened: String,
+    drawn_at: String,
 ) -> impl IntoView {
     let t = use_lang().texts();
     let shares: Vec<(u64, u64)> = buckets
@@ -156,7 +157,7 @@ fn EntryTimesChart(
                 <line x1="0" y1=HEIGHT x2=WIDTH y2=HEIGHT class="axis" vector-effect="non-scaling-stroke"/>
                 {bars}
             </svg>
-            <div class="chart-axis"><span>{from}</span><span>{to}</span></div>
+            <div class="chart-axis"><span>{opened}</span><span>{drawn_at}</span></div>
         </figure>
     }
 }
