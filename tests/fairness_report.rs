@@ -118,7 +118,10 @@ async fn the_report_of_a_small_draw_agrees_with_the_record() {
         engine.note_refused_entry(id, RefusalReason::RateLimited);
     }
     engine.note_refused_entry(first_come.id, RefusalReason::RateLimited);
-    engine.write_refused_entries().await.expect("refusals written");
+    engine
+        .write_refused_entries()
+        .await
+        .expect("refusals written");
     tokio::time::sleep(std::time::Duration::from_millis(400)).await;
     enter_together(&engine, id, 15..30).await;
     tokio::time::sleep(std::time::Duration::from_millis(400)).await;

@@ -98,17 +98,41 @@ pub fn fairness_csv(report: &FairnessReport) -> String {
     row("not_drawn", "", "", &report.not_drawn.to_string());
     row("commitment", "", "", &report.commitment);
     row("secret", "", "", &report.secret);
-    row("cutoff", "", "", report.cutoff.as_deref().unwrap_or_default());
-    row("entries_open_at", "", "", &report.entries_open_at.to_rfc3339());
+    row(
+        "cutoff",
+        "",
+        "",
+        report.cutoff.as_deref().unwrap_or_default(),
+    );
+    row(
+        "entries_open_at",
+        "",
+        "",
+        &report.entries_open_at.to_rfc3339(),
+    );
     row("draw_at", "", "", &report.draw_at.to_rfc3339());
     let drawn_at = report.drawn_at.map(|at| at.to_rfc3339());
     row("drawn_at", "", "", drawn_at.as_deref().unwrap_or_default());
     row("completed_at", "", "", &report.completed_at.to_rfc3339());
     row("ks_distance", "", "", &decimal(times.ks_distance));
     row("ks_fair_bound", "", "", &decimal(times.ks_fair_bound));
-    row("refused_rate_limited", "", "", &report.refused.rate_limited.to_string());
-    row("refused_bot_check", "", "", &report.refused.bot_check.to_string());
-    let bot_check = if report.refused.bot_check_enabled { "on" } else { "off" };
+    row(
+        "refused_rate_limited",
+        "",
+        "",
+        &report.refused.rate_limited.to_string(),
+    );
+    row(
+        "refused_bot_check",
+        "",
+        "",
+        &report.refused.bot_check.to_string(),
+    );
+    let bot_check = if report.refused.bot_check_enabled {
+        "on"
+    } else {
+        "off"
+    };
     row("bot_check", "", "", bot_check);
     for bucket in &times.buckets {
         let (from, to) = (bucket.from.to_rfc3339(), bucket.to.to_rfc3339());

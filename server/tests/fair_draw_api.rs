@@ -187,7 +187,11 @@ async fn the_fairness_report_follows_the_draw_and_counts_the_entries_refused_by_
     })
     .await;
     let created: Value = api(&server, reqwest::Method::POST, "/campaigns")
-        .json(&draw_json(&format!("fairness {}", unique_marker()), 2, 4000))
+        .json(&draw_json(
+            &format!("fairness {}", unique_marker()),
+            2,
+            4000,
+        ))
         .send()
         .await
         .unwrap()
@@ -249,7 +253,10 @@ async fn the_fairness_report_follows_the_draw_and_counts_the_entries_refused_by_
         get(&server, &format!("/campaigns/{first_come_id}/fairness")).await;
 
     // Assert
-    assert!(refused > 0, "the limit refused some of the repeated entries");
+    assert!(
+        refused > 0,
+        "the limit refused some of the repeated entries"
+    );
     assert_eq!(before, StatusCode::CONFLICT);
     assert_eq!(before_body["error"]["code"], "draw_not_done");
     assert_eq!(after, StatusCode::OK, "{report}");
@@ -262,7 +269,10 @@ async fn the_fairness_report_follows_the_draw_and_counts_the_entries_refused_by_
     assert!(report["entry_times"]["ks_distance"].is_number(), "{report}");
     let buckets = report["entry_times"]["buckets"].as_array().unwrap();
     assert_eq!(buckets.len(), coupon::draw::TIME_BUCKETS);
-    let entered: i64 = buckets.iter().map(|b| b["entrants"].as_i64().unwrap()).sum();
+    let entered: i64 = buckets
+        .iter()
+        .map(|b| b["entrants"].as_i64().unwrap())
+        .sum();
     let drawn: i64 = buckets.iter().map(|b| b["drawn"].as_i64().unwrap()).sum();
     assert_eq!((entered, drawn), (5, 2));
     assert_eq!(report["refused"]["bot_check"], 0);

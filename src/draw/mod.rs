@@ -39,9 +39,9 @@ pub use fairness::{
     EntryTimes, FairnessListing, FairnessReport, KsDistance, RefusedEntries, TIME_BUCKETS,
     TimeBucket, ks_distance, ks_fair_bound,
 };
-pub(crate) use refusals::RefusalTally;
-pub use refusals::RefusalReason;
 pub(crate) use gate::DrawGates;
+pub use refusals::RefusalReason;
+pub(crate) use refusals::RefusalTally;
 pub use runner::{DrawProgress, DrawRunner, run_draw_loop};
 pub use secret::{Digest, DrawSecret, SECRET_LEN, digest_hex, parse_digest};
 

@@ -1,9 +1,9 @@
 //! The marketer's server functions: list, create, watch (with a fair draw's fairness report),
 //! pause/resume/end, change quantity. Each starts with `require_admin()`.
 
+use super::fairness::FairnessView;
 #[cfg(feature = "ssr")]
 use super::types::FieldProblem;
-use super::fairness::FairnessView;
 use super::types::{CampaignView, FormResult, LiveNumbers};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};

@@ -2,8 +2,8 @@
 //! completed fair draw's fairness report.
 
 use crate::api::{
-    AdminCampaignData, CampaignView, FormResult, LiveNumbers, SetAsideReasons,
-    SetCampaignQuantity, SetCampaignStatus, campaign_detail,
+    AdminCampaignData, CampaignView, FormResult, LiveNumbers, SetAsideReasons, SetCampaignQuantity,
+    SetCampaignStatus, campaign_detail,
 };
 use crate::components::admin_gate::AdminGate;
 use crate::components::chart::ClaimsChart;
