@@ -3,7 +3,7 @@
 use crate::claim::ClaimAck;
 use crate::claim::ClaimBatcher;
 use crate::code::CodeKey;
-use crate::draw::{DrawGates, DrawTallies, EntryBatcher};
+use crate::draw::{DrawGates, DrawTallies, EntryBatcher, FairnessCache, RefusalTally};
 use crate::error::EngineError;
 use crate::reconcile::LoadTurns;
 use crate::redis::Scripts;
@@ -126,6 +126,10 @@ struct Parts {
     draw_tallies: DrawTallies,
     /// Fair-draw entries, coalesced into inserts; started with the first entry.
     entries: OnceLock<EntryBatcher>,
+    /// Attempts to enter refused by the web layer, not written yet (src/draw/refusals.rs).
+    refusals: RefusalTally,
+    /// The entry-time distributions of completed draws computed here (src/draw/fairness.rs).
+    fairness: FairnessCache,
 }
 
 /// How the engine reaches Redis, and what "issued" means.
@@ -193,6 +197,8 @@ impl Engine {
             draw_gates: DrawGates::default(),
             draw_tallies: DrawTallies::default(),
             entries: OnceLock::new(),
+            refusals: RefusalTally::default(),
+            fairness: FairnessCache::default(),
         }));
         // Known openings let first-come claims skip the draw's gate from the first one.
         engine.learn_openings().await?;
@@ -229,6 +235,16 @@ impl Engine {
     /// The fair draws' latest entrant counts (src/draw/tally.rs).
     pub(crate) fn draw_tallies_memory(&self) -> &DrawTallies {
         &self.0.draw_tallies
+    }
+
+    /// Refused entries counted on this instance, not written yet (src/draw/refusals.rs).
+    pub(crate) fn refusal_tally(&self) -> &RefusalTally {
+        &self.0.refusals
+    }
+
+    /// The entry-time distributions this instance computed (src/draw/fairness.rs).
+    pub(crate) fn fairness_cache(&self) -> &FairnessCache {
+        &self.0.fairness
     }
 
     /// The entry batcher, started on first use.

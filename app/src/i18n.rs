@@ -386,6 +386,25 @@ pub struct Texts {
     pub switch_member_title: &'static str,
     /// Why staying is the safe answer: the link may come from another site.
     pub switch_member_note: &'static str,
+    // a completed fair draw's fairness report (admin campaign page)
+    pub fairness: &'static str,
+    pub fairness_entrants: &'static str,
+    pub fairness_drawn: &'static str,
+    pub fairness_not_drawn: &'static str,
+    pub fairness_commitment: &'static str,
+    pub fairness_secret: &'static str,
+    pub fairness_cutoff: &'static str,
+    pub fairness_ks: &'static str,
+    /// One line: what the distance says.
+    pub fairness_ks_explained: &'static str,
+    /// Followed by the bound a fair draw's distance stays below nineteen times in twenty.
+    pub fairness_ks_bound: &'static str,
+    pub fairness_chart: &'static str,
+    pub fairness_all_entrants: &'static str,
+    pub fairness_refused_rate_limited: &'static str,
+    pub fairness_refused_bot_check: &'static str,
+    pub fairness_bot_check_off: &'static str,
+    pub fairness_export_csv: &'static str,
 }
 
 const KO: Texts = Texts {
@@ -509,6 +528,22 @@ const KO: Texts = Texts {
     left: "남음",
     switch_member_title: "다른 회원으로 바꿀까요?",
     switch_member_note: "이 링크를 직접 열지 않았다면 지금 회원으로 유지하세요. 다른 사이트가 보낸 링크일 수 있습니다.",
+    fairness: "추첨 공정성",
+    fairness_entrants: "응모자",
+    fairness_drawn: "당첨",
+    fairness_not_drawn: "미당첨",
+    fairness_commitment: "사전 공개 해시 (응모 전 공개된 비밀 값의 SHA-256)",
+    fairness_secret: "공개된 비밀 값",
+    fairness_cutoff: "당첨 기준 값 (마지막 당첨자의 다이제스트)",
+    fairness_ks: "응모 시각 분포 차이 (KS 거리)",
+    fairness_ks_explained: "공정한 추첨이라면 당첨자의 응모 시각은 전체 응모자와 같은 모양으로 분포합니다. 0에 가까울수록 같은 모양입니다.",
+    fairness_ks_bound: "공정한 추첨에서 20번 중 19번은 이 값 아래:",
+    fairness_chart: "응모 시각 분포 (각 집단 안의 비율)",
+    fairness_all_entrants: "전체 응모자",
+    fairness_refused_rate_limited: "요청 제한으로 거절된 응모",
+    fairness_refused_bot_check: "봇 검사로 거절된 응모",
+    fairness_bot_check_off: "봇 검사 꺼짐",
+    fairness_export_csv: "공정성 보고서 CSV",
 };
 
 const EN: Texts = Texts {
@@ -632,6 +667,22 @@ const EN: Texts = Texts {
     left: "left",
     switch_member_title: "Switch member?",
     switch_member_note: "If you did not open this link yourself, stay as you are: another site may have sent it.",
+    fairness: "Fairness",
+    fairness_entrants: "Entrants",
+    fairness_drawn: "Drawn",
+    fairness_not_drawn: "Not drawn",
+    fairness_commitment: "Commitment (SHA-256 of the secret, published before entries opened)",
+    fairness_secret: "Revealed secret",
+    fairness_cutoff: "Cutoff (the last winner's digest)",
+    fairness_ks: "Entry-time difference (KS distance)",
+    fairness_ks_explained: "In a fair draw winners' entry times have the same shape as everyone's: the closer to 0, the closer the shapes.",
+    fairness_ks_bound: "A fair draw stays below this 19 times in 20:",
+    fairness_chart: "Entry times (share of each group)",
+    fairness_all_entrants: "All entrants",
+    fairness_refused_rate_limited: "Entries refused by rate limits",
+    fairness_refused_bot_check: "Entries refused by the bot check",
+    fairness_bot_check_off: "bot check off",
+    fairness_export_csv: "Fairness CSV",
 };
 
 #[cfg(test)]

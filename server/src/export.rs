@@ -1,7 +1,9 @@
 //! A campaign's coupons as CSV, read and sent a page at a time: a campaign of a million coupons
 //! goes out without the server ever holding all of its rows, or all of its CSV, in memory.
+//! Beside it, a fair draw's fairness report as CSV ([`fairness_csv`]): a few dozen rows.
 
 use axum::body::Bytes;
+use coupon::draw::FairnessReport;
 use coupon::store::coupons::ExportRow;
 use coupon::{CampaignId, Engine, EngineError};
 use futures::{Stream, StreamExt, stream};
@@ -68,6 +70,78 @@ fn csv_rows(coupons: &[ExportRow]) -> String {
     csv
 }
 
+const FAIRNESS_HEADER: &str = "measure,from,to,value\r\n";
+
+/// A fair draw's fairness report as CSV, one measure a row, in the coupons export's style (a
+/// plain header, every field quoted): `measure,from,to,value`, where `from` and `to` bound
+/// the entry-time slice of the histogram rows (`entrants_entered`, `drawn_entered`) and are
+/// empty for the others. The distance has six decimals; a report without one (nobody entered)
+/// leaves the value empty.
+pub fn fairness_csv(report: &FairnessReport) -> String {
+    let mut csv = String::with_capacity(4096);
+    csv.push_str(FAIRNESS_HEADER);
+    let mut row = |measure: &str, from: &str, to: &str, value: &str| {
+        push_field(&mut csv, measure);
+        csv.push(',');
+        push_field(&mut csv, from);
+        csv.push(',');
+        push_field(&mut csv, to);
+        csv.push(',');
+        push_field(&mut csv, value);
+        csv.push_str("\r\n");
+    };
+    let decimal = |value: Option<f64>| value.map(|v| format!("{v:.6}")).unwrap_or_default();
+    let times = &report.entry_times;
+    row("campaign_id", "", "", &report.campaign_id.to_string());
+    row("entrants", "", "", &report.entrants.to_string());
+    row("drawn", "", "", &report.drawn.to_string());
+    row("not_drawn", "", "", &report.not_drawn.to_string());
+    row("commitment", "", "", &report.commitment);
+    row("secret", "", "", &report.secret);
+    row(
+        "cutoff",
+        "",
+        "",
+        report.cutoff.as_deref().unwrap_or_default(),
+    );
+    row(
+        "entries_open_at",
+        "",
+        "",
+        &report.entries_open_at.to_rfc3339(),
+    );
+    row("draw_at", "", "", &report.draw_at.to_rfc3339());
+    let drawn_at = report.drawn_at.map(|at| at.to_rfc3339());
+    row("drawn_at", "", "", drawn_at.as_deref().unwrap_or_default());
+    row("completed_at", "", "", &report.completed_at.to_rfc3339());
+    row("ks_distance", "", "", &decimal(times.ks_distance));
+    row("ks_fair_bound", "", "", &decimal(times.ks_fair_bound));
+    row(
+        "refused_rate_limited",
+        "",
+        "",
+        &report.refused.rate_limited.to_string(),
+    );
+    row(
+        "refused_bot_check",
+        "",
+        "",
+        &report.refused.bot_check.to_string(),
+    );
+    let bot_check = if report.refused.bot_check_enabled {
+        "on"
+    } else {
+        "off"
+    };
+    row("bot_check", "", "", bot_check);
+    for bucket in &times.buckets {
+        let (from, to) = (bucket.from.to_rfc3339(), bucket.to.to_rfc3339());
+        row("entrants_entered", &from, &to, &bucket.entrants.to_string());
+        row("drawn_entered", &from, &to, &bucket.drawn.to_string());
+    }
+    csv
+}
+
 /// Appends `value` as one quoted CSV field. A value that a spreadsheet would run as a formula
 /// (user ids come from outside) gets a leading apostrophe, so it opens as text.
 fn push_field(csv: &mut String, value: &str) {
@@ -92,6 +166,55 @@ mod tests {
         let mut csv = String::new();
         push_field(&mut csv, value);
         csv
+    }
+
+    #[test]
+    fn the_fairness_report_is_one_quoted_measure_a_row() {
+        use chrono::{DateTime, TimeDelta};
+        use coupon::draw::{EntryTimes, RefusedEntries, TimeBucket};
+        let at = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let report = FairnessReport {
+            campaign_id: CampaignId(7),
+            entrants: 40,
+            drawn: 10,
+            not_drawn: 30,
+            commitment: "c0".repeat(32),
+            secret: "5e".repeat(32),
+            cutoff: Some("0f".repeat(32)),
+            entries_open_at: at,
+            draw_at: at + TimeDelta::seconds(20),
+            drawn_at: Some(at + TimeDelta::seconds(20)),
+            completed_at: at + TimeDelta::seconds(21),
+            entry_times: EntryTimes {
+                ks_distance: Some(0.75),
+                ks_fair_bound: None,
+                buckets: vec![TimeBucket {
+                    from: at,
+                    to: at + TimeDelta::seconds(1),
+                    entrants: 10,
+                    drawn: 10,
+                }],
+            },
+            refused: RefusedEntries {
+                rate_limited: 3,
+                bot_check: 0,
+                bot_check_enabled: false,
+            },
+        };
+
+        let csv = fairness_csv(&report);
+
+        let lines: Vec<&str> = csv.split("\r\n").collect();
+        assert_eq!(lines[0], "measure,from,to,value");
+        assert!(lines.contains(&"\"entrants\",\"\",\"\",\"40\""));
+        assert!(lines.contains(&"\"ks_distance\",\"\",\"\",\"0.750000\""));
+        assert!(lines.contains(&"\"ks_fair_bound\",\"\",\"\",\"\""));
+        assert!(lines.contains(&"\"refused_rate_limited\",\"\",\"\",\"3\""));
+        assert!(lines.contains(&"\"bot_check\",\"\",\"\",\"off\""));
+        assert!(lines.contains(
+            &"\"drawn_entered\",\"2027-01-15T08:00:00+00:00\",\"2027-01-15T08:00:01+00:00\",\"10\""
+        ));
+        assert_eq!(lines.last(), Some(&""), "every row ends with CRLF");
     }
 
     #[test]

@@ -83,6 +83,7 @@ fn public_routes(state: SharedState, with_operator_routes: bool) -> Router {
         .route("/admin/live/campaigns/{id}", get(web::admin_stream))
         .route("/live/campaigns/{id}", get(web::public_stream))
         .route("/admin/campaigns/{id}/coupons.csv", get(web::export_csv))
+        .route("/admin/campaigns/{id}/fairness.csv", get(web::fairness_csv))
         .route("/lang/{tag}", get(web::switch_language))
         .leptos_routes_with_context(
             &state,

@@ -1,5 +1,5 @@
-//! Routes the pages use besides server functions: the live event streams, the CSV export and
-//! the language switch.
+//! Routes the pages use besides server functions: the live event streams, the CSV exports
+//! (coupons, a fair draw's fairness report) and the language switch.
 
 use crate::export;
 use crate::open_streams::{StreamTicket, admin_session_ended};
@@ -194,6 +194,46 @@ pub async fn export_csv(
             (header::CONTENT_DISPOSITION, disposition),
         ],
         Body::from_stream(chunks),
+    )
+        .into_response()
+}
+
+/// `GET /admin/campaigns/{id}/fairness.csv`: a completed fair draw's fairness report
+/// (src/draw/fairness.rs), one measure a row; 409 before the draw is completed, 404 for a
+/// first-come campaign.
+pub async fn fairness_csv(
+    State(state): State<SharedState>,
+    session: Session,
+    Path(id): Path<i64>,
+) -> Response {
+    use coupon::draw::FairnessListing;
+    let id = CampaignId(id);
+    if let Err(refused) = require_admin(&state, &session).await {
+        return refused;
+    }
+    if let Err(refused) = require_campaign(&state, id).await {
+        return refused;
+    }
+    let report = match state.engine.fairness_report(id).await {
+        Ok(FairnessListing::Report(report)) => report,
+        Ok(FairnessListing::NotDone) => {
+            return (StatusCode::CONFLICT, "the draw is not completed yet").into_response();
+        }
+        Ok(FairnessListing::NoDraw) => {
+            return (StatusCode::NOT_FOUND, "this campaign has no draw").into_response();
+        }
+        Err(error) => {
+            tracing::warn!(campaign = %id, %error, "fairness report failed");
+            return StatusCode::SERVICE_UNAVAILABLE.into_response();
+        }
+    };
+    let disposition = format!("attachment; filename=\"campaign-{id}-fairness.csv\"");
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        export::fairness_csv(&report),
     )
         .into_response()
 }

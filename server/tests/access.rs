@@ -71,6 +71,7 @@ async fn admin_routes_refuse_callers_without_an_admin_session() {
 
     for path in [
         format!("/admin/campaigns/{}/coupons.csv", campaign.id),
+        format!("/admin/campaigns/{}/fairness.csv", campaign.id),
         format!("/admin/live/campaigns/{}", campaign.id),
     ] {
         let response = stranger.get(server.url(&path)).send().await.unwrap();

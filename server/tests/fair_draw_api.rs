@@ -1,5 +1,6 @@
 //! Fair draws through the JSON API: the opening fields and their refusals, entries (202), the
-//! draw run by the server's own loop, `not_drawn` on claim and lookup, the published list.
+//! draw run by the server's own loop, `not_drawn` on claim and lookup, the published list, the
+//! fairness report.
 
 mod support;
 
@@ -171,4 +172,111 @@ async fn entries_are_accepted_then_drawn_and_the_draw_can_be_checked() {
             assert_eq!(claim_body["outcome"], "not_drawn");
         }
     }
+}
+
+#[tokio::test]
+async fn the_fairness_report_follows_the_draw_and_counts_the_entries_refused_by_the_limits() {
+    // Arrange: a server allowing 2 claims per member a minute; a fair draw of 2 coupons in four
+    // seconds, and a first-come campaign.
+    let server = spawn_server_with(|state| {
+        let tight = coupon_access::limits::LimitSettings {
+            claims_per_user_per_minute: 2,
+            ..coupon_access::limits::LimitSettings::default()
+        };
+        state.access.limits = limits_of_its_own(state, tight);
+    })
+    .await;
+    let created: Value = api(&server, reqwest::Method::POST, "/campaigns")
+        .json(&draw_json(
+            &format!("fairness {}", unique_marker()),
+            2,
+            4000,
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = created["id"].as_i64().unwrap();
+    let mut first_come_json = draw_json(&format!("first come {}", unique_marker()), 2, 4000);
+    if let Some(fields) = first_come_json.as_object_mut() {
+        fields.remove("opening");
+        fields.remove("entries_open_at");
+    }
+    let first_come: Value = api(&server, reqwest::Method::POST, "/campaigns")
+        .json(&first_come_json)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let first_come_id = first_come["id"].as_i64().unwrap();
+
+    // Act: 5 members enter; one of them tries 5 more times (over the limit); the report
+    // before and after the draw.
+    for n in 0..5 {
+        let (status, body) = claim(&server, id, &format!("fair-entrant-{n}")).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    }
+    let mut refused = 0;
+    for _ in 0..5 {
+        let (status, body) = claim(&server, id, "fair-entrant-0").await;
+        match status {
+            StatusCode::TOO_MANY_REQUESTS => refused += 1,
+            StatusCode::ACCEPTED => {}
+            other => panic!("an entry again: {other} {body}"),
+        }
+    }
+    let fairness_path = format!("/campaigns/{id}/fairness");
+    let (before, before_body) = get(&server, &fairness_path).await;
+    let status_path = format!("/campaigns/{id}");
+    eventually(
+        "the draw to be completed",
+        StdDuration::from_secs(20),
+        || async { get(&server, &status_path).await.1["draw_secret"].is_string() },
+    )
+    .await;
+    // The draw loop writes the refusals it counted about once a second.
+    eventually(
+        "the refused entries to be written",
+        StdDuration::from_secs(10),
+        || async {
+            get(&server, &fairness_path).await.1["refused"]["rate_limited"] == json!(refused)
+        },
+    )
+    .await;
+    let (after, report) = get(&server, &fairness_path).await;
+    let (_, status) = get(&server, &status_path).await;
+    let (no_draw, no_draw_body) =
+        get(&server, &format!("/campaigns/{first_come_id}/fairness")).await;
+
+    // Assert
+    assert!(
+        refused > 0,
+        "the limit refused some of the repeated entries"
+    );
+    assert_eq!(before, StatusCode::CONFLICT);
+    assert_eq!(before_body["error"]["code"], "draw_not_done");
+    assert_eq!(after, StatusCode::OK, "{report}");
+    assert_eq!(report["entrants"], 5);
+    assert_eq!(report["drawn"], 2);
+    assert_eq!(report["not_drawn"], 3);
+    assert_eq!(report["commitment"], status["draw_commitment"]);
+    assert_eq!(report["secret"], status["draw_secret"]);
+    assert_eq!(report["cutoff"], status["cutoff"]);
+    assert!(report["entry_times"]["ks_distance"].is_number(), "{report}");
+    let buckets = report["entry_times"]["buckets"].as_array().unwrap();
+    assert_eq!(buckets.len(), coupon::draw::TIME_BUCKETS);
+    let entered: i64 = buckets
+        .iter()
+        .map(|b| b["entrants"].as_i64().unwrap())
+        .sum();
+    let drawn: i64 = buckets.iter().map(|b| b["drawn"].as_i64().unwrap()).sum();
+    assert_eq!((entered, drawn), (5, 2));
+    assert_eq!(report["refused"]["bot_check"], 0);
+    assert_eq!(report["refused"]["bot_check_enabled"], false);
+    assert_eq!(no_draw, StatusCode::NOT_FOUND);
+    assert_eq!(no_draw_body["error"]["code"], "no_draw");
 }

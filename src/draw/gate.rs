@@ -66,6 +66,19 @@ impl DrawGates {
         matches!(read(&self.known).get(&campaign), Some(Gate::Open))
     }
 
+    /// Whether this instance knows `campaign`'s entries to be open now: a pending draw whose
+    /// entry window holds this clock's time (for counting refused entries, src/draw/refusals.rs;
+    /// never a reason to take or refuse one, which PostgreSQL's clock decides).
+    pub fn entries_open(&self, campaign: CampaignId) -> bool {
+        match read(&self.known).get(&campaign) {
+            Some(Gate::Draw(draw)) => {
+                let now = Utc::now();
+                draw.entries_open_at <= now && now < draw.claim_starts_at
+            }
+            _ => false,
+        }
+    }
+
     /// Whether `campaign`'s draw is known to be completed.
     fn is_drawn(&self, campaign: CampaignId) -> bool {
         matches!(read(&self.known).get(&campaign), Some(Gate::Drawn))

@@ -22,16 +22,29 @@
 //!   ([`gate`](self::gate)): a first-come claim costs one map lookup more than before.
 //! - Live pages show how many entered so far ([`tally`](self::tally)): one count per campaign
 //!   at most every second on an instance, shared by every page.
+//! - Once it is completed, the **fairness report** ([`fairness`](self::fairness)): the counts,
+//!   the commitment and the secret, the winners' entry times against everyone's (the
+//!   Kolmogorov–Smirnov distance and a histogram), and the attempts to enter refused before they
+//!   reached the draw ([`refusals`](self::refusals)).
 
 mod entries;
+mod fairness;
 mod gate;
+mod refusals;
 mod runner;
 mod secret;
 mod tally;
 
 pub(crate) use entries::EntryBatcher;
 pub use entries::MOST_ENTRIES_WAITING;
+pub(crate) use fairness::FairnessCache;
+pub use fairness::{
+    EntryTimes, FairnessListing, FairnessReport, KsDistance, RefusedEntries, TIME_BUCKETS,
+    TimeBucket, ks_distance, ks_fair_bound,
+};
 pub(crate) use gate::DrawGates;
+pub use refusals::RefusalReason;
+pub(crate) use refusals::RefusalTally;
 pub use runner::{DrawProgress, DrawRunner, run_draw_loop};
 pub use secret::{Digest, DrawSecret, SECRET_LEN, digest_hex, parse_digest};
 pub(crate) use tally::DrawTallies;

@@ -43,7 +43,8 @@ const RECORD_WAIT: Duration = Duration::from_secs(30);
 const TICK: Duration = PHASE_FRESH;
 
 /// Every how many ticks the loop reads the openings of the watched campaigns (about once a
-/// second), so this instance knows them before their first claim (src/draw/gate.rs).
+/// second), so this instance knows them before their first claim (src/draw/gate.rs), and
+/// writes the refused entries it counted (src/draw/refusals.rs).
 const LEARN_EVERY: u32 = 10;
 
 /// Pause before a draw that could not finish is tried again.
@@ -278,10 +279,14 @@ pub async fn run_draw_loop(engine: Engine, shutdown: CancellationToken) {
     let mut ticks: u32 = 0;
     loop {
         ticks = ticks.wrapping_add(1);
-        if ticks.is_multiple_of(LEARN_EVERY)
-            && let Err(error) = runner.engine.learn_openings().await
-        {
-            tracing::debug!(%error, "could not read the campaigns' openings");
+        if ticks.is_multiple_of(LEARN_EVERY) {
+            if let Err(error) = runner.engine.learn_openings().await {
+                tracing::debug!(%error, "could not read the campaigns' openings");
+            }
+            // The refused entries counted here since the last write (src/draw/refusals.rs).
+            if let Err(error) = runner.engine.write_refused_entries().await {
+                tracing::debug!(%error, "could not write the refused entries; kept for later");
+            }
         }
         match draws::due(runner.engine.db()).await {
             Ok(due) => {
@@ -314,6 +319,9 @@ pub async fn run_draw_loop(engine: Engine, shutdown: CancellationToken) {
             () = shutdown.cancelled() => break,
             () = tokio::time::sleep(TICK) => {}
         }
+    }
+    if let Err(error) = runner.engine.write_refused_entries().await {
+        tracing::warn!(%error, "refused entries counted here not written");
     }
     tracing::info!("draw loop stopped");
 }

@@ -463,3 +463,62 @@ pub async fn digests_after(
     .fetch_all(db)
     .await
 }
+
+/// One instant of a draw's entries: when (`entered_at`; a batch of entries shares its
+/// transaction's time), how many entered then, and how many of those were drawn.
+pub type EntryInstant = (DateTime<Utc>, i64, i64);
+
+/// The campaign's entries grouped by entry time, earliest first, read as a stream: what the
+/// fairness report needs of a million entrants is a few thousand rows (entries are written in
+/// batches that share a time), never the entrants themselves.
+pub fn entry_instants(
+    db: &PgPool,
+    campaign: CampaignId,
+) -> futures::stream::BoxStream<'_, Result<EntryInstant, sqlx::Error>> {
+    sqlx::query_as(
+        "SELECT entered_at, count(*), count(drawn_rank) FROM draw_entries \
+         WHERE campaign_id = $1 GROUP BY entered_at ORDER BY entered_at",
+    )
+    .bind(campaign.0)
+    .fetch(db)
+}
+
+/// Adds refused attempts to enter, `(campaign, reason, count)`, in one statement; campaigns
+/// without a draw are left out.
+pub async fn add_refusals(
+    db: &PgPool,
+    refusals: &[(CampaignId, &'static str, i64)],
+) -> Result<(), sqlx::Error> {
+    if refusals.is_empty() {
+        return Ok(());
+    }
+    let campaigns: Vec<i64> = refusals.iter().map(|(campaign, _, _)| campaign.0).collect();
+    let reasons: Vec<&str> = refusals.iter().map(|(_, reason, _)| *reason).collect();
+    let counts: Vec<i64> = refusals.iter().map(|(_, _, count)| *count).collect();
+    // The SELECT ends with its WHERE: `ON CONFLICT` cannot be read as part of a join.
+    sqlx::query(
+        "INSERT INTO draw_refusals (campaign_id, reason, count) \
+         SELECT r.campaign_id, r.reason, r.count \
+         FROM unnest($1::bigint[], $2::text[], $3::bigint[]) AS r(campaign_id, reason, count) \
+         WHERE EXISTS (SELECT 1 FROM campaign_draws d WHERE d.campaign_id = r.campaign_id) \
+         ON CONFLICT (campaign_id, reason) \
+         DO UPDATE SET count = draw_refusals.count + EXCLUDED.count",
+    )
+    .bind(&campaigns)
+    .bind(&reasons)
+    .bind(&counts)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// The refused attempts to enter the campaign's draw, by reason.
+pub async fn refusals_of(
+    db: &PgPool,
+    campaign: CampaignId,
+) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    sqlx::query_as("SELECT reason, count FROM draw_refusals WHERE campaign_id = $1")
+        .bind(campaign.0)
+        .fetch_all(db)
+        .await
+}

@@ -1,6 +1,7 @@
-//! The marketer's server functions: list, create, watch, pause/resume/end, change quantity.
-//! Each starts with `require_admin()`.
+//! The marketer's server functions: list, create, watch (with a fair draw's fairness report),
+//! pause/resume/end, change quantity. Each starts with `require_admin()`.
 
+use super::fairness::FairnessView;
 #[cfg(feature = "ssr")]
 use super::types::FieldProblem;
 use super::types::{CampaignView, FormResult, LiveNumbers};
@@ -73,13 +74,21 @@ pub async fn list_campaigns(
 /// rows), the most frequent first.
 pub type SetAsideReasons = Vec<(String, i64)>;
 
-/// One campaign with its numbers and the claims the sync set aside; `None` if there is no
-/// such campaign.
+/// What the admin campaign page first shows: the campaign, its numbers, the claims the sync set
+/// aside and, for a completed fair draw, its fairness report.
+pub type AdminCampaignData = (
+    CampaignView,
+    LiveNumbers,
+    SetAsideReasons,
+    Option<FairnessView>,
+);
+
+/// One campaign with its numbers, the claims the sync set aside and, for a completed fair
+/// draw, its fairness report; `None` if there is no such campaign.
 #[server(endpoint = "campaign_detail")]
-pub async fn campaign_detail(
-    id: i64,
-) -> Result<Option<(CampaignView, LiveNumbers, SetAsideReasons)>, ServerFnError> {
+pub async fn campaign_detail(id: i64) -> Result<Option<AdminCampaignData>, ServerFnError> {
     use crate::backend::{engine, session::require_admin, unavailable};
+    use coupon::draw::FairnessListing;
     require_admin().await?;
     let engine = engine()?;
     let id = coupon::CampaignId(id);
@@ -96,10 +105,25 @@ pub async fn campaign_detail(
             numbers.entrants = Some(tally.entrants);
         }
     }
+    // Its entry-time distribution is computed once per instance (src/draw/fairness.rs); a
+    // failure leaves the page without the report rather than without everything.
+    let fairness = if report.campaign.is_fair_draw() {
+        match engine.fairness_report(id).await {
+            Ok(FairnessListing::Report(fairness)) => Some(FairnessView::from(&fairness)),
+            Ok(FairnessListing::NotDone | FairnessListing::NoDraw) => None,
+            Err(error) => {
+                tracing::warn!(campaign = %id, %error, "fairness report unreadable");
+                None
+            }
+        }
+    } else {
+        None
+    };
     Ok(Some((
         CampaignView::from(&report.campaign),
         numbers,
         set_aside,
+        fairness,
     )))
 }
 

@@ -159,12 +159,18 @@ pub async fn claim(campaign_id: i64) -> Result<ClaimView, ServerFnError> {
         return Err(ServerFnError::new("sign in through the shop first"));
     };
     let member = member.id().clone();
+    let engine = engine()?;
+    let campaign = coupon::CampaignId(campaign_id);
     crate::backend::limits()?
         .claim(member.as_str(), crate::backend::client_address())
         .await
-        .map_err(crate::backend::refused)?;
-    let engine = engine()?;
-    let campaign = coupon::CampaignId(campaign_id);
+        .map_err(|refusal| {
+            // Counted for the fair draw's report if this was an entry (no I/O).
+            if let coupon_access::limits::LimitRefusal::Limited(_) = refusal {
+                engine.note_refused_entry(campaign, coupon::draw::RefusalReason::RateLimited);
+            }
+            crate::backend::refused(refusal)
+        })?;
     let outcome = match engine.claim(campaign, &member).await {
         Ok(outcome) => outcome,
         Err(error) if error.is_retryable() => {

@@ -4,11 +4,13 @@
 mod admin;
 mod campaigns;
 mod coupons;
+mod fairness;
 mod member;
 mod types;
 
 pub use admin::*;
 pub use campaigns::*;
 pub use coupons::*;
+pub use fairness::*;
 pub use member::*;
 pub use types::*;

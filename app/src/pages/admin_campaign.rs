@@ -1,11 +1,13 @@
-//! `/admin/campaigns/:id`: one campaign draining live, with the marketer's controls.
+//! `/admin/campaigns/:id`: one campaign draining live, with the marketer's controls, and a
+//! completed fair draw's fairness report.
 
 use crate::api::{
-    CampaignView, FormResult, LiveNumbers, SetAsideReasons, SetCampaignQuantity, SetCampaignStatus,
-    campaign_detail,
+    AdminCampaignData, CampaignView, FormResult, LiveNumbers, SetAsideReasons, SetCampaignQuantity,
+    SetCampaignStatus, campaign_detail,
 };
 use crate::components::admin_gate::AdminGate;
 use crate::components::chart::ClaimsChart;
+use crate::components::fairness::FairnessSection;
 use crate::components::live::use_live;
 use crate::i18n::{
     Lang, format_count, format_discount, format_rate, format_seconds_tenths, format_time,
@@ -16,8 +18,9 @@ use crate::use_lang;
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
-/// The campaign, its numbers and the claims the sync set aside, as the page first shows them.
-type Detail = Resource<Result<Option<(CampaignView, LiveNumbers, SetAsideReasons)>, ServerFnError>>;
+/// The campaign, its numbers, the claims the sync set aside and a completed fair draw's
+/// fairness report, as the page first shows them.
+type Detail = Resource<Result<Option<AdminCampaignData>, ServerFnError>>;
 
 /// The campaign page.
 #[component]
@@ -42,9 +45,13 @@ fn CampaignDetail(detail: Detail) -> impl IntoView {
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
                 match detail.await {
-                    Ok(Some((campaign, numbers, set_aside))) => view! {
-                        <LiveCampaign campaign numbers set_aside on_change=move || detail.refetch()/>
-                    }.into_any(),
+                    Ok(Some((campaign, numbers, set_aside, fairness))) => {
+                        let id = campaign.id;
+                        view! {
+                            <LiveCampaign campaign numbers set_aside on_change=move || detail.refetch()/>
+                            {fairness.map(|fairness| view! { <FairnessSection id fairness/> })}
+                        }.into_any()
+                    }
                     Ok(None) => view! { <p class="empty">{t.not_found}</p> }.into_any(),
                     Err(error) => view! { <p class="error">{error.to_string()}</p> }.into_any(),
                 }

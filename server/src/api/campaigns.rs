@@ -1,12 +1,15 @@
 //! `POST /api/v1/campaigns`, `GET /api/v1/campaigns/{id}` and, for a fair draw,
-//! `GET /api/v1/campaigns/{id}/draw`.
+//! `GET /api/v1/campaigns/{id}/draw` and `GET /api/v1/campaigns/{id}/fairness`.
 
 use super::error::ApiError;
 use super::extract::{ApiJson, CampaignPath};
 use axum::Json;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
-use coupon::draw::{DrawListing, DrawPage, DrawReport, MOST_DIGESTS_PER_PAGE, parse_digest};
+use coupon::draw::{
+    DrawListing, DrawPage, DrawReport, FairnessListing, FairnessReport, MOST_DIGESTS_PER_PAGE,
+    parse_digest,
+};
 use coupon::{Campaign, CampaignDraft, Engine, FieldError, StatusReport};
 use serde::Serialize;
 
@@ -75,6 +78,31 @@ pub async fn draw(
             message: "the draw is not completed yet: the order is published once it is",
         }),
         DrawListing::NoDraw => Err(ApiError::Missing {
+            code: "no_draw",
+            message: "this campaign opens first come, first served: it has no draw",
+        }),
+    }
+}
+
+/// The fairness report of a completed fair draw: entrants, drawn, not drawn, the commitment,
+/// the secret and the cutoff, the Kolmogorov–Smirnov distance between the winners' entry times
+/// and everyone's with a 20-slice histogram of both, and the attempts to enter refused before
+/// the draw. 409 `draw_not_done` before the draw is completed; 404 `no_draw` for a first-come
+/// campaign.
+pub async fn fairness(
+    State(engine): State<Engine>,
+    CampaignPath(id): CampaignPath,
+) -> Result<Json<FairnessReport>, ApiError> {
+    if engine.campaign(id).await?.is_none() {
+        return Err(ApiError::NotFound("no such campaign"));
+    }
+    match engine.fairness_report(id).await? {
+        FairnessListing::Report(report) => Ok(Json(report)),
+        FairnessListing::NotDone => Err(ApiError::Conflict {
+            code: "draw_not_done",
+            message: "the draw is not completed yet: its fairness report follows once it is",
+        }),
+        FairnessListing::NoDraw => Err(ApiError::Missing {
             code: "no_draw",
             message: "this campaign opens first come, first served: it has no draw",
         }),

@@ -6,7 +6,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use coupon::draw::DrawStanding;
+use coupon::draw::{DrawStanding, RefusalReason};
 use coupon::{ClaimOutcome, Engine, HeldCoupon, UserId};
 use coupon_access::limits::{LimitRefusal, RateLimits};
 use serde::{Deserialize, Serialize};
@@ -35,7 +35,11 @@ pub async fn claim(
         .claim(user.as_str(), None)
         .await
         .map_err(|refusal| match refusal {
-            LimitRefusal::Limited(limited) => ApiError::RateLimited(limited.retry_after),
+            LimitRefusal::Limited(limited) => {
+                // Counted for the fair draw's report if this was an entry (no I/O).
+                engine.note_refused_entry(id, RefusalReason::RateLimited);
+                ApiError::RateLimited(limited.retry_after)
+            }
             LimitRefusal::Unavailable(error) => {
                 tracing::error!(%error, "rate limits unreadable: claim refused");
                 ApiError::Unavailable

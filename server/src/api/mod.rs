@@ -29,6 +29,7 @@ pub fn routes<S: Clone + Send + Sync + 'static>(
         .route("/campaigns", post(campaigns::create))
         .route("/campaigns/{id}", get(campaigns::status))
         .route("/campaigns/{id}/draw", get(campaigns::draw))
+        .route("/campaigns/{id}/fairness", get(campaigns::fairness))
         .route("/campaigns/{id}/claims", post(claims::claim))
         .route("/campaigns/{id}/claims/{user_id}", get(claims::find))
         .route("/coupons/{code}", get(coupons::find))
