@@ -4,8 +4,10 @@
 //! transaction committed, so an acknowledged entry survives anything Redis does: it never was
 //! in Redis.
 //!
-//! One insert in flight per instance: while it waits for PostgreSQL the next batch gathers, so
-//! the rate follows PostgreSQL's latency instead of paying a transaction per entry. At most
+//! A few inserts in flight per instance ([`INSERTS_IN_FLIGHT`]): while they wait for PostgreSQL
+//! the next batch gathers, so the rate follows PostgreSQL's latency instead of paying a
+//! transaction per entry, and PostgreSQL commits several at once (one in flight left a core
+//! idle: docs/benchmark.md, line 7). At most
 //! [`MOST_ENTRIES_WAITING`] entries wait on one instance; beyond that an entry is answered "try
 //! again" at once ([`EngineError::Busy`]).
 
@@ -13,8 +15,12 @@ use crate::campaign::CampaignId;
 use crate::error::EngineError;
 use crate::store::draws::{self, EntryWindow, NewEntry};
 use sqlx::PgPool;
+use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Semaphore, mpsc, oneshot};
+
+/// Inserts running at once on one instance.
+const INSERTS_IN_FLIGHT: usize = 3;
 
 /// Most entries in one insert.
 const MOST_ENTRIES_PER_INSERT: usize = 4096;
@@ -65,43 +71,59 @@ impl EntryBatcher {
 }
 
 async fn run_inserts(mut incoming: mpsc::Receiver<Request>, db: PgPool) {
-    let mut arrived: Vec<Request> = Vec::with_capacity(MOST_ENTRIES_PER_INSERT);
-    while incoming
-        .recv_many(&mut arrived, MOST_ENTRIES_PER_INSERT)
-        .await
-        > 0
-    {
-        // A caller that stopped waiting is not entered: nobody would hear that it was.
-        let (entries, answers): (Vec<NewEntry>, Vec<(CampaignId, oneshot::Sender<Answer>)>) =
-            arrived
-                .drain(..)
-                .filter(|request| !request.answer.is_closed())
-                .map(|request| {
-                    let campaign = request.entry.campaign;
-                    (request.entry, (campaign, request.answer))
-                })
-                .unzip();
-        if entries.is_empty() {
-            continue;
+    let slots = Arc::new(Semaphore::new(INSERTS_IN_FLIGHT));
+    loop {
+        // The slot is taken before the batch: while every insert is on its way, entries gather.
+        let Ok(slot) = slots.clone().acquire_owned().await else {
+            return;
+        };
+        let mut arrived: Vec<Request> = Vec::with_capacity(MOST_ENTRIES_PER_INSERT);
+        if incoming
+            .recv_many(&mut arrived, MOST_ENTRIES_PER_INSERT)
+            .await
+            == 0
+        {
+            return;
         }
-        match draws::insert_entries(&db, &entries).await {
-            Ok(windows) => {
-                crate::metrics::entries_written(entries.len());
-                for (campaign, answer) in answers {
-                    // No draw row: the gate saw a draw PostgreSQL does not have; never entered.
-                    let window = windows
-                        .get(&campaign)
-                        .copied()
-                        .unwrap_or(EntryWindow::Closed);
-                    let _ = answer.send(Ok(window));
-                }
+        let db = db.clone();
+        tokio::spawn(async move {
+            write_batch(arrived, &db).await;
+            drop(slot);
+        });
+    }
+}
+
+/// Writes one batch and answers its callers.
+async fn write_batch(arrived: Vec<Request>, db: &PgPool) {
+    // A caller that stopped waiting is not entered: nobody would hear that it was.
+    let (entries, answers): (Vec<NewEntry>, Vec<(CampaignId, oneshot::Sender<Answer>)>) = arrived
+        .into_iter()
+        .filter(|request| !request.answer.is_closed())
+        .map(|request| {
+            let campaign = request.entry.campaign;
+            (request.entry, (campaign, request.answer))
+        })
+        .unzip();
+    if entries.is_empty() {
+        return;
+    }
+    match draws::insert_entries(db, &entries).await {
+        Ok(windows) => {
+            crate::metrics::entries_written(entries.len());
+            for (campaign, answer) in answers {
+                // No draw row: the gate saw a draw PostgreSQL does not have; never entered.
+                let window = windows
+                    .get(&campaign)
+                    .copied()
+                    .unwrap_or(EntryWindow::Closed);
+                let _ = answer.send(Ok(window));
             }
-            Err(error) => {
-                // Nothing of the batch is acknowledged; each caller answers "try again".
-                tracing::warn!(%error, entries = entries.len(), "a batch of entries failed");
-                for (_, answer) in answers {
-                    let _ = answer.send(Err(EngineError::EntryUndecided));
-                }
+        }
+        Err(error) => {
+            // Nothing of the batch is acknowledged; each caller answers "try again".
+            tracing::warn!(%error, entries = entries.len(), "a batch of entries failed");
+            for (_, answer) in answers {
+                let _ = answer.send(Err(EngineError::EntryUndecided));
             }
         }
     }
