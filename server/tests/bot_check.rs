@@ -236,21 +236,22 @@ async fn missing_forged_unsolved_expired_and_foreign_solutions_are_refused_and_w
 
 #[tokio::test]
 async fn a_fair_draws_web_entries_need_the_check_and_its_refusals_are_counted() {
-    // Arrange: a fair draw with a bot check, entries open, the draw in four seconds.
+    // Arrange: two members; a fair draw with a bot check, entries open, the draw in six
+    // seconds (the refusals count while the entries are open).
     let server = server().await;
+    let entrant = member(&server, "pow-entrant").await;
+    let bot = member(&server, "pow-bot").await;
     let now = chrono::Utc::now();
     let draft = CampaignDraft {
         opening: Some("fair_draw".into()),
         entries_open_at: Some(now - chrono::Duration::minutes(1)),
-        claim_starts_at: now + chrono::Duration::seconds(4),
+        claim_starts_at: now + chrono::Duration::seconds(6),
         claim_ends_at: now + chrono::Duration::hours(1),
         bot_check_bits: Some(i64::from(BITS)),
         ..draft(2)
     };
     let campaign = server.engine.create_campaign(&draft).await.unwrap();
     let id = campaign.id.0;
-    let entrant = member(&server, "pow-entrant").await;
-    let bot = member(&server, "pow-bot").await;
 
     // Act: one entry with a solution, then two attempts without one and one reusing it.
     let (text, nonce) = solved(&server, id).await;

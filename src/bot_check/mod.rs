@@ -147,6 +147,11 @@ impl BotChecks {
     }
 }
 
+/// A field as sent, trimmed; `None` when absent or blank.
+fn given(value: Option<&str>) -> Option<&str> {
+    value.map(str::trim).filter(|value| !value.is_empty())
+}
+
 /// The Redis key that marks a challenge used: `pow:` and its tag in hex.
 pub fn used_key(tag: &[u8]) -> String {
     format!("pow:{}", hex::encode(tag))
@@ -212,7 +217,6 @@ impl Engine {
             Some(bits) if bits > 0 => bits,
             _ => return Ok(BotCheckOutcome::Off),
         };
-        let given = |value: Option<&str>| value.map(str::trim).filter(|value| !value.is_empty());
         let (Some(challenge), Some(nonce)) = (given(challenge), given(nonce)) else {
             return Ok(BotCheckOutcome::Refused(BotCheckRefusal::Required));
         };
