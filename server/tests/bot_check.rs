@@ -434,3 +434,34 @@ async fn the_admin_form_sets_the_bot_check_and_names_a_bad_value() {
         .expect("created");
     assert_eq!(created.bot_check_bits, 22);
 }
+
+#[tokio::test]
+async fn the_claim_page_of_a_checked_campaign_loads_the_solver_and_explains_it_without_js() {
+    // Arrange
+    let server = server().await;
+    let checked = checked_campaign(&server, 5).await;
+    let unchecked = server.campaign(5).await;
+    let client = member(&server, "pow-page").await;
+    let page = |id: coupon::CampaignId| {
+        let client = client.clone();
+        let url = server.url(&format!("/c/{id}"));
+        async move { client.get(url).send().await.unwrap().text().await.unwrap() }
+    };
+
+    // Act
+    let with_check = page(checked.id).await;
+    let without = page(unchecked.id).await;
+
+    // Assert: the form's fields for the solution, the script, the note for browsers without
+    // JavaScript; none of them on a campaign without a check.
+    for part in [
+        "name=\"bot_challenge\"",
+        "name=\"bot_nonce\"",
+        "src=\"/pow.js\"",
+        "<noscript>",
+        "bot-check-needs-js",
+    ] {
+        assert!(with_check.contains(part), "{part} missing");
+        assert!(!without.contains(part), "{part} on a campaign without a check");
+    }
+}
