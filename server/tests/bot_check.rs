@@ -458,7 +458,7 @@ async fn the_claim_page_of_a_checked_campaign_loads_the_solver_and_explains_it_w
         "name=\"bot_challenge\"",
         "name=\"bot_nonce\"",
         "src=\"/pow.js\"",
-        "<noscript>",
+        "<noscript",
         "bot-check-needs-js",
     ] {
         assert!(with_check.contains(part), "{part} missing");
