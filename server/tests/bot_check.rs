@@ -158,7 +158,10 @@ async fn a_solved_challenge_is_accepted_once_and_refused_as_reused_after() {
     assert!(holds(&server, &campaign, "pow-first").await);
     assert_eq!(again_status, StatusCode::OK);
     assert!(refused_with(&again, "bot_check_reused"), "{again}");
-    assert!(!holds(&server, &campaign, "pow-second").await, "nothing written");
+    assert!(
+        !holds(&server, &campaign, "pow-second").await,
+        "nothing written"
+    );
     let status = server.engine.status(campaign.id).await.unwrap().unwrap();
     assert_eq!(status.claimed, 1);
 }
@@ -193,7 +196,11 @@ async fn missing_forged_unsolved_expired_and_foreign_solutions_are_refused_and_w
     let cases: [(&str, Option<(&str, &str)>, &str); 7] = [
         ("pow-missing", None, "bot_check_required"),
         ("pow-blank", Some(("", "")), "bot_check_required"),
-        ("pow-no-nonce", Some((text.as_str(), " ")), "bot_check_required"),
+        (
+            "pow-no-nonce",
+            Some((text.as_str(), " ")),
+            "bot_check_required",
+        ),
         (
             "pow-forged",
             Some((forged.as_str(), forged_nonce.as_str())),
@@ -223,8 +230,14 @@ async fn missing_forged_unsolved_expired_and_foreign_solutions_are_refused_and_w
 
         // Assert
         assert_eq!(status, StatusCode::OK, "{who}: {body}");
-        assert!(refused_with(&body, code), "{who}: expected {code}, got {body}");
-        assert!(!holds(&server, &campaign, who).await, "{who}: nothing written");
+        assert!(
+            refused_with(&body, code),
+            "{who}: expected {code}, got {body}"
+        );
+        assert!(
+            !holds(&server, &campaign, who).await,
+            "{who}: nothing written"
+        );
     }
     let status = server.engine.status(campaign.id).await.unwrap().unwrap();
     assert_eq!(status.claimed, 0, "nobody claimed");
@@ -282,12 +295,7 @@ async fn a_fair_draws_web_entries_need_the_check_and_its_refusals_are_counted() 
     let api = reqwest::Client::new();
     let fairness = server.url(&format!("/api/v1/campaigns/{id}/fairness"));
     let report = first_within(StdDuration::from_secs(20), || async {
-        let response = api
-            .get(&fairness)
-            .bearer_auth(API_KEY)
-            .send()
-            .await
-            .ok()?;
+        let response = api.get(&fairness).bearer_auth(API_KEY).send().await.ok()?;
         let report: Value = response.json().await.ok()?;
         (report["refused"]["bot_check"] == 3).then_some(report)
     })
@@ -462,6 +470,9 @@ async fn the_claim_page_of_a_checked_campaign_loads_the_solver_and_explains_it_w
         "bot-check-needs-js",
     ] {
         assert!(with_check.contains(part), "{part} missing");
-        assert!(!without.contains(part), "{part} on a campaign without a check");
+        assert!(
+            !without.contains(part),
+            "{part} on a campaign without a check"
+        );
     }
 }

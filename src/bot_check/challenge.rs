@@ -271,9 +271,14 @@ mod tests {
     fn forged_foreign_expired_and_unsolved_challenges_are_refused() {
         let challenge = key().issue(CampaignId(3), NOW + 60_000);
         let nonce = solve(&challenge, 8).to_string();
-        let check = |challenge: &str, nonce: &str, campaign: i64, now: i64| {
+        fn check(
+            challenge: &str,
+            nonce: &str,
+            campaign: i64,
+            now: i64,
+        ) -> Result<Solved, Unsolved> {
             key().check(challenge, nonce, CampaignId(campaign), 8, now)
-        };
+        }
         // A changed tag, and a changed campaign id re-encoded with the old tag.
         let mut bytes = URL_SAFE_NO_PAD.decode(&challenge).unwrap();
         bytes[63] ^= 1;
@@ -281,10 +286,7 @@ mod tests {
         bytes[63] ^= 1;
         bytes[7] ^= 1;
         let tampered_campaign = URL_SAFE_NO_PAD.encode(&bytes);
-        assert_eq!(
-            check(&tampered_tag, &nonce, 3, NOW),
-            Err(Unsolved::Failed)
-        );
+        assert_eq!(check(&tampered_tag, &nonce, 3, NOW), Err(Unsolved::Failed));
         assert_eq!(
             check(&tampered_campaign, &nonce, 2, NOW),
             Err(Unsolved::Failed)
@@ -292,7 +294,10 @@ mod tests {
         // Another key's.
         let foreign = BotCheckKey::from_bytes([8; 32]).issue(CampaignId(3), NOW + 60_000);
         let foreign_nonce = solve(&foreign, 8).to_string();
-        assert_eq!(check(&foreign, &foreign_nonce, 3, NOW), Err(Unsolved::Failed));
+        assert_eq!(
+            check(&foreign, &foreign_nonce, 3, NOW),
+            Err(Unsolved::Failed)
+        );
         // Another campaign's.
         assert_eq!(check(&challenge, &nonce, 4, NOW), Err(Unsolved::Failed));
         // Expired: at its expiry and after.
@@ -305,8 +310,18 @@ mod tests {
             .find(|n| !solves(&challenge, *n, 8))
             .unwrap()
             .to_string();
-        for bad in [wrong.as_str(), "", "-1", "01", "1e3", " 1", "18446744073709551616"] {
-            assert_eq!(check(&challenge, bad, 3, NOW), Err(Unsolved::Failed), "{bad:?}");
+        let nonces = [
+            wrong.as_str(),
+            "",
+            "-1",
+            "01",
+            "1e3",
+            " 1",
+            "18446744073709551616",
+        ];
+        for bad in nonces {
+            let refused = check(&challenge, bad, 3, NOW);
+            assert_eq!(refused, Err(Unsolved::Failed), "{bad:?}");
         }
         // Not a challenge at all.
         let padded = format!("{challenge}=");

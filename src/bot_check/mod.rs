@@ -181,7 +181,9 @@ impl Engine {
             return Ok(None);
         };
         let expires_at = Utc::now() + CHALLENGE_TTL;
-        Ok(Some(self.bot_challenge_expiring_at(campaign, bits, expires_at)))
+        Ok(Some(
+            self.bot_challenge_expiring_at(campaign, bits, expires_at),
+        ))
     }
 
     /// A challenge for `campaign` with the given bits and expiry, signed with this deployment's

@@ -116,8 +116,7 @@ pub async fn bot_check_bits_of(db: &PgPool, id: CampaignId) -> Result<Option<u8>
             .fetch_optional(db)
             .await?;
     bits.map(|bits| {
-        u8::try_from(bits)
-            .map_err(|_| sqlx::Error::Decode(format!("bot_check_bits {bits}").into()))
+        u8::try_from(bits).map_err(|_| sqlx::Error::Decode(format!("bot_check_bits {bits}").into()))
     })
     .transpose()
 }

@@ -156,7 +156,9 @@ pub enum ClaimView {
     Unavailable,
     /// The bot check refused the claim (`bot_check_required`, `bot_check_failed`,
     /// `bot_check_expired`, `bot_check_reused`); nothing was written: try again.
-    BotCheckRefused { code: String },
+    BotCheckRefused {
+        code: String,
+    },
 }
 
 /// Everything the claim page needs on first render.
