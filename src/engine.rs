@@ -1,5 +1,6 @@
 //! The [`Engine`] handle: connections and settings shared by every engine operation.
 
+use crate::bot_check::BotChecks;
 use crate::claim::ClaimAck;
 use crate::claim::ClaimBatcher;
 use crate::code::CodeKey;
@@ -130,6 +131,8 @@ struct Parts {
     refusals: RefusalTally,
     /// The entry-time distributions of completed draws computed here (src/draw/fairness.rs).
     fairness: FairnessCache,
+    /// The bot check's key and the campaigns' bits seen here (src/bot_check/).
+    bot_checks: BotChecks,
 }
 
 /// How the engine reaches Redis, and what "issued" means.
@@ -181,7 +184,7 @@ impl Engine {
             .max_connections(2)
             .acquire_timeout(Duration::from_secs(5))
             .connect_lazy(database_url)?;
-        let codes = code_key::load_or_create(&db).await?;
+        let (codes, bot_check_key) = code_key::load_or_create_keys(&db).await?;
         let engine = Self(Arc::new(Parts {
             redis: shared,
             claims_redis,
@@ -199,6 +202,7 @@ impl Engine {
             entries: OnceLock::new(),
             refusals: RefusalTally::default(),
             fairness: FairnessCache::default(),
+            bot_checks: BotChecks::new(bot_check_key),
         }));
         // Known openings let first-come claims skip the draw's gate from the first one.
         engine.learn_openings().await?;
@@ -245,6 +249,11 @@ impl Engine {
     /// The entry-time distributions this instance computed (src/draw/fairness.rs).
     pub(crate) fn fairness_cache(&self) -> &FairnessCache {
         &self.0.fairness
+    }
+
+    /// The bot check's key and the campaigns' bits (src/bot_check/).
+    pub(crate) fn bot_checks(&self) -> &BotChecks {
+        &self.0.bot_checks
     }
 
     /// The entry batcher, started on first use.

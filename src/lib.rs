@@ -11,6 +11,7 @@
 //! - [`campaign`]: campaigns as input and as stored, and the engine's calls that create and
 //!   read them.
 //! - [`user`]: the member claiming a coupon ([`UserId`]).
+//! - [`bot_check`]: the proof of work a campaign may ask of the web's claims and entries.
 //! - [`validation`]: field errors, collected so that a form shows them all at once.
 //! - [`text`]: what text people give us may contain (no invisible characters, one encoding).
 //! - [`code`]: coupon codes, made from (campaign, sequence) under the deployment's key.
@@ -40,6 +41,7 @@
 //! Beside it in the workspace: `access/` (who may do what: member identity, admin accounts, the
 //! admin check, rate limits), `app/` (the Leptos UI) and `server/` (the axum binary).
 
+pub mod bot_check;
 pub mod campaign;
 mod claim;
 pub mod code;

@@ -405,6 +405,17 @@ pub struct Texts {
     pub fairness_refused_bot_check: &'static str,
     pub fairness_bot_check_off: &'static str,
     pub fairness_export_csv: &'static str,
+    // the bot check (admin form, claim page)
+    pub bot_check: &'static str,
+    pub bot_check_off: &'static str,
+    pub bot_check_about_1s: &'static str,
+    pub bot_check_about_3s: &'static str,
+    pub bot_check_hint: &'static str,
+    /// Shown without JavaScript when the campaign has a bot check; no `<` or `&` (it is HTML).
+    pub bot_check_needs_js: &'static str,
+    pub bot_check_running: &'static str,
+    pub bot_check_refused: &'static str,
+    pub bot_check_expired: &'static str,
 }
 
 const KO: Texts = Texts {
@@ -544,6 +555,15 @@ const KO: Texts = Texts {
     fairness_refused_bot_check: "봇 검사로 거절된 응모",
     fairness_bot_check_off: "봇 검사 꺼짐",
     fairness_export_csv: "공정성 보고서 CSV",
+    bot_check: "봇 검사",
+    bot_check_off: "끄기",
+    bot_check_about_1s: "휴대폰에서 약 1초",
+    bot_check_about_3s: "휴대폰에서 약 3초",
+    bot_check_hint: "웹에서 받기 전에 브라우저가 짧은 계산 문제를 풉니다. 쇼핑몰 백엔드의 JSON API는 검사하지 않습니다.",
+    bot_check_needs_js: "이 쿠폰은 자동 신청을 막기 위해 브라우저에서 짧은 계산(봇 검사)을 합니다. 받으려면 JavaScript를 켜 주세요.",
+    bot_check_running: "봇 검사 중… 잠시만 기다려 주세요.",
+    bot_check_refused: "봇 검사를 통과하지 못했습니다. 다시 시도해 주세요.",
+    bot_check_expired: "봇 검사 시간이 지났습니다. 다시 시도해 주세요.",
 };
 
 const EN: Texts = Texts {
@@ -683,6 +703,15 @@ const EN: Texts = Texts {
     fairness_refused_bot_check: "Entries refused by the bot check",
     fairness_bot_check_off: "bot check off",
     fairness_export_csv: "Fairness CSV",
+    bot_check: "Bot check",
+    bot_check_off: "Off",
+    bot_check_about_1s: "About 1 s on a phone",
+    bot_check_about_3s: "About 3 s on a phone",
+    bot_check_hint: "Before a web claim the browser solves a short computation puzzle. The JSON API of shop backends is exempt.",
+    bot_check_needs_js: "This campaign checks for bots with a short computation in your browser. Turn JavaScript on to claim.",
+    bot_check_running: "Checking for bots… one moment.",
+    bot_check_refused: "The bot check did not pass. Please try again.",
+    bot_check_expired: "The bot check took too long. Please try again.",
 };
 
 #[cfg(test)]

@@ -19,6 +19,9 @@ impl Engine {
             // With its draw's secret, in one transaction (src/draw/).
             Opening::FairDraw { .. } => crate::draw::insert_with_draw(self.db(), &new).await?,
         };
+        // Never changes: this instance needs no read of it for the campaign's claims.
+        self.bot_checks()
+            .remember(campaign.id, campaign.bot_check_bits);
         if let Err(error) = self.load_campaign(campaign.id).await {
             tracing::warn!(
                 campaign = %campaign.id,

@@ -1,6 +1,8 @@
 //! The raw input of "create a campaign", and its validation into a [`NewCampaign`].
 
-use super::fields::{CampaignName, ClaimWindow, Discount, DiscountKind, Quantity, ValidDays};
+use super::fields::{
+    BotCheckBits, CampaignName, ClaimWindow, Discount, DiscountKind, Quantity, ValidDays,
+};
 use super::opening::Opening;
 use super::order_rules::OrderRules;
 use crate::validation::ValidationErrors;
@@ -41,6 +43,10 @@ pub struct CampaignDraft {
     /// With `fair_draw`: when entries open, before `claim_starts_at`.
     #[serde(default)]
     pub entries_open_at: Option<DateTime<Utc>>,
+    /// The web's bot check: leading zero bits a solved challenge must have, 0 to 28; absent or
+    /// 0 is off (src/bot_check/).
+    #[serde(default)]
+    pub bot_check_bits: Option<i64>,
 }
 
 /// A campaign that passed every rule and can be stored.
@@ -60,6 +66,8 @@ pub struct NewCampaign {
     pub order_rules: OrderRules,
     /// First come, first served, or a fair draw.
     pub opening: Opening,
+    /// The web's bot check (0: off).
+    pub bot_check_bits: BotCheckBits,
 }
 
 impl CampaignDraft {
@@ -83,6 +91,7 @@ impl CampaignDraft {
             Some(self.claim_starts_at),
             now,
         ));
+        let bot_check_bits = errors.check(BotCheckBits::parse(self.bot_check_bits));
         let kind = DiscountKind::parse(&self.discount_kind).ok();
         let order_rules =
             match OrderRules::parse(kind, self.min_order_amount, self.max_discount_amount) {
@@ -100,6 +109,7 @@ impl CampaignDraft {
             valid_days,
             order_rules,
             opening,
+            bot_check_bits,
         ) {
             (
                 Some(name),
@@ -109,6 +119,7 @@ impl CampaignDraft {
                 Some(valid_days),
                 Some(order_rules),
                 Some(opening),
+                Some(bot_check_bits),
             ) => Ok(NewCampaign {
                 name,
                 discount,
@@ -117,6 +128,7 @@ impl CampaignDraft {
                 valid_days,
                 order_rules,
                 opening,
+                bot_check_bits,
             }),
             _ => Err(errors),
         }
@@ -141,6 +153,7 @@ mod tests {
             max_discount_amount: None,
             opening: None,
             entries_open_at: None,
+            bot_check_bits: None,
         }
     }
 
@@ -191,6 +204,25 @@ mod tests {
         };
         let valid = draft.validate(now).unwrap();
         assert!(matches!(valid.opening, Opening::FairDraw { .. }));
+    }
+
+    #[test]
+    fn a_bot_check_out_of_range_is_refused_by_field_and_absent_is_off() {
+        let now = Utc::now();
+        let off = valid_draft(now).validate(now).unwrap();
+        assert_eq!(off.bot_check_bits.get(), 0);
+        let on = CampaignDraft {
+            bot_check_bits: Some(20),
+            ..valid_draft(now)
+        };
+        assert_eq!(on.validate(now).unwrap().bot_check_bits.get(), 20);
+        let draft = CampaignDraft {
+            bot_check_bits: Some(29),
+            ..valid_draft(now)
+        };
+        let errors = draft.validate(now).unwrap_err();
+        assert_eq!(errors.0.len(), 1);
+        assert_eq!(errors.0[0].field, "bot_check_bits");
     }
 
     #[test]

@@ -16,6 +16,9 @@ pub const MAX_VALID_DAYS: i64 = 3650;
 /// probe, and chrono parses years PostgreSQL's `timestamptz` cannot store (it begins in 4713 BC):
 /// such a campaign used to fail at the insert, answered as "database unavailable".
 pub const FIRST_CLAIM_YEAR: i32 = 1970;
+/// Most leading zero bits a campaign's bot check may require: 2^28 hashes, minutes on a phone
+/// (src/bot_check/).
+pub const MAX_BOT_CHECK_BITS: i64 = 28;
 /// Latest year a claim window may start or end in (UTC): the last that RFC 3339's four-digit
 /// years can write, far inside `timestamptz` (294276 AD) even with [`MAX_VALID_DAYS`] of coupon
 /// validity added.
@@ -172,6 +175,35 @@ impl ValidDays {
     }
 }
 
+/// How hard the bot check of the web's claims and entries is: the leading zero bits a solved
+/// challenge's SHA-256 must have, 0 (off, the default) to [`MAX_BOT_CHECK_BITS`]
+/// (src/bot_check/).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct BotCheckBits(u8);
+
+impl BotCheckBits {
+    /// Checks the range; absent is 0, off.
+    pub fn parse(raw: Option<i64>) -> Result<Self, FieldError> {
+        let raw = raw.unwrap_or(0);
+        if raw < 0 {
+            return Err(FieldError::new("bot_check_bits", "must be at least 0"));
+        }
+        if raw > MAX_BOT_CHECK_BITS {
+            return Err(FieldError::new(
+                "bot_check_bits",
+                format!("must be at most {MAX_BOT_CHECK_BITS}"),
+            ));
+        }
+        // In range, so it fits: MAX_BOT_CHECK_BITS < u8::MAX.
+        Ok(Self(raw as u8))
+    }
+
+    /// The number of bits; 0 is off.
+    pub fn get(self) -> u8 {
+        self.0
+    }
+}
+
 /// When claims are accepted: from `starts_at` (inclusive) to `ends_at` (exclusive).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClaimWindow {
@@ -308,6 +340,25 @@ mod tests {
         assert!(ValidDays::parse(3651).is_err());
         assert!(ValidDays::parse(i64::MAX).is_err());
         assert_eq!(ValidDays::parse(30).unwrap().get(), 30);
+    }
+
+    #[test]
+    fn bot_check_bits_are_off_by_default_and_at_most_the_maximum() {
+        assert_eq!(BotCheckBits::parse(None).unwrap().get(), 0);
+        assert_eq!(BotCheckBits::parse(Some(0)).unwrap().get(), 0);
+        assert_eq!(BotCheckBits::parse(Some(20)).unwrap().get(), 20);
+        assert_eq!(
+            BotCheckBits::parse(Some(MAX_BOT_CHECK_BITS)).unwrap().get(),
+            28
+        );
+        for raw in [-1, MAX_BOT_CHECK_BITS + 1, i64::MAX] {
+            let err = BotCheckBits::parse(Some(raw)).unwrap_err();
+            assert_eq!(err.field, "bot_check_bits", "{raw}");
+        }
+        assert_eq!(
+            BotCheckBits::parse(Some(29)).unwrap_err().reason,
+            "must be at most 28"
+        );
     }
 
     #[test]

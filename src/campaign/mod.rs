@@ -9,8 +9,9 @@ mod order_rules;
 
 pub use draft::{CampaignDraft, NewCampaign};
 pub use fields::{
-    CampaignName, ClaimWindow, Discount, DiscountKind, FIRST_CLAIM_YEAR, LAST_CLAIM_YEAR,
-    MAX_DISCOUNT_WON, MAX_QUANTITY, MAX_VALID_DAYS, Quantity, ValidDays,
+    BotCheckBits, CampaignName, ClaimWindow, Discount, DiscountKind, FIRST_CLAIM_YEAR,
+    LAST_CLAIM_YEAR, MAX_BOT_CHECK_BITS, MAX_DISCOUNT_WON, MAX_QUANTITY, MAX_VALID_DAYS, Quantity,
+    ValidDays,
 };
 pub use opening::{Opening, OpeningKind};
 pub use order_rules::{MAX_ORDER_WON, OrderRules};
@@ -96,11 +97,20 @@ pub struct Campaign {
     /// For a fair draw: when entries open (the draw is at `claim_starts_at`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub entries_open_at: Option<DateTime<Utc>>,
+    /// The bot check of the web's claims and entries: leading zero bits a solved challenge must
+    /// have, 0 for off (src/bot_check/). Never changes.
+    #[serde(default)]
+    pub bot_check_bits: u8,
 }
 
 impl Campaign {
     /// Whether the campaign opens with a fair draw.
     pub fn is_fair_draw(&self) -> bool {
         self.opening == OpeningKind::FairDraw
+    }
+
+    /// Whether the web's claims and entries must carry a solved bot-check challenge.
+    pub fn has_bot_check(&self) -> bool {
+        self.bot_check_bits > 0
     }
 }

@@ -105,9 +105,10 @@ pub struct RefusedEntries {
     /// Over a rate limit (per member or per client address), while the entries were open
     /// (src/draw/refusals.rs).
     pub rate_limited: i64,
-    /// By the bot check.
+    /// By the bot check (src/bot_check/): required, failed, expired or reused, while the
+    /// entries were open.
     pub bot_check: i64,
-    /// Whether there was a bot check (none is built yet: `false`, and `bot_check` is 0).
+    /// Whether the campaign had a bot check (`bot_check_bits` above 0: src/bot_check/).
     pub bot_check_enabled: bool,
 }
 
@@ -174,7 +175,7 @@ impl Engine {
         let mut refused = RefusedEntries {
             rate_limited: 0,
             bot_check: 0,
-            bot_check_enabled: false,
+            bot_check_enabled: row.bot_check_bits > 0,
         };
         for (reason, count) in draws::refusals_of(db, campaign).await? {
             match reason.as_str() {

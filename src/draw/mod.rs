@@ -226,10 +226,16 @@ impl Engine {
         )
     }
 
-    /// Reads the openings of the campaigns the sync watches into this instance's gates (at
-    /// start-up, then every second from the draw loop).
+    /// Reads the openings of the campaigns the sync watches into this instance's gates, and
+    /// their bot checks (at start-up, then every second from the draw loop).
     pub async fn learn_openings(&self) -> Result<(), EngineError> {
         let rows = draws::gates_of_watched(self.db()).await?;
+        // The bot checks' bits come with them (src/bot_check/): never a read on a claim.
+        self.bot_checks().learn(
+            rows.iter().filter_map(|row| {
+                Some((CampaignId(row.id), u8::try_from(row.bot_check_bits).ok()?))
+            }),
+        );
         self.draw_gates().learn(rows);
         Ok(())
     }

@@ -1,7 +1,7 @@
 //! Attempts to enter a fair draw that were refused before they reached it, for the fairness
 //! report: by the rate limits (which count per member and per client address in Redis, not per
-//! campaign, and are decided outside the engine, in `coupon_access`), and by a bot check once
-//! there is one.
+//! campaign, and are decided outside the engine, in `coupon_access`), and by the bot check
+//! (src/bot_check/, asked by the web layer before the claim).
 //!
 //! The web layer tells the engine of each refusal ([`Engine::note_refused_entry`]); a refusal
 //! counts only while this instance knows the campaign's entries to be open (its gate holds a
@@ -30,7 +30,7 @@ const MOST_TALLIED: usize = 10_000;
 pub enum RefusalReason {
     /// Over a rate limit (per member, or per client address).
     RateLimited,
-    /// Refused by the bot check (none is built yet: never counted so far).
+    /// Refused by the bot check (src/bot_check/): no, a wrong, an expired or a used solution.
     BotCheck,
 }
 
@@ -78,7 +78,7 @@ impl RefusalTally {
 
 impl Engine {
     /// Notes that an attempt to claim `campaign` was refused before it reached the engine (by a
-    /// rate limit): counted for the fairness report if it was an entry, i.e. this instance knows
+    /// rate limit or the bot check): counted for the fairness report if it was an entry, i.e. this instance knows
     /// the campaign's entries to be open. No I/O: written by the draw loop about once a second.
     pub fn note_refused_entry(&self, campaign: CampaignId, reason: RefusalReason) {
         if self.draw_gates().entries_open(campaign) {

@@ -24,11 +24,12 @@ struct CampaignRow {
     max_discount_amount: Option<i64>,
     opening: String,
     entries_open_at: Option<DateTime<Utc>>,
+    bot_check_bits: i16,
 }
 
 const COLUMNS: &str = "id, name, discount_kind, discount_amount, quantity, claim_starts_at, \
      claim_ends_at, valid_days, status, created_at, min_order_amount, max_discount_amount, \
-     opening, entries_open_at";
+     opening, entries_open_at, bot_check_bits";
 
 impl TryFrom<CampaignRow> for Campaign {
     type Error = sqlx::Error;
@@ -61,6 +62,10 @@ impl TryFrom<CampaignRow> for Campaign {
             created_at: row.created_at,
             opening,
             entries_open_at: row.entries_open_at,
+            // The table's CHECK keeps it in 0..=28.
+            bot_check_bits: u8::try_from(row.bot_check_bits).map_err(|_| {
+                sqlx::Error::Decode(format!("bot_check_bits {}", row.bot_check_bits).into())
+            })?,
         })
     }
 }
@@ -74,8 +79,8 @@ where
     let sql = format!(
         "INSERT INTO campaigns (name, discount_kind, discount_amount, quantity, claim_starts_at, \
          claim_ends_at, valid_days, min_order_amount, max_discount_amount, opening, \
-         entries_open_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING {COLUMNS}"
+         entries_open_at, bot_check_bits) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING {COLUMNS}"
     );
     let row: CampaignRow = sqlx::query_as(&sql)
         .bind(campaign.name.as_str())
@@ -89,6 +94,7 @@ where
         .bind(campaign.order_rules.max_discount_amount)
         .bind(campaign.opening.kind().as_str())
         .bind(campaign.opening.entries_open_at())
+        .bind(i16::from(campaign.bot_check_bits.get()))
         .fetch_one(db)
         .await?;
     row.try_into()
@@ -99,6 +105,20 @@ pub async fn find(db: &PgPool, id: CampaignId) -> Result<Option<Campaign>, sqlx:
     let sql = format!("SELECT {COLUMNS} FROM campaigns WHERE id = $1");
     let row: Option<CampaignRow> = sqlx::query_as(&sql).bind(id.0).fetch_optional(db).await?;
     row.map(Campaign::try_from).transpose()
+}
+
+/// The campaign's bot check bits (0: off), if it exists: one read by primary key, for an
+/// instance that has not learned them yet (src/bot_check/).
+pub async fn bot_check_bits_of(db: &PgPool, id: CampaignId) -> Result<Option<u8>, sqlx::Error> {
+    let bits: Option<i16> =
+        sqlx::query_scalar("SELECT bot_check_bits FROM campaigns WHERE id = $1")
+            .bind(id.0)
+            .fetch_optional(db)
+            .await?;
+    bits.map(|bits| {
+        u8::try_from(bits).map_err(|_| sqlx::Error::Decode(format!("bot_check_bits {bits}").into()))
+    })
+    .transpose()
 }
 
 /// How a transaction locks a campaign row, to order Redis rebuilds against sync batches.

@@ -29,6 +29,8 @@ pub struct DrawRow {
     pub claim_starts_at: DateTime<Utc>,
     /// When entries open.
     pub entries_open_at: Option<DateTime<Utc>>,
+    /// The campaign's bot check (0: off), for the fairness report.
+    pub bot_check_bits: i16,
 }
 
 /// Records a new campaign's draw (inside the transaction that records the campaign).
@@ -50,7 +52,7 @@ pub async fn create(
 pub async fn find(db: &PgPool, campaign: CampaignId) -> Result<Option<DrawRow>, sqlx::Error> {
     sqlx::query_as(
         "SELECT d.secret, d.commitment, d.drawn_at, d.completed_at, d.entrants, d.winners, \
-         d.cutoff, c.claim_starts_at, c.entries_open_at \
+         d.cutoff, c.claim_starts_at, c.entries_open_at, c.bot_check_bits \
          FROM campaign_draws d JOIN campaigns c ON c.id = d.campaign_id \
          WHERE d.campaign_id = $1",
     )
@@ -75,6 +77,8 @@ pub struct GateRow {
     pub secret: Option<Vec<u8>>,
     /// Whether the draw is completed.
     pub completed: bool,
+    /// The campaign's bot check (0: off), learned with the gate (src/bot_check/).
+    pub bot_check_bits: i16,
 }
 
 /// The campaign's opening and draw, one read by primary key; `None` for no such campaign.
@@ -91,7 +95,7 @@ pub async fn gate_of(db: &PgPool, campaign: CampaignId) -> Result<Option<GateRow
 
 /// The columns of a [`GateRow`], from `campaigns c LEFT JOIN campaign_draws d`.
 const GATE_COLUMNS: &str = "c.id, c.opening, c.entries_open_at, c.claim_starts_at, d.secret, \
-     (d.completed_at IS NOT NULL) AS completed";
+     (d.completed_at IS NOT NULL) AS completed, c.bot_check_bits";
 
 /// The opening and draw of every campaign the sync still watches (window not over long ago):
 /// what the gate learns at start-up and every second (src/draw/gate.rs).

@@ -59,6 +59,7 @@ pub fn open_draft(quantity: i64) -> CampaignDraft {
         max_discount_amount: None,
         opening: None,
         entries_open_at: None,
+        bot_check_bits: None,
     }
 }
 

@@ -31,7 +31,21 @@ pub struct CampaignForm {
     /// fair draw whose entries open then.
     #[serde(default)]
     pub entries_open_at: String,
+    /// The bot check: leading zero bits (`0` or empty: off; the form offers
+    /// [`BOT_CHECK_ABOUT_1S`] and [`BOT_CHECK_ABOUT_3S`]).
+    #[serde(default)]
+    pub bot_check_bits: String,
 }
+
+/// The admin form's bot check settings, in leading zero bits of the proof's SHA-256
+/// (src/bot_check/). A solution takes `2^bits` hashes on average. Assumed, not measured: a
+/// mid-range phone computes roughly 1–2 million SHA-256 a second in public/pow.js (WebCrypto,
+/// digests issued in batches). So 20 bits (about a million hashes) take about 0.5–1 s, and 22
+/// bits (about four million) about 2–4 s; any one solve may take several times the average
+/// (one in twenty takes three times it).
+pub const BOT_CHECK_ABOUT_1S: u8 = 20;
+/// See [`BOT_CHECK_ABOUT_1S`]: about 3 s on a mid-range phone.
+pub const BOT_CHECK_ABOUT_3S: u8 = 22;
 
 /// One page of the campaign list.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -224,6 +238,7 @@ fn parse_form(form: &CampaignForm) -> Result<coupon::CampaignDraft, Vec<FieldPro
     };
     let min_order_amount = optional("min_order_amount", &form.min_order_amount);
     let max_discount_amount = optional("max_discount_amount", &form.max_discount_amount);
+    let bot_check_bits = optional("bot_check_bits", &form.bot_check_bits);
     let mut instant = |field: &str, raw: &str| {
         from_input_value(raw).unwrap_or_else(|| {
             problems.push(FieldProblem {
@@ -252,5 +267,6 @@ fn parse_form(form: &CampaignForm) -> Result<coupon::CampaignDraft, Vec<FieldPro
         max_discount_amount,
         opening: entries_open_at.map(|_| "fair_draw".to_owned()),
         entries_open_at,
+        bot_check_bits,
     })
 }

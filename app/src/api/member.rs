@@ -150,10 +150,25 @@ pub async fn member_sign_in(member_id: String) -> Result<FormResult<String>, Ser
 ///
 /// The hot path: one session read and a claim (a share of one script call), no PostgreSQL.
 /// Only a member who already holds a coupon costs a lookup, to show them their code again.
+///
+/// A campaign with a bot check (`bot_check_bits` above 0, src/bot_check/) needs
+/// `bot_challenge` (from `GET /api/v1/campaigns/{id}/challenge`) and `bot_nonce` (its solution,
+/// found by public/pow.js): checked after the rate limits and before the claim, one Redis write
+/// to use it up. Without them, or with a wrong, expired or used one, the answer is
+/// [`ClaimView::BotCheckRefused`] with its code, and nothing is written.
 #[server(endpoint = "claim")]
-pub async fn claim(campaign_id: i64) -> Result<ClaimView, ServerFnError> {
+pub async fn claim(
+    campaign_id: i64,
+    /// The bot check's challenge, as handed out.
+    #[server(default)]
+    bot_challenge: Option<String>,
+    /// Its solution: a decimal nonce.
+    #[server(default)]
+    bot_nonce: Option<String>,
+) -> Result<ClaimView, ServerFnError> {
     use crate::backend::engine;
     use coupon::ClaimOutcome;
+    use coupon::bot_check::BotCheckOutcome;
     let Some(member) = crate::backend::member::current_member().await? else {
         crate::backend::set_status(401);
         return Err(ServerFnError::new("sign in through the shop first"));
@@ -171,6 +186,27 @@ pub async fn claim(campaign_id: i64) -> Result<ClaimView, ServerFnError> {
             }
             crate::backend::refused(refusal)
         })?;
+    // Before the claim, after the limits (a claim they refuse keeps its solution unused); no
+    // I/O for a campaign without a check, whose bits this instance has learned.
+    let checked = engine
+        .check_bot_proof(campaign, bot_challenge.as_deref(), bot_nonce.as_deref())
+        .await;
+    match checked {
+        Ok(BotCheckOutcome::Off | BotCheckOutcome::Passed) => {}
+        Ok(BotCheckOutcome::Refused(refusal)) => {
+            // Counted for the fair draw's report if this was an entry (no I/O).
+            engine.note_refused_entry(campaign, coupon::draw::RefusalReason::BotCheck);
+            return Ok(ClaimView::BotCheckRefused {
+                code: refusal.code().to_owned(),
+            });
+        }
+        Err(error) if error.is_retryable() => {
+            tracing::warn!(%error, "bot check undecided: Redis unavailable or too slow");
+            crate::backend::set_status(503);
+            return Ok(ClaimView::Unavailable);
+        }
+        Err(error) => return Err(crate::backend::unavailable(error)),
+    }
     let outcome = match engine.claim(campaign, &member).await {
         Ok(outcome) => outcome,
         Err(error) if error.is_retryable() => {

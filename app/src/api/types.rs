@@ -27,6 +27,10 @@ pub struct CampaignView {
     /// come, first served.
     #[serde(default, with = "chrono::serde::ts_milliseconds_option")]
     pub entries_open_at: Option<DateTime<Utc>>,
+    /// The bot check of the page's claims: leading zero bits a solved challenge must have
+    /// (public/pow.js solves it); 0 for none.
+    #[serde(default)]
+    pub bot_check_bits: u8,
 }
 
 impl CampaignView {
@@ -150,6 +154,11 @@ pub enum ClaimView {
     CanClaim,
     /// Redis is unreachable: try again.
     Unavailable,
+    /// The bot check refused the claim (`bot_check_required`, `bot_check_failed`,
+    /// `bot_check_expired`, `bot_check_reused`); nothing was written: try again.
+    BotCheckRefused {
+        code: String,
+    },
 }
 
 /// Everything the claim page needs on first render.

@@ -65,6 +65,7 @@ impl From<&Campaign> for CampaignView {
             valid_days: c.valid_days,
             status: c.status.as_str().to_owned(),
             entries_open_at: c.entries_open_at.filter(|_| c.is_fair_draw()),
+            bot_check_bits: c.bot_check_bits,
         }
     }
 }

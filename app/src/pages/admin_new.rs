@@ -1,7 +1,9 @@
 //! `/admin/campaigns/new`: the create form. Errors appear next to their field and what the
 //! marketer typed stays in the form.
 
-use crate::api::{CampaignForm, CreateCampaign, FormResult};
+use crate::api::{
+    BOT_CHECK_ABOUT_1S, BOT_CHECK_ABOUT_3S, CampaignForm, CreateCampaign, FormResult,
+};
 use crate::components::admin_gate::AdminGate;
 use crate::components::field::Field;
 use crate::i18n::to_input_value;
@@ -30,6 +32,8 @@ fn NewCampaignForm() -> impl IntoView {
     let max_discount = RwSignal::new(String::new());
     // Empty: first come, first served; a time: a fair draw with entries from then.
     let entries_open = RwSignal::new(String::new());
+    // Leading zero bits of the web's bot check: 0 is off (src/bot_check/).
+    let bot_check = RwSignal::new("0".to_string());
 
     let create = ServerAction::<CreateCampaign>::new();
     let result = create.value();
@@ -63,10 +67,12 @@ fn NewCampaignForm() -> impl IntoView {
                 min_order_amount: min_order.get_untracked(),
                 max_discount_amount: max_discount.get_untracked(),
                 entries_open_at: entries_open.get_untracked(),
+                bot_check_bits: bot_check.get_untracked(),
             },
         });
     };
     let kind_error = problem("discount_kind");
+    let bot_check_error = problem("bot_check_bits");
     view! {
         <section class="panel narrow">
             <h1>{t.new_campaign}</h1>
@@ -94,6 +100,16 @@ fn NewCampaignForm() -> impl IntoView {
                 <div class="row">
                     <Field label=t.min_order_amount name="min_order_amount" value=min_order error=problem("min_order_amount") kind="number" hint=t.optional_hint/>
                     <Field label=t.max_discount_amount name="max_discount_amount" value=max_discount error=problem("max_discount_amount") kind="number" hint=t.optional_hint/>
+                </div>
+                <div class="field" class:invalid=move || bot_check_error.get().is_some()>
+                    <label for="field-bot_check_bits">{t.bot_check}</label>
+                    <select id="field-bot_check_bits" name="bot_check_bits" bind:value=bot_check>
+                        <option value="0">{t.bot_check_off}</option>
+                        <option value=BOT_CHECK_ABOUT_1S.to_string()>{t.bot_check_about_1s}</option>
+                        <option value=BOT_CHECK_ABOUT_3S.to_string()>{t.bot_check_about_3s}</option>
+                    </select>
+                    <p class="hint">{t.bot_check_hint}</p>
+                    <p class="error" role="alert">{move || bot_check_error.get()}</p>
                 </div>
                 <p class="error" role="alert">{failure}</p>
                 <button type="submit" class="primary" disabled=move || create.pending().get()>{t.create}</button>

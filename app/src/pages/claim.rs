@@ -60,6 +60,7 @@ fn ClaimCard(data: ClaimPageData, sign_in: ServerAction<MemberSignIn>) -> impl I
     let now = clock(data.rendered_at, campaign.is_fair_draw());
     let draw = RwSignal::new(data.draw.clone());
     let valid_days = campaign.valid_days;
+    let bot_check = campaign.bot_check_bits > 0;
     let line = campaign.entries_open_at.map(|entries_open_at| Line {
         entries_open_at,
         draw_at: campaign.claim_starts_at,
@@ -109,11 +110,29 @@ fn ClaimCard(data: ClaimPageData, sign_in: ServerAction<MemberSignIn>) -> impl I
                             </form>
                         })}
                     </div>
-                    <ClaimBox id claim state valid_days line/>
+                    <ClaimBox id claim state valid_days line bot_check/>
                 }.into_any(),
             }}
+            {bot_check.then(bot_check_script)}
             {line.map(|line| view! { <DrawProof line member=data.member.clone()/> })}
         </article>
+    }
+}
+
+/// A campaign with a bot check: the script that solves it (public/pow.js, loaded by this page
+/// only, never part of the wasm bundle: it fills the claim form's `bot_challenge` and
+/// `bot_nonce` before the form is sent, also before the wasm has loaded), and without
+/// JavaScript, why the claim cannot work. The `<noscript>` is written as inner HTML, so that
+/// hydration never walks what a browser with scripts reads as plain text.
+fn bot_check_script() -> impl IntoView {
+    let t = use_lang().texts();
+    let needs_js = format!(
+        "<p class=\"outcome bad\" data-testid=\"bot-check-needs-js\">{}</p>",
+        t.bot_check_needs_js
+    );
+    view! {
+        <noscript inner_html=needs_js></noscript>
+        <script src="/pow.js" defer></script>
     }
 }
 
@@ -226,6 +245,8 @@ fn ClaimBox(
     state: RwSignal<Option<ClaimView>>,
     valid_days: i32,
     line: Option<Line>,
+    /// The campaign has a bot check: the claim form carries its solution.
+    bot_check: bool,
 ) -> impl IntoView {
     let lang = use_lang();
     let t = lang.texts();
@@ -274,7 +295,7 @@ fn ClaimBox(
                 (Some(ClaimView::NotOpen { .. } | ClaimView::CanClaim), Some(Phase::Entries)) => {
                     let line = line.expect("a phase comes from a line");
                     view! {
-                        {claim_button(claim, id, lang, true)}
+                        {claim_button(claim, id, lang, true, bot_check)}
                         <p class="countdown">
                             {t.draw_in} " " <strong data-testid="countdown">{line.countdown(lang, line.draw_at)}</strong>
                             " · " {t.entered_so_far} ": " <span data-testid="entrants">{line.entrants()}</span>
@@ -313,16 +334,28 @@ fn ClaimBox(
                     view! {
                         <p class="outcome bad" role="status" data-testid="outcome">{t.not_drawn}</p>
                         <Show when=move || left.is_some_and(|left| left.get())>
-                            {claim_button(claim, id, lang, false)}
+                            {claim_button(claim, id, lang, false, bot_check)}
                         </Show>
                     }.into_any()
                 }
                 (Some(ClaimView::CanClaim) | None, _) => {
-                    claim_button(claim, id, lang, entering()).into_any()
+                    claim_button(claim, id, lang, entering(), bot_check).into_any()
+                }
+                // Nothing was written: the button again, and a fresh challenge on the next click.
+                (Some(ClaimView::BotCheckRefused { code }), _) => {
+                    let text = if code == "bot_check_expired" {
+                        t.bot_check_expired
+                    } else {
+                        t.bot_check_refused
+                    };
+                    view! {
+                        <p class="outcome bad" role="alert" data-testid="outcome" data-code=code>{text}</p>
+                        {claim_button(claim, id, lang, entering(), bot_check)}
+                    }.into_any()
                 }
                 (Some(ClaimView::Unavailable), _) => view! {
                     <p class="outcome bad" role="alert">{t.try_again}</p>
-                    {claim_button(claim, id, lang, entering())}
+                    {claim_button(claim, id, lang, entering(), bot_check)}
                 }.into_any(),
                 (Some(refusal), _) => refusal_message(lang, &refusal).into_any(),
             }}
@@ -431,8 +464,16 @@ fn check_snippet(draw: &DrawView, member: Option<&str>) -> String {
     )
 }
 
-/// The Claim button; `enters`: a fair draw's entry window, where it enters the draw.
-fn claim_button(claim: ServerAction<Claim>, id: i64, lang: Lang, enters: bool) -> impl IntoView {
+/// The Claim button; `enters`: a fair draw's entry window, where it enters the draw;
+/// `bot_check`: the form carries the bot check's solution, filled in by public/pow.js, which
+/// also shows the note while it solves.
+fn claim_button(
+    claim: ServerAction<Claim>,
+    id: i64,
+    lang: Lang,
+    enters: bool,
+    bot_check: bool,
+) -> impl IntoView {
     let t = lang.texts();
     let (label, busy) = if enters {
         (t.enter_draw, t.entering)
@@ -442,6 +483,11 @@ fn claim_button(claim: ServerAction<Claim>, id: i64, lang: Lang, enters: bool) -
     view! {
         <ActionForm action=claim>
             <input type="hidden" name="campaign_id" value=id.to_string()/>
+            {bot_check.then(|| view! {
+                <input type="hidden" name="bot_challenge" value=""/>
+                <input type="hidden" name="bot_nonce" value=""/>
+                <p class="muted bot-check-running" hidden>{t.bot_check_running}</p>
+            })}
             <button type="submit" class="primary huge" disabled=move || claim.pending().get()>
                 {move || if claim.pending().get() { busy } else { label }}
             </button>

@@ -1,7 +1,9 @@
-//! The JSON API for shop backends, under `/api/v1`, behind an API key.
+//! The JSON API for shop backends, under `/api/v1`, behind an API key; and beside it, without
+//! one, the bot check's challenges the claim page asks for.
 
 mod auth;
 mod campaigns;
+mod challenge;
 mod claims;
 mod coupons;
 mod error;
@@ -19,13 +21,18 @@ use coupon_access::limits::RateLimits;
 /// Largest request body the API reads; a campaign or a claim is far smaller.
 const MAX_BODY_BYTES: usize = 16 * 1024;
 
-/// The API's routes, to be nested at `/api/v1`.
+/// The API's routes, to be nested at `/api/v1`. All need the API key but the bot check's
+/// challenge, which browsers ask for (also when the API is disabled: the claim page needs it).
 pub fn routes<S: Clone + Send + Sync + 'static>(
     engine: Engine,
     key: ApiKey,
     limits: RateLimits,
 ) -> Router<S> {
-    Router::new()
+    let state = ApiState { engine, limits };
+    let public: Router<S> = Router::new()
+        .route("/campaigns/{id}/challenge", get(challenge::challenge))
+        .with_state(state.clone());
+    let keyed: Router<S> = Router::new()
         .route("/campaigns", post(campaigns::create))
         .route("/campaigns/{id}", get(campaigns::status))
         .route("/campaigns/{id}/draw", get(campaigns::draw))
@@ -46,7 +53,8 @@ pub fn routes<S: Clone + Send + Sync + 'static>(
             key,
             auth::require_api_key,
         ))
-        .with_state(ApiState { engine, limits })
+        .with_state(state);
+    public.merge(keyed)
 }
 
 /// What the API handlers share.

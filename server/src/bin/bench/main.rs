@@ -151,6 +151,7 @@ fn draft(quantity: i64) -> CampaignDraft {
         max_discount_amount: None,
         opening: None,
         entries_open_at: None,
+        bot_check_bits: None,
     }
 }
 
