@@ -70,7 +70,7 @@ async fn draw(engine: &Engine, campaign: &Campaign) {
 
 async fn report_of(engine: &Engine, id: CampaignId) -> FairnessReport {
     match engine.fairness_report(id).await.expect("fairness report") {
-        FairnessListing::Report(report) => report,
+        FairnessListing::Report(report) => *report,
         other => panic!("the draw is completed: expected its report, got {other:?}"),
     }
 }

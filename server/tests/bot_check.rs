@@ -101,6 +101,9 @@ async fn holds(server: &TestServer, campaign: &Campaign, member: &str) -> bool {
         .is_some()
 }
 
+/// A member, the challenge and nonce their claim sends (none: no fields), the code expected.
+type RefusalCase<'a> = (&'a str, Option<(&'a str, &'a str)>, &'a str);
+
 #[tokio::test]
 async fn the_challenge_is_public_and_carries_the_campaigns_bits() {
     // Arrange
@@ -193,7 +196,7 @@ async fn missing_forged_unsolved_expired_and_foreign_solutions_are_refused_and_w
     let old_nonce = solve(&old.challenge, BITS).to_string();
     // Another campaign's, solved.
     let (foreign, foreign_nonce) = solved(&server, other.id.0).await;
-    let cases: [(&str, Option<(&str, &str)>, &str); 7] = [
+    let cases: [RefusalCase; 7] = [
         ("pow-missing", None, "bot_check_required"),
         ("pow-blank", Some(("", "")), "bot_check_required"),
         (

@@ -120,7 +120,7 @@ pub enum FairnessListing {
     /// The draw is not completed yet.
     NotDone,
     /// The report.
-    Report(FairnessReport),
+    Report(Box<FairnessReport>),
 }
 
 /// The entry-time distributions this instance computed: a completed draw's entries never
@@ -184,7 +184,7 @@ impl Engine {
                 _ => {}
             }
         }
-        Ok(FairnessListing::Report(FairnessReport {
+        Ok(FairnessListing::Report(Box::new(FairnessReport {
             campaign_id: campaign,
             entrants,
             drawn,
@@ -198,7 +198,7 @@ impl Engine {
             completed_at,
             entry_times,
             refused,
-        }))
+        })))
     }
 }
 

@@ -123,7 +123,7 @@ pub async fn campaign_detail(id: i64) -> Result<Option<AdminCampaignData>, Serve
     // failure leaves the page without the report rather than without everything.
     let fairness = if report.campaign.is_fair_draw() {
         match engine.fairness_report(id).await {
-            Ok(FairnessListing::Report(fairness)) => Some(FairnessView::from(&fairness)),
+            Ok(FairnessListing::Report(fairness)) => Some(FairnessView::from(&*fairness)),
             Ok(FairnessListing::NotDone | FairnessListing::NoDraw) => None,
             Err(error) => {
                 tracing::warn!(campaign = %id, %error, "fairness report unreadable");

@@ -97,7 +97,7 @@ pub async fn fairness(
         return Err(ApiError::NotFound("no such campaign"));
     }
     match engine.fairness_report(id).await? {
-        FairnessListing::Report(report) => Ok(Json(report)),
+        FairnessListing::Report(report) => Ok(Json(*report)),
         FairnessListing::NotDone => Err(ApiError::Conflict {
             code: "draw_not_done",
             message: "the draw is not completed yet: its fairness report follows once it is",
