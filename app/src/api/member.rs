@@ -81,7 +81,8 @@ pub async fn claim_page(id: i64) -> Result<Option<ClaimPageData>, ServerFnError>
             .as_ref()
             .map(|draw| draw.draw_commitment.clone()),
         draw,
-        rendered_at: chrono::Utc::now(),
+        // Milliseconds, as the browser receives it (see CampaignView).
+        rendered_at: chrono::SubsecRound::trunc_subsecs(chrono::Utc::now(), 3),
     }))
 }
 

@@ -52,6 +52,8 @@ pub fn field_problems(error: &EngineError) -> Option<Vec<FieldProblem>> {
     }
 }
 
+use chrono::SubsecRound;
+
 impl From<&Campaign> for CampaignView {
     fn from(c: &Campaign) -> Self {
         Self {
@@ -60,11 +62,16 @@ impl From<&Campaign> for CampaignView {
             discount_kind: c.discount.kind.as_str().to_owned(),
             discount_amount: c.discount.amount,
             quantity: c.quantity,
-            claim_starts_at: c.claim_starts_at,
-            claim_ends_at: c.claim_ends_at,
+            // Milliseconds, as the browser receives them: the server's render and the hydrating
+            // browser then choose the same countdown phase.
+            claim_starts_at: c.claim_starts_at.trunc_subsecs(3),
+            claim_ends_at: c.claim_ends_at.trunc_subsecs(3),
             valid_days: c.valid_days,
             status: c.status.as_str().to_owned(),
-            entries_open_at: c.entries_open_at.filter(|_| c.is_fair_draw()),
+            entries_open_at: c
+                .entries_open_at
+                .filter(|_| c.is_fair_draw())
+                .map(|at| at.trunc_subsecs(3)),
             bot_check_bits: c.bot_check_bits,
         }
     }
