@@ -27,6 +27,21 @@ fn draw_draft(quantity: i64, starts_in: Duration) -> CampaignDraft {
 
 /// Member `n` of the campaign's test (ids unique per campaign are enough: entries are per
 /// campaign).
+/// A fair draw of `quantity` coupons starting in `starts_in`, with its published commitment.
+async fn draw_campaign(engine: &Engine, quantity: i64, starts_in: Duration) -> (Campaign, String) {
+    let campaign = engine
+        .create_campaign(&draw_draft(quantity, starts_in))
+        .await
+        .expect("create");
+    let commitment = engine
+        .draw_report(campaign.id)
+        .await
+        .expect("draw report")
+        .expect("a draw")
+        .draw_commitment;
+    (campaign, commitment)
+}
+
 fn member(n: usize) -> UserId {
     UserId::parse(&format!("entrant-{n}")).expect("valid member id")
 }
@@ -116,17 +131,8 @@ async fn holders_in_order(engine: &Engine, id: CampaignId) -> Vec<String> {
 async fn two_thousand_entrants_for_300_coupons_get_them_in_the_published_order() {
     // Arrange: a fair draw of 300 coupons whose window starts in four seconds.
     let engine = engine().await;
-    let campaign = engine
-        .create_campaign(&draw_draft(300, Duration::seconds(4)))
-        .await
-        .expect("create");
+    let (campaign, commitment) = draw_campaign(&engine, 300, Duration::seconds(4)).await;
     let id = campaign.id;
-    let commitment = engine
-        .draw_report(id)
-        .await
-        .unwrap()
-        .expect("a draw")
-        .draw_commitment;
     assert_eq!(commitment.len(), 64, "hex SHA-256 published from the start");
 
     // Act: 2,000 members enter at once; one enters again.
@@ -220,17 +226,8 @@ async fn two_thousand_entrants_for_300_coupons_get_them_in_the_published_order()
 async fn with_fewer_entrants_than_coupons_the_rest_is_first_come_after_the_draw() {
     // Arrange: 10 coupons, 4 entrants.
     let engine = engine().await;
-    let campaign = engine
-        .create_campaign(&draw_draft(10, Duration::seconds(2)))
-        .await
-        .unwrap();
+    let (campaign, commitment) = draw_campaign(&engine, 10, Duration::seconds(2)).await;
     let id = campaign.id;
-    let commitment = engine
-        .draw_report(id)
-        .await
-        .unwrap()
-        .unwrap()
-        .draw_commitment;
     for answer in claim_together(&engine, id, 0..4).await {
         assert!(matches!(answer.1, Ok(ClaimOutcome::Entered { .. })));
     }
@@ -351,17 +348,8 @@ async fn two_instances_drawing_at_once_finish_once_with_the_same_result() {
     // 20 coupons.
     let first = engine().await;
     let second = engine().await;
-    let campaign = first
-        .create_campaign(&draw_draft(20, Duration::seconds(2)))
-        .await
-        .unwrap();
+    let (campaign, commitment) = draw_campaign(&first, 20, Duration::seconds(2)).await;
     let id = campaign.id;
-    let commitment = first
-        .draw_report(id)
-        .await
-        .unwrap()
-        .unwrap()
-        .draw_commitment;
     claim_together(&first, id, 0..25).await;
     claim_together(&second, id, 25..50).await;
     until_started(&campaign).await;
@@ -397,17 +385,8 @@ async fn every_acknowledged_entry_takes_part_after_redis_lost_everything() {
     // Arrange: 30 entrants for 10 coupons; then Redis loses the campaign's state (deleting its
     // keys is what a FLUSHALL does to it, without disturbing the other tests' campaigns).
     let engine = engine().await;
-    let campaign = engine
-        .create_campaign(&draw_draft(10, Duration::seconds(2)))
-        .await
-        .unwrap();
+    let (campaign, commitment) = draw_campaign(&engine, 10, Duration::seconds(2)).await;
     let id = campaign.id;
-    let commitment = engine
-        .draw_report(id)
-        .await
-        .unwrap()
-        .unwrap()
-        .draw_commitment;
     for (n, answer) in claim_together(&engine, id, 0..30).await {
         assert!(
             matches!(answer, Ok(ClaimOutcome::Entered { .. })),

@@ -15,12 +15,8 @@ ensure_rust_tools() {
   else
     # --locked: newer dependency versions need a newer rustc. no_downloads: look tools up on
     # PATH instead of downloading them (this network only reaches package registries).
-    # Its own release profile asks for fat LTO in one codegen unit, which is most of the
-    # ~13 minutes; a build tool runs fine without (docs/internals.md, "Where ./dev test's time
-    # goes").
-    step "installing cargo-leptos $CARGO_LEPTOS_VERSION (compiles for a few minutes, once)"
-    CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
-      cargo install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked --features no_downloads
+    step "installing cargo-leptos $CARGO_LEPTOS_VERSION (compiles for ~13-17 minutes, once)"
+    cargo install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked --features no_downloads
   fi
   if wasm-bindgen --version 2>/dev/null | grep -q "$WASM_BINDGEN_VERSION"; then
     skip "wasm-bindgen-cli $WASM_BINDGEN_VERSION: present"
