@@ -100,6 +100,22 @@ fn distance_by_hand(entries: &[(DateTime<Utc>, bool)]) -> f64 {
         .fold(0.0, f64::max)
 }
 
+/// Waits until PostgreSQL's clock is well past the latest recorded entry, so the next wave of
+/// entries has entry times of its own.
+async fn until_the_last_wave_is_past(engine: &Engine, id: CampaignId) {
+    eventually("the last wave of entries to be 300 ms old", || async {
+        sqlx::query_scalar::<_, bool>(
+            "SELECT coalesce(now() - max(entered_at) > interval '300 milliseconds', true) \
+             FROM draw_entries WHERE campaign_id = $1",
+        )
+        .bind(id.0)
+        .fetch_one(engine.db())
+        .await
+        .unwrap_or(false)
+    })
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_report_of_a_small_draw_agrees_with_the_record() {
     // Arrange: 40 members enter a draw of 10 coupons in three waves 400 ms apart; three
@@ -122,9 +138,9 @@ async fn the_report_of_a_small_draw_agrees_with_the_record() {
         .write_refused_entries()
         .await
         .expect("refusals written");
-    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    until_the_last_wave_is_past(&engine, id).await;
     enter_together(&engine, id, 15..30).await;
-    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    until_the_last_wave_is_past(&engine, id).await;
     enter_together(&engine, id, 30..40).await;
     let before_draw = engine.fairness_report(id).await.unwrap();
 
