@@ -15,6 +15,7 @@ cmd_serve() {
   local demo_data=0
   if demo_data_wanted; then demo_data=1; fi
   ensure_rust_tools
+  ((release)) || ensure_cargo_leptos
   # What the app is given stays in this command's scope (local -x: exported to what it runs).
   if ((cluster)); then
     ensure_cluster "$CLUSTER_PORT" DEV_CLUSTER_PORT

@@ -8,28 +8,13 @@ use coupon::draw::{DrawSecret, digest_hex, parse_digest};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::time::Duration as StdDuration;
+use support::draw::fair_draw_body;
 use support::*;
 
 fn api(server: &TestServer, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
     reqwest::Client::new()
         .request(method, server.url(&format!("/api/v1{path}")))
         .bearer_auth(API_KEY)
-}
-
-/// A fair draw of `quantity` coupons, entries open now, the draw `starts_in_ms` from now.
-fn draw_json(name: &str, quantity: i64, starts_in_ms: i64) -> Value {
-    let now = chrono::Utc::now();
-    json!({
-        "name": name,
-        "discount_kind": "fixed_amount",
-        "discount_amount": 3000,
-        "quantity": quantity,
-        "opening": "fair_draw",
-        "entries_open_at": (now - chrono::Duration::minutes(1)).to_rfc3339(),
-        "claim_starts_at": (now + chrono::Duration::milliseconds(starts_in_ms)).to_rfc3339(),
-        "claim_ends_at": (now + chrono::Duration::days(1)).to_rfc3339(),
-        "valid_days": 30
-    })
 }
 
 async fn claim(server: &TestServer, id: i64, user: &str) -> (StatusCode, Value) {
@@ -57,11 +42,11 @@ async fn get(server: &TestServer, path: &str) -> (StatusCode, Value) {
 async fn a_bad_opening_gets_422_naming_the_field_and_writes_nothing() {
     let server = spawn_server().await;
     let name = format!("bad opening {}", unique_marker());
-    let mut unknown = draw_json(&name, 5, 60_000);
+    let mut unknown = fair_draw_body(&name, 5, 60_000);
     unknown["opening"] = json!("lottery");
-    let mut missing = draw_json(&name, 5, 60_000);
+    let mut missing = fair_draw_body(&name, 5, 60_000);
     missing.as_object_mut().unwrap().remove("entries_open_at");
-    let mut late = draw_json(&name, 5, 60_000);
+    let mut late = fair_draw_body(&name, 5, 60_000);
     late["entries_open_at"] = late["claim_starts_at"].clone();
 
     for (field, body) in [
@@ -93,7 +78,7 @@ async fn entries_are_accepted_then_drawn_and_the_draw_can_be_checked() {
     let server = spawn_server().await;
     let name = format!("API draw {}", unique_marker());
     let created = api(&server, reqwest::Method::POST, "/campaigns")
-        .json(&draw_json(&name, 3, 3000))
+        .json(&fair_draw_body(&name, 3, 3000))
         .send()
         .await
         .unwrap();
@@ -187,7 +172,7 @@ async fn the_fairness_report_follows_the_draw_and_counts_the_entries_refused_by_
     })
     .await;
     let created: Value = api(&server, reqwest::Method::POST, "/campaigns")
-        .json(&draw_json(
+        .json(&fair_draw_body(
             &format!("fairness {}", unique_marker()),
             2,
             4000,
@@ -199,7 +184,7 @@ async fn the_fairness_report_follows_the_draw_and_counts_the_entries_refused_by_
         .await
         .unwrap();
     let id = created["id"].as_i64().unwrap();
-    let mut first_come_json = draw_json(&format!("first come {}", unique_marker()), 2, 4000);
+    let mut first_come_json = fair_draw_body(&format!("first come {}", unique_marker()), 2, 4000);
     if let Some(fields) = first_come_json.as_object_mut() {
         fields.remove("opening");
         fields.remove("entries_open_at");

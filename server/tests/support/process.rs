@@ -146,6 +146,11 @@ impl ServerProcess {
         .await;
     }
 
+    /// Sends signal `name` (`STOP`, `CONT`, ...) to the server.
+    pub fn signal(&self, name: &str) {
+        signal_pid(self.child.id(), name);
+    }
+
     /// SIGKILL: the process dies at once, mid-whatever.
     pub fn kill(&mut self) {
         let _ = self.child.kill();
