@@ -218,7 +218,7 @@ test_end_to_end() { # redis-url database-url
   fi
   need_free_port "${E2E_PORT:-3100}" "the end-to-end tests' server" "stop it, or set E2E_PORT"
   step "end-to-end tests (Playwright, Chromium, release bundle)"
-  (cd end2end && CHROMIUM_PATH="$PLAYWRIGHT_CHROMIUM" E2E_SERVER=target/debug/server npx playwright test)
+  (cd end2end && CHROMIUM_PATH="$PLAYWRIGHT_CHROMIUM" E2E_SERVER=${E2E_SERVER:-target/debug/server} npx playwright test)
 }
 
 # ./dev bench --smoke, as its own process on the project-local stores.
