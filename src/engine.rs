@@ -115,6 +115,8 @@ struct Parts {
     ack: ClaimAck,
     db: PgPool,
     reservations: PgPool,
+    /// Fair-draw entries' own connections.
+    entries_db: PgPool,
     scripts: Scripts,
     settings: SyncSettings,
     codes: CodeKey,
@@ -184,6 +186,14 @@ impl Engine {
             .max_connections(2)
             .acquire_timeout(Duration::from_secs(5))
             .connect_lazy(database_url)?;
+        // Fair-draw entries write on connections of their own, without the pool's ping before
+        // each use: a batch is one statement, and the ping was a second round trip for it (a
+        // connection PostgreSQL dropped fails its batch, answered "try again", and is replaced).
+        let entries_db = PgPoolOptions::new()
+            .max_connections(crate::draw::ENTRY_CONNECTIONS)
+            .test_before_acquire(false)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect_lazy(database_url)?;
         let (codes, bot_check_key) = code_key::load_or_create_keys(&db).await?;
         let engine = Self(Arc::new(Parts {
             redis: shared,
@@ -191,6 +201,7 @@ impl Engine {
             ack: redis.ack,
             db,
             reservations,
+            entries_db,
             scripts: Scripts::new(),
             settings,
             codes,
@@ -260,7 +271,7 @@ impl Engine {
     pub(crate) fn entries(&self) -> &EntryBatcher {
         self.0
             .entries
-            .get_or_init(|| EntryBatcher::start(self.0.db.clone()))
+            .get_or_init(|| EntryBatcher::start(self.0.entries_db.clone()))
     }
 
     /// Whose turn it is to load each campaign on this instance.

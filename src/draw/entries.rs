@@ -22,6 +22,9 @@ use tokio::sync::{Semaphore, mpsc, oneshot};
 /// Inserts running at once on one instance.
 const INSERTS_IN_FLIGHT: usize = 3;
 
+/// Connections of the entries' own pool: one per insert in flight.
+pub const ENTRY_CONNECTIONS: u32 = INSERTS_IN_FLIGHT as u32;
+
 /// Most entries in one insert.
 const MOST_ENTRIES_PER_INSERT: usize = 4096;
 

@@ -36,7 +36,7 @@ mod secret;
 mod tally;
 
 pub(crate) use entries::EntryBatcher;
-pub use entries::MOST_ENTRIES_WAITING;
+pub use entries::{ENTRY_CONNECTIONS, MOST_ENTRIES_WAITING};
 pub(crate) use fairness::FairnessCache;
 pub use fairness::{
     EntryTimes, FairnessListing, FairnessReport, KsDistance, RefusedEntries, TIME_BUCKETS,

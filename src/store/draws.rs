@@ -178,12 +178,14 @@ pub struct NewEntry {
     pub digest: Digest,
 }
 
-/// Writes the entries of the campaigns whose entries are open, in one transaction, and says
-/// where each campaign's entries stood (a campaign missing from the answer has no draw).
+/// Writes the entries of the campaigns whose entries are open, in one statement (so one round
+/// trip and one implicit transaction), and says where each campaign's entries stood (a campaign
+/// missing from the answer has no draw).
 ///
-/// The transaction holds each campaign's draw row `FOR SHARE` from the check to the commit, and
-/// the draw takes it `FOR UPDATE` before reading the entrants: an entry written here is either
-/// committed before the draw reads the entrants, or refused because the draw happened. Judged by
+/// The statement holds each campaign's draw row `FOR SHARE` from the check to its commit, and
+/// the draw takes it `FOR UPDATE` before it reads the entrants: an entry written here is either
+/// committed before the draw reads the entrants, or refused because the draw happened (a row
+/// updated by a committed draw is read again, as it is now, before it is locked). Judged by
 /// PostgreSQL's clock (the record holds the entries, so its clock decides them); a repeated
 /// entry changes nothing (`ON CONFLICT DO NOTHING`, the first digest is the same anyway).
 pub async fn insert_entries(
@@ -193,61 +195,53 @@ pub async fn insert_entries(
     let mut campaigns: Vec<i64> = entries.iter().map(|entry| entry.campaign.0).collect();
     campaigns.sort_unstable();
     campaigns.dedup();
-    let mut tx = db.begin().await?;
-    // Rows locked in id order, so two batches never wait on each other in a cycle.
+    let ids: Vec<i64> = entries.iter().map(|entry| entry.campaign.0).collect();
+    let users: Vec<&str> = entries.iter().map(|entry| entry.user_id.as_str()).collect();
+    let digests: Vec<Vec<u8>> = entries.iter().map(|entry| entry.digest.to_vec()).collect();
+    // Rows locked in id order, so two batches never wait on each other in a cycle. A draw row
+    // locked already is one being drawn (the only lock taken on it before its window started
+    // is this one, shared): SKIP LOCKED leaves it out, its entries are closed, and the batch
+    // does not wait for the draw, which would hold up every other campaign's entries.
     let states: Vec<(i64, String)> = sqlx::query_as(
-        "SELECT d.campaign_id, \
-           CASE \
-             WHEN c.status = 'ended' OR clock_timestamp() >= c.claim_ends_at THEN 'ended' \
-             WHEN d.drawn_at IS NOT NULL OR clock_timestamp() >= c.claim_starts_at THEN 'closed' \
-             WHEN c.status = 'paused' THEN 'paused' \
-             WHEN clock_timestamp() < c.entries_open_at THEN 'not_open' \
-             ELSE 'open' \
-           END AS state \
-         FROM campaign_draws d JOIN campaigns c ON c.id = d.campaign_id \
-         WHERE d.campaign_id = ANY($1) \
-         ORDER BY d.campaign_id \
-         FOR SHARE OF d SKIP LOCKED",
+        "WITH states AS MATERIALIZED ( \
+           SELECT d.campaign_id, \
+             CASE \
+               WHEN c.status = 'ended' OR clock_timestamp() >= c.claim_ends_at THEN 'ended' \
+               WHEN d.drawn_at IS NOT NULL OR clock_timestamp() >= c.claim_starts_at THEN 'closed' \
+               WHEN c.status = 'paused' THEN 'paused' \
+               WHEN clock_timestamp() < c.entries_open_at THEN 'not_open' \
+               ELSE 'open' \
+             END AS state \
+           FROM campaign_draws d JOIN campaigns c ON c.id = d.campaign_id \
+           WHERE d.campaign_id = ANY($1) \
+           ORDER BY d.campaign_id \
+           FOR SHARE OF d SKIP LOCKED \
+         ), written AS ( \
+           INSERT INTO draw_entries (campaign_id, user_id, digest) \
+           SELECT e.campaign_id, e.user_id, e.digest \
+           FROM unnest($2::bigint[], $3::text[], $4::bytea[]) AS e(campaign_id, user_id, digest) \
+           JOIN states s ON s.campaign_id = e.campaign_id AND s.state = 'open' \
+           ON CONFLICT DO NOTHING \
+         ) \
+         SELECT campaign_id, state FROM states",
     )
     .bind(&campaigns)
-    .fetch_all(&mut *tx)
+    .bind(&ids)
+    .bind(&users)
+    .bind(&digests)
+    .fetch_all(db)
     .await?;
-    let mut windows = HashMap::with_capacity(states.len());
+    let mut windows = HashMap::with_capacity(campaigns.len());
     for (campaign, state) in states {
         let window = EntryWindow::from_stored(&state)
             .ok_or_else(|| sqlx::Error::Decode(format!("entry state {state}").into()))?;
         windows.insert(CampaignId(campaign), window);
     }
-    // A draw row locked is one being drawn (the only lock taken on it before its window
-    // started is this one, shared): its entries are closed, and the batch does not wait for
-    // the draw, which would hold up every other campaign's entries.
     for campaign in &campaigns {
         windows
             .entry(CampaignId(*campaign))
             .or_insert(EntryWindow::Closed);
     }
-    let open = |campaign: &CampaignId| windows.get(campaign) == Some(&EntryWindow::Open);
-    let mut ids = Vec::new();
-    let mut users = Vec::new();
-    let mut digests: Vec<Vec<u8>> = Vec::new();
-    for entry in entries.iter().filter(|entry| open(&entry.campaign)) {
-        ids.push(entry.campaign.0);
-        users.push(entry.user_id.as_str());
-        digests.push(entry.digest.to_vec());
-    }
-    if !ids.is_empty() {
-        sqlx::query(
-            "INSERT INTO draw_entries (campaign_id, user_id, digest) \
-             SELECT * FROM unnest($1::bigint[], $2::text[], $3::bytea[]) \
-             ON CONFLICT DO NOTHING",
-        )
-        .bind(&ids)
-        .bind(&users)
-        .bind(&digests)
-        .execute(&mut *tx)
-        .await?;
-    }
-    tx.commit().await?;
     Ok(windows)
 }
 
