@@ -16,7 +16,11 @@
 //! against rebuilds, sync batches and other changes; its Redis write is fenced by a version
 //! taken under that lock (src/reconcile/fence.rs), so a write that arrives after a later
 //! change's is dropped instead of undoing it.
+//!
+//! The `…_by` calls record the change in the audit log (src/audit/) in the same transaction as
+//! the record's change: a refused or failed change leaves no entry, a committed one exactly one.
 
+use crate::audit::{self, Actor, AuditEvent};
 use crate::campaign::{Campaign, CampaignId, CampaignStatus, Quantity};
 use crate::engine::Engine;
 use crate::error::EngineError;
@@ -26,33 +30,91 @@ use crate::store::campaigns::{self, RowLock};
 use crate::store::coupons;
 use crate::validation::{FieldError, ValidationErrors};
 
+/// Why a control of an ended campaign is refused, on its `status` field (reopening it).
+const REOPEN_ENDED: &str = "the campaign has ended and cannot be reopened";
+/// Why a control of an ended campaign is refused, on its `quantity` field.
+const RESIZE_ENDED: &str = "the campaign has ended";
+
+impl EngineError {
+    /// Whether a control was refused because its campaign has ended: a change that can never be
+    /// made, not a bad value (the JSON API answers it 409 rather than 422).
+    pub fn refuses_ended_campaign(&self) -> bool {
+        matches!(self, Self::Invalid(errors)
+            if errors.0.iter().any(|e| e.reason == REOPEN_ENDED || e.reason == RESIZE_ENDED))
+    }
+}
+
 impl Engine {
     /// Sets campaign `id`'s status; `None` if there is no such campaign. An ended campaign stays
-    /// ended: changing it is refused as invalid input on the `status` field.
+    /// ended: changing it is refused as invalid input on the `status` field. Records no audit
+    /// entry: for tools and tests (the web layer calls [`Engine::set_status_by`]).
     pub async fn set_status(
         &self,
         id: CampaignId,
         status: CampaignStatus,
+    ) -> Result<Option<Campaign>, EngineError> {
+        self.change_status(id, status, None).await
+    }
+
+    /// [`Engine::set_status`] by `by`: `campaign.paused`, `campaign.resumed` or `campaign.ended`
+    /// in the audit log, with the status before and after.
+    pub async fn set_status_by(
+        &self,
+        id: CampaignId,
+        status: CampaignStatus,
+        by: &Actor,
+    ) -> Result<Option<Campaign>, EngineError> {
+        self.change_status(id, status, Some(by)).await
+    }
+
+    /// Sets campaign `id`'s total quantity; `None` if there is no such campaign. Refused as
+    /// invalid input on the `quantity` field if it is out of range, below the coupons already
+    /// claimed, or the campaign has ended. Records no audit entry: for tools and tests (the
+    /// web layer calls [`Engine::set_quantity_by`]).
+    pub async fn set_quantity(
+        &self,
+        id: CampaignId,
+        quantity: i64,
+    ) -> Result<Option<Campaign>, EngineError> {
+        self.change_quantity(id, quantity, None).await
+    }
+
+    /// [`Engine::set_quantity`] by `by`: `campaign.quantity_changed` in the audit log, with the
+    /// quantity before and after.
+    pub async fn set_quantity_by(
+        &self,
+        id: CampaignId,
+        quantity: i64,
+        by: &Actor,
+    ) -> Result<Option<Campaign>, EngineError> {
+        self.change_quantity(id, quantity, Some(by)).await
+    }
+
+    async fn change_status(
+        &self,
+        id: CampaignId,
+        status: CampaignStatus,
+        by: Option<&Actor>,
     ) -> Result<Option<Campaign>, EngineError> {
         let mut tx = self.db().begin().await?;
         let Some(mut campaign) = campaigns::find_locked(&mut tx, id, RowLock::Update).await? else {
             return Ok(None);
         };
         if campaign.status == CampaignStatus::Ended && status != CampaignStatus::Ended {
-            return Err(refused(
-                "status",
-                "the campaign has ended and cannot be reopened",
-            ));
+            return Err(refused("status", REOPEN_ENDED));
         }
         self.verify_locked(&mut tx, &campaign).await?;
         let version = campaigns::take_control_version(&mut tx).await?;
+        let event = AuditEvent::status_changed(id, campaign.status, status);
         if status == CampaignStatus::Active {
             campaigns::update_status(&mut tx, id, status, version).await?;
+            audit::record_in(&mut tx, by, &event).await?;
             tx.commit().await?;
             self.follow_in_redis(id, self.fenced_status(id, status, version).await);
         } else {
             restricted(self.fenced_status(id, status, version).await?)?;
             campaigns::update_status(&mut tx, id, status, version).await?;
+            audit::record_in(&mut tx, by, &event).await?;
             tx.commit().await?;
         }
         tracing::info!(campaign = %id, status = status.as_str(), "campaign status changed");
@@ -60,13 +122,11 @@ impl Engine {
         Ok(Some(campaign))
     }
 
-    /// Sets campaign `id`'s total quantity; `None` if there is no such campaign. Refused as
-    /// invalid input on the `quantity` field if it is out of range, below the coupons already
-    /// claimed, or the campaign has ended.
-    pub async fn set_quantity(
+    async fn change_quantity(
         &self,
         id: CampaignId,
         quantity: i64,
+        by: Option<&Actor>,
     ) -> Result<Option<Campaign>, EngineError> {
         let quantity = Quantity::parse(quantity).map_err(|e| EngineError::Invalid(one(e)))?;
         let mut tx = self.db().begin().await?;
@@ -74,21 +134,24 @@ impl Engine {
             return Ok(None);
         };
         if campaign.status == CampaignStatus::Ended {
-            return Err(refused("quantity", "the campaign has ended"));
+            return Err(refused("quantity", RESIZE_ENDED));
         }
         self.verify_locked(&mut tx, &campaign).await?;
         let version = campaigns::take_control_version(&mut tx).await?;
+        let event = AuditEvent::quantity_changed(id, campaign.quantity, quantity.get());
         let raised_by = quantity.get() - campaign.quantity;
         if raised_by > 0 {
             // More coupons mean more sequence numbers Redis may hand out: reserved first.
             let recorded = coupons::highest_sequence(&mut tx, id).await?;
             reservations::reserve(self.reservations(), id, recorded, raised_by).await?;
             campaigns::update_quantity(&mut tx, id, quantity.get(), version).await?;
+            audit::record_in(&mut tx, by, &event).await?;
             tx.commit().await?;
             self.follow_in_redis(id, self.fenced_quantity(id, quantity.get(), version).await);
         } else {
             restricted(self.fenced_quantity(id, quantity.get(), version).await?)?;
             campaigns::update_quantity(&mut tx, id, quantity.get(), version).await?;
+            audit::record_in(&mut tx, by, &event).await?;
             tx.commit().await?;
         }
         tracing::info!(campaign = %id, quantity = quantity.get(), "campaign quantity changed");

@@ -10,6 +10,8 @@
 //! Layout, one line a module (`src/<name>.rs` or `src/<name>/`):
 //! - [`campaign`]: campaigns as input and as stored, and the engine's calls that create and
 //!   read them.
+//! - [`audit`]: the audit log of admin actions (who, from where, what, before and after),
+//!   written with the change it describes; its kinds, filters and pages.
 //! - [`user`]: the member claiming a coupon ([`UserId`]).
 //! - [`bot_check`]: the proof of work a campaign may ask of the web's claims and entries.
 //! - [`validation`]: field errors, collected so that a form shows them all at once.
@@ -41,6 +43,7 @@
 //! Beside it in the workspace: `access/` (who may do what: member identity, admin accounts, the
 //! admin check, rate limits), `app/` (the Leptos UI) and `server/` (the axum binary).
 
+pub mod audit;
 pub mod bot_check;
 pub mod campaign;
 mod claim;

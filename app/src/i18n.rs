@@ -90,6 +90,21 @@ pub fn format_datetime(lang: Lang, at: DateTime<Utc>) -> String {
     }
 }
 
+/// A date and time in KST to the second, for the audit log (several actions may share a
+/// minute).
+pub fn format_instant(lang: Lang, at: DateTime<Utc>) -> String {
+    let local = at.with_timezone(&kst());
+    let (year, month, day) = (local.year(), local.month(), local.day());
+    let (hour, minute, second) = (local.hour(), local.minute(), local.second());
+    match lang {
+        Lang::Ko => format!("{year}년 {month}월 {day}일 {hour:02}:{minute:02}:{second:02}"),
+        Lang::En => {
+            let name = MONTHS_EN[local.month0() as usize];
+            format!("{name} {day}, {year}, {hour:02}:{minute:02}:{second:02} KST")
+        }
+    }
+}
+
 /// A time of day in KST with seconds, for "last synced at".
 pub fn format_time(at: DateTime<Utc>) -> String {
     let local = at.with_timezone(&kst());
@@ -416,6 +431,30 @@ pub struct Texts {
     pub bot_check_running: &'static str,
     pub bot_check_refused: &'static str,
     pub bot_check_expired: &'static str,
+    // the audit log (/admin/audit)
+    pub audit_log: &'static str,
+    pub audit_when: &'static str,
+    pub audit_actor: &'static str,
+    pub audit_address: &'static str,
+    pub audit_action: &'static str,
+    pub audit_campaign: &'static str,
+    pub audit_before: &'static str,
+    pub audit_after: &'static str,
+    pub audit_all_actions: &'static str,
+    /// The actor filter's placeholder: an admin's email or `api`.
+    pub audit_actor_hint: &'static str,
+    pub audit_campaign_hint: &'static str,
+    pub audit_nothing: &'static str,
+    pub audit_newest: &'static str,
+    pub audit_older: &'static str,
+    pub audit_campaign_created: &'static str,
+    pub audit_campaign_paused: &'static str,
+    pub audit_campaign_resumed: &'static str,
+    pub audit_campaign_ended: &'static str,
+    pub audit_quantity_changed: &'static str,
+    pub audit_signed_in: &'static str,
+    pub audit_sign_in_failed: &'static str,
+    pub audit_export_downloaded: &'static str,
 }
 
 const KO: Texts = Texts {
@@ -564,6 +603,28 @@ const KO: Texts = Texts {
     bot_check_running: "봇 검사 중… 잠시만 기다려 주세요.",
     bot_check_refused: "봇 검사를 통과하지 못했습니다. 다시 시도해 주세요.",
     bot_check_expired: "봇 검사 시간이 지났습니다. 다시 시도해 주세요.",
+    audit_log: "감사 로그",
+    audit_when: "시각",
+    audit_actor: "누가",
+    audit_address: "접속 주소",
+    audit_action: "작업",
+    audit_campaign: "캠페인",
+    audit_before: "변경 전",
+    audit_after: "변경 후",
+    audit_all_actions: "모든 작업",
+    audit_actor_hint: "관리자 이메일 또는 api",
+    audit_campaign_hint: "캠페인 ID",
+    audit_nothing: "기록이 없습니다.",
+    audit_newest: "최신 기록",
+    audit_older: "이전 기록",
+    audit_campaign_created: "캠페인 생성",
+    audit_campaign_paused: "일시 중지",
+    audit_campaign_resumed: "재개",
+    audit_campaign_ended: "종료",
+    audit_quantity_changed: "수량 변경",
+    audit_signed_in: "로그인",
+    audit_sign_in_failed: "로그인 실패",
+    audit_export_downloaded: "내보내기 다운로드",
 };
 
 const EN: Texts = Texts {
@@ -712,6 +773,28 @@ const EN: Texts = Texts {
     bot_check_running: "Checking for bots… one moment.",
     bot_check_refused: "The bot check did not pass. Please try again.",
     bot_check_expired: "The bot check took too long. Please try again.",
+    audit_log: "Audit log",
+    audit_when: "When",
+    audit_actor: "Who",
+    audit_address: "Address",
+    audit_action: "Action",
+    audit_campaign: "Campaign",
+    audit_before: "Before",
+    audit_after: "After",
+    audit_all_actions: "All actions",
+    audit_actor_hint: "Admin email or api",
+    audit_campaign_hint: "Campaign ID",
+    audit_nothing: "No entries.",
+    audit_newest: "Newest",
+    audit_older: "Older",
+    audit_campaign_created: "Campaign created",
+    audit_campaign_paused: "Paused",
+    audit_campaign_resumed: "Resumed",
+    audit_campaign_ended: "Ended",
+    audit_quantity_changed: "Quantity changed",
+    audit_signed_in: "Signed in",
+    audit_sign_in_failed: "Sign-in failed",
+    audit_export_downloaded: "Export downloaded",
 };
 
 #[cfg(test)]
@@ -786,6 +869,12 @@ mod tests {
             Some(at + chrono::Duration::seconds(30))
         );
         assert_eq!(format_time(at), "10:00:00");
+        let later = at + chrono::Duration::seconds(5);
+        assert_eq!(format_instant(Lang::Ko, later), "2026년 11월 27일 10:00:05");
+        assert_eq!(
+            format_instant(Lang::En, later),
+            "Nov 27, 2026, 10:00:05 KST"
+        );
         for bad in [
             "tomorrow",
             "2026-11-27",

@@ -65,6 +65,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/admin/login") view=pages::admin_login::AdminLoginPage/>
                     <Route path=path!("/admin/campaigns/new") view=pages::admin_new::NewCampaignPage/>
                     <Route path=path!("/admin/coupons") view=pages::admin_coupons::CouponSearchPage/>
+                    <Route path=path!("/admin/audit") view=pages::admin_audit::AuditLogPage/>
                     <Route path=path!("/admin/campaigns/:id") view=pages::admin_campaign::CampaignPage/>
                 </Routes>
             </main>

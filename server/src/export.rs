@@ -144,7 +144,7 @@ pub fn fairness_csv(report: &FairnessReport) -> String {
 
 /// Appends `value` as one quoted CSV field. A value that a spreadsheet would run as a formula
 /// (user ids come from outside) gets a leading apostrophe, so it opens as text.
-fn push_field(csv: &mut String, value: &str) {
+pub(crate) fn push_field(csv: &mut String, value: &str) {
     csv.push('"');
     if value.starts_with(['=', '+', '-', '@']) {
         csv.push('\'');

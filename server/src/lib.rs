@@ -8,6 +8,7 @@
 //! as one handle and hands to the server functions as one context value.
 
 pub mod api;
+mod audit_export;
 pub mod config;
 pub mod export;
 mod guard;
@@ -84,6 +85,7 @@ fn public_routes(state: SharedState, with_operator_routes: bool) -> Router {
         .route("/live/campaigns/{id}", get(web::public_stream))
         .route("/admin/campaigns/{id}/coupons.csv", get(web::export_csv))
         .route("/admin/campaigns/{id}/fairness.csv", get(web::fairness_csv))
+        .route("/admin/audit.csv", get(audit_export::audit_csv))
         .route("/lang/{tag}", get(web::switch_language))
         .leptos_routes_with_context(
             &state,
@@ -117,7 +119,7 @@ fn public_routes(state: SharedState, with_operator_routes: bool) -> Router {
             api::routes(
                 state.engine.clone(),
                 state.api_key.clone(),
-                state.access.limits.clone(),
+                state.access.clone(),
             ),
         )
         .merge(pages)

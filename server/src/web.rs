@@ -1,6 +1,8 @@
 //! Routes the pages use besides server functions: the live event streams, the CSV exports
-//! (coupons, a fair draw's fairness report) and the language switch.
+//! (coupons, a fair draw's fairness report; each download recorded in the audit log) and the
+//! language switch.
 
+use crate::audit_export::record_download;
 use crate::export;
 use crate::open_streams::{StreamTicket, admin_session_ended};
 use crate::{AppState, SharedState};
@@ -13,6 +15,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Redirect, Response};
 use coupon::CampaignId;
+use coupon::audit::AuditEvent;
 use coupon_access::limits::address_key;
 use coupon_access::session::{self, AdminIdentity};
 use futures::StreamExt;
@@ -26,7 +29,10 @@ use tower_sessions::Session;
 type Refused = Response;
 
 /// Lets only a signed-in admin through, one the `admins` table still has.
-async fn require_admin(state: &AppState, session: &Session) -> Result<AdminIdentity, Refused> {
+pub(crate) async fn require_admin(
+    state: &AppState,
+    session: &Session,
+) -> Result<AdminIdentity, Refused> {
     let refused = || (StatusCode::UNAUTHORIZED, "sign in as an admin first").into_response();
     let admin = session::admin(session).await.ok_or_else(refused)?;
     match state.access.admins.is_still_admin(admin.id).await {
@@ -171,12 +177,18 @@ pub async fn export_csv(
     State(state): State<SharedState>,
     session: Session,
     Path(id): Path<i64>,
+    parts: Parts,
 ) -> Response {
     let id = CampaignId(id);
-    if let Err(refused) = require_admin(&state, &session).await {
+    let admin = match require_admin(&state, &session).await {
+        Ok(admin) => admin,
+        Err(refused) => return refused,
+    };
+    if let Err(refused) = require_campaign(&state, id).await {
         return refused;
     }
-    if let Err(refused) = require_campaign(&state, id).await {
+    let download = AuditEvent::export_downloaded(id, "coupons.csv");
+    if let Err(refused) = record_download(&state, &admin, &parts, &download).await {
         return refused;
     }
     // Streamed: the rows are read a page at a time while the download runs. A failure after
@@ -205,12 +217,14 @@ pub async fn fairness_csv(
     State(state): State<SharedState>,
     session: Session,
     Path(id): Path<i64>,
+    parts: Parts,
 ) -> Response {
     use coupon::draw::FairnessListing;
     let id = CampaignId(id);
-    if let Err(refused) = require_admin(&state, &session).await {
-        return refused;
-    }
+    let admin = match require_admin(&state, &session).await {
+        Ok(admin) => admin,
+        Err(refused) => return refused,
+    };
     if let Err(refused) = require_campaign(&state, id).await {
         return refused;
     }
@@ -227,6 +241,11 @@ pub async fn fairness_csv(
             return StatusCode::SERVICE_UNAVAILABLE.into_response();
         }
     };
+    // Recorded once there is a report to send: a 404 or 409 downloaded nothing.
+    let download = AuditEvent::export_downloaded(id, "fairness.csv");
+    if let Err(refused) = record_download(&state, &admin, &parts, &download).await {
+        return refused;
+    }
     let disposition = format!("attachment; filename=\"campaign-{id}-fairness.csv\"");
     (
         [

@@ -22,8 +22,17 @@ async fn admin_server_functions_refuse_callers_without_an_admin_session() {
     let campaign = server.campaign(5).await;
     let id = campaign.id.to_string();
     let stranger = browser();
-    let calls: [(&str, Vec<(&str, &str)>); 6] = [
+    let calls: [(&str, Vec<(&str, &str)>); 7] = [
         ("list_campaigns", LIST_ALL.to_vec()),
+        (
+            "list_audit_events",
+            vec![
+                ("campaign_id", ""),
+                ("actor", ""),
+                ("action", ""),
+                ("page", ""),
+            ],
+        ),
         ("find_coupons", vec![("query", "member-1")]),
         ("campaign_detail", vec![("id", &id)]),
         (
@@ -73,6 +82,7 @@ async fn admin_routes_refuse_callers_without_an_admin_session() {
         format!("/admin/campaigns/{}/coupons.csv", campaign.id),
         format!("/admin/campaigns/{}/fairness.csv", campaign.id),
         format!("/admin/live/campaigns/{}", campaign.id),
+        "/admin/audit.csv".to_string(),
     ] {
         let response = stranger.get(server.url(&path)).send().await.unwrap();
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{path}");

@@ -1,5 +1,6 @@
-//! The JSON API for shop backends: key check, create, status, claim, lookup, and bad input
-//! that gets a specific 4xx and writes nothing.
+//! The JSON API for shop backends: key check, create, status, claim, lookup, the campaign
+//! controls (pause, resume, end, quantity), and bad input that gets a specific 4xx and writes
+//! nothing. (What the controls record in the audit log: tests/audit.rs.)
 
 mod support;
 
@@ -269,4 +270,245 @@ async fn malformed_oversized_and_misdirected_requests_get_json_errors() {
     assert_eq!(error_of(not_an_id).await.0, StatusCode::NOT_FOUND);
     let status = server.engine.status(campaign.id).await.unwrap().unwrap();
     assert_eq!(status.claimed, 0, "no bad request claimed anything");
+}
+
+/// A campaign id no test creates (ids are counted from 1; this is far past them).
+fn unknown_campaign() -> i64 {
+    900_000_000_000 + i64::from(rand::random::<u32>())
+}
+
+#[tokio::test]
+async fn each_control_answers_with_the_campaign_as_get_does() {
+    // Arrange
+    let server = spawn_server().await;
+    let campaign = server.campaign(5).await;
+    server.claims_by(&campaign, "controlled", 2).await;
+    let path = |action: &str| format!("/campaigns/{}/{action}", campaign.id);
+
+    // Act
+    let paused = api(&server, reqwest::Method::POST, &path("pause"))
+        .send()
+        .await
+        .unwrap();
+    let resumed = api(&server, reqwest::Method::POST, &path("resume"))
+        .send()
+        .await
+        .unwrap();
+    let resized = api(
+        &server,
+        reqwest::Method::PATCH,
+        &format!("/campaigns/{}", campaign.id),
+    )
+    .json(&json!({ "quantity": 8 }))
+    .send()
+    .await
+    .unwrap();
+    let ended = api(&server, reqwest::Method::POST, &path("end"))
+        .send()
+        .await
+        .unwrap();
+
+    // Assert
+    let mut bodies = Vec::new();
+    for response in [paused, resumed, resized, ended] {
+        assert_eq!(response.status(), StatusCode::OK);
+        bodies.push(response.json::<Value>().await.unwrap());
+    }
+    let statuses: Vec<&str> = bodies
+        .iter()
+        .map(|body| body["campaign"]["status"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(statuses, ["paused", "active", "active", "ended"]);
+    assert_eq!(bodies[2]["quantity"], 8);
+    assert_eq!(bodies[2]["remaining"], 6, "8 coupons, 2 claimed");
+    assert_eq!(bodies[2]["claimed"], 2);
+    let recorded = server.engine.campaign(campaign.id).await.unwrap().unwrap();
+    assert_eq!(
+        (recorded.status, recorded.quantity),
+        (coupon::CampaignStatus::Ended, 8)
+    );
+}
+
+#[tokio::test]
+async fn a_paused_campaign_refuses_claims_until_it_is_resumed_through_the_api() {
+    // Arrange
+    let server = spawn_server().await;
+    let campaign = server.campaign(5).await;
+    let claim = |user: &'static str| {
+        api(
+            &server,
+            reqwest::Method::POST,
+            &format!("/campaigns/{}/claims", campaign.id),
+        )
+        .json(&json!({ "user_id": user }))
+        .send()
+    };
+
+    // Act
+    let pause = format!("/campaigns/{}/pause", campaign.id);
+    api(&server, reqwest::Method::POST, &pause)
+        .send()
+        .await
+        .unwrap();
+    let while_paused = claim("paused-member").await.unwrap();
+    let resume = format!("/campaigns/{}/resume", campaign.id);
+    api(&server, reqwest::Method::POST, &resume)
+        .send()
+        .await
+        .unwrap();
+    let after = claim("paused-member").await.unwrap();
+
+    // Assert
+    assert_eq!(while_paused.status(), StatusCode::CONFLICT);
+    assert_eq!(
+        while_paused.json::<Value>().await.unwrap()["outcome"],
+        "paused"
+    );
+    assert_eq!(after.status(), StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn a_bad_quantity_is_named_and_changes_nothing() {
+    // Arrange: 2 of 3 claimed.
+    let server = spawn_server().await;
+    let campaign = server.campaign(3).await;
+    server.claims_by(&campaign, "claimed", 2).await;
+    let path = format!("/campaigns/{}", campaign.id);
+    let cases = [
+        (
+            json!({ "quantity": 1 }),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "quantity",
+        ),
+        (
+            json!({ "quantity": 0 }),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "quantity",
+        ),
+        (
+            json!({ "quantity": -4 }),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "quantity",
+        ),
+        (
+            json!({ "quantity": 99_999_999_999_i64 }),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "quantity",
+        ),
+        (
+            json!({ "quantity": "many" }),
+            StatusCode::BAD_REQUEST,
+            "quantity",
+        ),
+        (
+            json!({ "quantity": 1e12 }),
+            StatusCode::BAD_REQUEST,
+            "quantity",
+        ),
+        (json!({}), StatusCode::BAD_REQUEST, "quantity"),
+        (
+            json!({ "quantity": 5, "status": "paused" }),
+            StatusCode::BAD_REQUEST,
+            "status",
+        ),
+    ];
+
+    for (body, status, field) in cases {
+        // Act
+        let response = api(&server, reqwest::Method::PATCH, &path)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+
+        // Assert
+        let (got, error) = error_of(response).await;
+        assert_eq!(got, status, "{body} → {error}");
+        if status == StatusCode::UNPROCESSABLE_ENTITY {
+            assert_eq!(error["fields"][0]["field"], field, "{body} → {error}");
+        } else {
+            let message = error["message"].as_str().unwrap_or_default();
+            assert!(message.contains(field), "{body} → {error}");
+        }
+    }
+    let after = server.engine.campaign(campaign.id).await.unwrap().unwrap();
+    assert_eq!(after.quantity, 3, "nothing was written");
+}
+
+#[tokio::test]
+async fn controls_of_an_unknown_campaign_are_404_and_of_an_ended_one_409() {
+    // Arrange
+    let server = spawn_server().await;
+    let campaign = server.campaign(3).await;
+    let unknown = unknown_campaign();
+    let control = |id: String, action: &'static str| {
+        let request = match action {
+            "quantity" => api(&server, reqwest::Method::PATCH, &format!("/campaigns/{id}"))
+                .json(&json!({ "quantity": 10 })),
+            _ => api(
+                &server,
+                reqwest::Method::POST,
+                &format!("/campaigns/{id}/{action}"),
+            ),
+        };
+        request.send()
+    };
+
+    // Act + Assert: unknown campaigns.
+    for action in ["pause", "resume", "end", "quantity"] {
+        for id in [unknown.to_string(), "abc".to_string()] {
+            let (status, error) = error_of(control(id.clone(), action).await.unwrap()).await;
+            assert_eq!(status, StatusCode::NOT_FOUND, "{action} {id}: {error}");
+        }
+    }
+    // An ended campaign stays ended; ending it again changes nothing.
+    let end = control(campaign.id.to_string(), "end").await.unwrap();
+    assert_eq!(end.status(), StatusCode::OK);
+    for action in ["pause", "resume", "quantity"] {
+        let (status, error) =
+            error_of(control(campaign.id.to_string(), action).await.unwrap()).await;
+        assert_eq!(status, StatusCode::CONFLICT, "{action}: {error}");
+        assert_eq!(error["code"], "campaign_ended", "{action}");
+    }
+    let again = control(campaign.id.to_string(), "end").await.unwrap();
+    assert_eq!(again.status(), StatusCode::OK);
+    let after = server.engine.campaign(campaign.id).await.unwrap().unwrap();
+    assert_eq!(
+        (after.status, after.quantity),
+        (coupon::CampaignStatus::Ended, 3)
+    );
+}
+
+#[tokio::test]
+async fn controls_and_the_audit_log_need_the_key() {
+    // Arrange
+    let server = spawn_server().await;
+    let campaign = server.campaign(3).await;
+    let client = reqwest::Client::new();
+    let url = |path: String| server.url(&format!("/api/v1{path}"));
+    let requests = [
+        client.post(url(format!("/campaigns/{}/pause", campaign.id))),
+        client.post(url(format!("/campaigns/{}/resume", campaign.id))),
+        client.post(url(format!("/campaigns/{}/end", campaign.id))),
+        client
+            .patch(url(format!("/campaigns/{}", campaign.id)))
+            .json(&json!({ "quantity": 10 })),
+        client.get(url("/audit-events".to_string())),
+        client
+            .post(url(format!("/campaigns/{}/end", campaign.id)))
+            .bearer_auth("not-the-key"),
+    ];
+
+    for request in requests {
+        // Act
+        let (status, _) = error_of(request.send().await.unwrap()).await;
+
+        // Assert
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    let after = server.engine.campaign(campaign.id).await.unwrap().unwrap();
+    assert_eq!(
+        (after.status, after.quantity),
+        (coupon::CampaignStatus::Active, 3)
+    );
 }

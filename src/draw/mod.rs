@@ -50,17 +50,16 @@ pub use secret::{Digest, DrawSecret, SECRET_LEN, digest_hex, parse_digest};
 pub(crate) use tally::DrawTallies;
 pub use tally::{DrawTally, TALLY_FRESH};
 
-use crate::campaign::{Campaign, CampaignId, NewCampaign};
+use crate::campaign::CampaignId;
 use crate::claim::ClaimOutcome;
 use crate::engine::Engine;
 use crate::error::EngineError;
-use crate::store::campaigns;
 use crate::store::draws::{self, EntryWindow, NewEntry};
 use crate::user::UserId;
 use chrono::{DateTime, Utc};
 use gate::Gate;
 use serde::{Deserialize, Serialize};
-use sqlx::PgPool;
+use sqlx::PgConnection;
 
 /// Most digests one page of the published draw holds.
 pub const MOST_DIGESTS_PER_PAGE: i64 = 10_000;
@@ -136,16 +135,14 @@ pub enum DrawListing {
     Page(DrawPage),
 }
 
-/// Records a fair-draw campaign and its draw (a fresh secret) in one transaction.
-pub(crate) async fn insert_with_draw(
-    db: &PgPool,
-    new: &NewCampaign,
-) -> Result<Campaign, EngineError> {
-    let mut tx = db.begin().await?;
-    let campaign = campaigns::insert(&mut *tx, new).await?;
-    draws::create(&mut tx, campaign.id, &DrawSecret::generate()).await?;
-    tx.commit().await?;
-    Ok(campaign)
+/// Records the draw of a fair-draw campaign (a fresh secret) in the transaction that records
+/// the campaign, so there is never one without the other.
+pub(crate) async fn insert_draw(
+    tx: &mut PgConnection,
+    campaign: CampaignId,
+) -> Result<(), EngineError> {
+    draws::create(tx, campaign, &DrawSecret::generate()).await?;
+    Ok(())
 }
 
 /// How far this instance's clock may run ahead of PostgreSQL's before it stops offering

@@ -5,7 +5,10 @@
 //!
 //! One table is written elsewhere, by the rule it serves: `campaign_sequence_ceilings`, the
 //! sequence numbers reserved before Redis may hand them out (src/reconcile/reservations.rs).
+//! `audit_events` (audit.rs) is written through src/audit/, in the transaction of the change an
+//! entry describes where there is one.
 
+pub mod audit;
 pub mod campaigns;
 pub mod code_key;
 pub mod coupons;

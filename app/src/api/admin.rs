@@ -1,4 +1,4 @@
-//! Admin sign-in and sign-out.
+//! Admin sign-in and sign-out. Sign-ins and failed sign-ins are recorded in the audit log.
 
 use leptos::prelude::*;
 
@@ -8,9 +8,15 @@ use leptos::prelude::*;
 /// The attempt is counted against the limits before its password is checked, and then waits
 /// for the hashing in a bounded queue: a burst of attempts gets 429s beyond the limit and beyond
 /// the queue, instead of all being hashed in front of the real admin.
+///
+/// Every attempt whose password was checked is recorded: `admin.sign_in_failed` under the email
+/// typed, `admin.signed_in` under the admin's. Attempts refused by the limits before that are
+/// not (they are what the limits exist to make cheap; the limits count them).
 #[server(endpoint = "admin_sign_in")]
 pub async fn admin_sign_in(email: String, password: String) -> Result<bool, ServerFnError> {
+    use crate::backend::audit::record;
     use crate::backend::{access, client_address, engine, refused, session, too_many, unavailable};
+    use coupon::audit::{Actor, AuditAction, AuditEvent};
     use coupon_access::accounts;
     // Before anything is counted: the email becomes part of the limits' Redis keys.
     if email.len() > accounts::MOST_EMAIL_BYTES {
@@ -30,8 +36,13 @@ pub async fn admin_sign_in(email: String, password: String) -> Result<bool, Serv
         .map_err(|e| unavailable(e.into()))?;
     let Some(admin) = found else {
         tracing::info!("admin sign-in refused: wrong email or password");
+        let failed = AuditEvent::of(AuditAction::AdminSignInFailed);
+        record(&Actor::signing_in(&email, address), &failed).await?;
         return Ok(false);
     };
+    // Recorded before any of it takes effect: a sign-in the log cannot name does not happen.
+    let signed_in = AuditEvent::of(AuditAction::AdminSignedIn);
+    record(&Actor::admin(&admin.email, address), &signed_in).await?;
     if let Err(error) = limits.sign_in_succeeded(attempt).await {
         // The admin is who they said; the attempt only counts a little longer against them.
         tracing::warn!(%error, "a successful sign-in stayed counted against the limits");

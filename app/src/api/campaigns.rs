@@ -1,5 +1,6 @@
 //! The marketer's server functions: list, create, watch (with a fair draw's fairness report),
-//! pause/resume/end, change quantity. Each starts with `require_admin()`.
+//! pause/resume/end, change quantity. Each starts with `require_admin()`; the ones that change
+//! something record it in the audit log as the admin's, in the change's own transaction.
 
 use super::fairness::FairnessView;
 #[cfg(feature = "ssr")]
@@ -144,13 +145,17 @@ pub async fn campaign_detail(id: i64) -> Result<Option<AdminCampaignData>, Serve
 /// Creates a campaign; the new id, or every field to fix (nothing is written then).
 #[server(endpoint = "create_campaign")]
 pub async fn create_campaign(form: CampaignForm) -> Result<FormResult<i64>, ServerFnError> {
+    use crate::backend::audit::admin_actor;
     use crate::backend::{engine, field_problems, session::require_admin, unavailable};
-    require_admin().await?;
+    let admin = require_admin().await?;
     let draft = match parse_form(&form) {
         Ok(draft) => draft,
         Err(problems) => return Ok(FormResult::Invalid(problems)),
     };
-    match engine()?.create_campaign(&draft).await {
+    match engine()?
+        .create_campaign_by(&draft, &admin_actor(&admin))
+        .await
+    {
         Ok(campaign) => {
             tracing::info!(campaign = %campaign.id, name = %campaign.name, "campaign created");
             Ok(FormResult::Done(campaign.id.0))
@@ -165,13 +170,18 @@ pub async fn create_campaign(form: CampaignForm) -> Result<FormResult<i64>, Serv
 /// Pauses (`paused`), resumes (`active`) or ends (`ended`) a campaign.
 #[server(endpoint = "set_campaign_status")]
 pub async fn set_campaign_status(id: i64, status: String) -> Result<FormResult<()>, ServerFnError> {
+    use crate::backend::audit::admin_actor;
     use crate::backend::{engine, session::require_admin};
     use coupon::CampaignStatus;
-    require_admin().await?;
+    let admin = require_admin().await?;
     let Some(status) = CampaignStatus::from_stored(&status) else {
         return Ok(invalid("status", "must be active, paused or ended"));
     };
-    control_answer(engine()?.set_status(coupon::CampaignId(id), status).await)
+    control_answer(
+        engine()?
+            .set_status_by(coupon::CampaignId(id), status, &admin_actor(&admin))
+            .await,
+    )
 }
 
 /// Changes a campaign's total quantity (never below what is already claimed).
@@ -180,14 +190,15 @@ pub async fn set_campaign_quantity(
     id: i64,
     quantity: String,
 ) -> Result<FormResult<()>, ServerFnError> {
+    use crate::backend::audit::admin_actor;
     use crate::backend::{engine, session::require_admin};
-    require_admin().await?;
+    let admin = require_admin().await?;
     let Ok(quantity) = quantity.trim().parse::<i64>() else {
         return Ok(invalid("quantity", "must be a whole number"));
     };
     control_answer(
         engine()?
-            .set_quantity(coupon::CampaignId(id), quantity)
+            .set_quantity_by(coupon::CampaignId(id), quantity, &admin_actor(&admin))
             .await,
     )
 }

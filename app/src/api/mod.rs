@@ -2,6 +2,7 @@
 //! checks who is calling inside itself: they are HTTP endpoints anyone can reach directly.
 
 mod admin;
+mod audit;
 mod campaigns;
 mod coupons;
 mod fairness;
@@ -9,6 +10,7 @@ mod member;
 mod types;
 
 pub use admin::*;
+pub use audit::*;
 pub use campaigns::*;
 pub use coupons::*;
 pub use fairness::*;

@@ -3,6 +3,7 @@
 //! values to page values. Who may do what is decided in `coupon_access`; what is here only
 //! finds its handle in the Leptos context and turns its answers into server-function errors.
 
+pub mod audit;
 pub mod member;
 pub mod session;
 

@@ -4,7 +4,7 @@
 use crate::api::{CampaignPage, list_campaigns};
 use crate::components::admin_gate::AdminGate;
 use crate::i18n::format_count;
-use crate::pages::status_label;
+use crate::pages::{form_urlencoded_pairs, status_label};
 use crate::use_lang;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
@@ -30,28 +30,6 @@ impl Asked {
             format!("/admin?{}", query.join("&"))
         }
     }
-}
-
-/// `key=value` for each non-empty value, percent-encoded. Written here rather than with
-/// leptos_router's `ParamsMap::to_query_string`, whose escaping differs between the server and
-/// the browser (the hydrated links would not match the ones the server rendered).
-fn form_urlencoded_pairs(pairs: &[(&str, &str)]) -> Vec<String> {
-    pairs
-        .iter()
-        .filter(|(_, value)| !value.is_empty())
-        .map(|(key, value)| {
-            let encoded: String = value
-                .bytes()
-                .map(|b| match b {
-                    b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => {
-                        char::from(b).to_string()
-                    }
-                    _ => format!("%{b:02X}"),
-                })
-                .collect();
-            format!("{key}={encoded}")
-        })
-        .collect()
 }
 
 /// The campaign list.
@@ -87,6 +65,7 @@ fn CampaignTable(campaigns: Campaigns, asked: Memo<Asked>) -> impl IntoView {
                 <h1>{t.campaigns}</h1>
                 <div class="head-links">
                     <a class="button" href="/admin/coupons">{t.coupon_search}</a>
+                    <a class="button" href="/admin/audit">{t.audit_log}</a>
                     <a class="button primary" href="/admin/campaigns/new">{t.new_campaign}</a>
                 </div>
             </div>

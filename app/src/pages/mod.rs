@@ -1,5 +1,6 @@
 //! One module per page.
 
+pub mod admin_audit;
 pub mod admin_campaign;
 pub mod admin_coupons;
 pub mod admin_list;
@@ -36,4 +37,26 @@ pub fn window_text(
         format_datetime(lang, from),
         format_datetime(lang, to)
     )
+}
+
+/// `key=value` for each non-empty value, percent-encoded. Written here rather than with
+/// leptos_router's `ParamsMap::to_query_string`, whose escaping differs between the server and
+/// the browser (the hydrated links would not match the ones the server rendered).
+pub fn form_urlencoded_pairs(pairs: &[(&str, &str)]) -> Vec<String> {
+    pairs
+        .iter()
+        .filter(|(_, value)| !value.is_empty())
+        .map(|(key, value)| {
+            let encoded: String = value
+                .bytes()
+                .map(|b| match b {
+                    b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => {
+                        char::from(b).to_string()
+                    }
+                    _ => format!("%{b:02X}"),
+                })
+                .collect();
+            format!("{key}={encoded}")
+        })
+        .collect()
 }

@@ -1,6 +1,7 @@
 //! `POST /api/v1/campaigns`, `GET /api/v1/campaigns/{id}` and, for a fair draw,
 //! `GET /api/v1/campaigns/{id}/draw` and `GET /api/v1/campaigns/{id}/fairness`.
 
+use super::actor::ApiActor;
 use super::error::ApiError;
 use super::extract::{ApiJson, CampaignPath};
 use axum::Json;
@@ -22,12 +23,14 @@ pub struct Created {
     draw: Option<DrawReport>,
 }
 
-/// Creates a campaign: 201 with the campaign, or 422 naming every bad field.
+/// Creates a campaign: 201 with the campaign, or 422 naming every bad field. Recorded in the
+/// audit log as `api`'s, in the transaction that records the campaign.
 pub async fn create(
     State(engine): State<Engine>,
+    ApiActor(by): ApiActor,
     ApiJson(draft): ApiJson<CampaignDraft>,
 ) -> Result<(StatusCode, Json<Created>), ApiError> {
-    let campaign = engine.create_campaign(&draft).await?;
+    let campaign = engine.create_campaign_by(&draft, &by).await?;
     tracing::info!(campaign = %campaign.id, "campaign created through the API");
     // The campaign exists: a failed read of its draw must not read as a failed creation (the
     // client would create it again), so the commitment is then left to GET.

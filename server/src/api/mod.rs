@@ -1,14 +1,19 @@
 //! The JSON API for shop backends, under `/api/v1`, behind an API key; and beside it, without
-//! one, the bot check's challenges the claim page asks for.
+//! one, the bot check's challenges the claim page asks for. What the API changes is recorded in
+//! the audit log as `api`'s (actor.rs).
 
+mod actor;
+mod audit;
 mod auth;
 mod campaigns;
 mod challenge;
 mod claims;
+mod controls;
 mod coupons;
 mod error;
 mod extract;
 
+pub use audit::filter_of as audit_filter_of;
 pub use auth::ApiKey;
 pub use error::ApiError;
 
@@ -16,6 +21,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{delete, get, post};
 use coupon::Engine;
+use coupon_access::Access;
 use coupon_access::limits::RateLimits;
 
 /// Largest request body the API reads; a campaign or a claim is far smaller.
@@ -26,19 +32,30 @@ const MAX_BODY_BYTES: usize = 16 * 1024;
 pub fn routes<S: Clone + Send + Sync + 'static>(
     engine: Engine,
     key: ApiKey,
-    limits: RateLimits,
+    access: Access,
 ) -> Router<S> {
-    let state = ApiState { engine, limits };
+    let state = ApiState {
+        engine,
+        limits: access.limits.clone(),
+        access,
+    };
     let public: Router<S> = Router::new()
         .route("/campaigns/{id}/challenge", get(challenge::challenge))
         .with_state(state.clone());
     let keyed: Router<S> = Router::new()
         .route("/campaigns", post(campaigns::create))
-        .route("/campaigns/{id}", get(campaigns::status))
+        .route(
+            "/campaigns/{id}",
+            get(campaigns::status).patch(controls::change_quantity),
+        )
+        .route("/campaigns/{id}/pause", post(controls::pause))
+        .route("/campaigns/{id}/resume", post(controls::resume))
+        .route("/campaigns/{id}/end", post(controls::end))
         .route("/campaigns/{id}/draw", get(campaigns::draw))
         .route("/campaigns/{id}/fairness", get(campaigns::fairness))
         .route("/campaigns/{id}/claims", post(claims::claim))
         .route("/campaigns/{id}/claims/{user_id}", get(claims::find))
+        .route("/audit-events", get(audit::list))
         .route("/coupons/{code}", get(coupons::find))
         .route("/coupons/{code}/validate", post(coupons::validate))
         .route("/coupons/{code}/holds", post(coupons::hold))
@@ -62,4 +79,6 @@ pub fn routes<S: Clone + Send + Sync + 'static>(
 pub struct ApiState {
     engine: Engine,
     limits: RateLimits,
+    /// The client address of a request (for the audit log), behind the trusted proxies.
+    access: Access,
 }
