@@ -105,7 +105,7 @@ fn csv_chunks(
                 return Ok(None);
             };
             let full = i64::try_from(entries.len()).is_ok_and(|n| n == ENTRIES_PER_READ);
-            let next = full.then(|| AuditFilter {
+            let next = full.then_some(AuditFilter {
                 before_id: Some(last_id),
                 ..filter
             });
