@@ -174,7 +174,12 @@ async fn run(topology: Topology) {
                 servers[which] = instances.start(which).await;
             }
             Fault::Controlled => pause_and_resume(&engine, campaigns[1].id, hold).await,
-            redis_fault => redis.suffer(redis_fault, campaign, hold).await,
+            redis_fault => {
+                if redis.suffer(redis_fault, campaign, hold).await {
+                    println!("    ... and the sentinel failed the paused primary over");
+                    losses_allowed = true;
+                }
+            }
         }
         losses_allowed |= topology.may_lose_claims(fault);
         *faults.entry(format!("{fault:?}")).or_default() += 1;

@@ -163,8 +163,32 @@ impl Redis {
     }
 
     /// Applies `fault` to the node holding `campaign`'s keys (where it matters), holds it for
-    /// `hold`, and heals it. Faults on the server side are the caller's.
-    pub async fn suffer(&mut self, fault: Fault, campaign: CampaignId, hold: Duration) {
+    /// `hold`, and heals it; whether it became a failover it was not meant to be (see the
+    /// Sentinel's pause). Faults on the server side are the caller's.
+    pub async fn suffer(&mut self, fault: Fault, campaign: CampaignId, hold: Duration) -> bool {
+        match (self, fault) {
+            // A pause longer than the sentinel's down-after time can look like a dead primary:
+            // the sentinel may promote the replica, and then the fault is a failover, with what
+            // a failover may lose when only the primary acknowledges (README, "What survives").
+            (Self::Sentinel(stack), Fault::Paused) => {
+                let primary = sentinel_primary(stack).await;
+                pause(process_on(stack, primary), hold).await;
+                // The sentinel may decide just after the pause ends: watch it a little longer.
+                let another = crate::support::first_within(FAILOVER_SETTLES, || async {
+                    stack.named_primary().await.filter(|port| *port != primary)
+                });
+                let failed_over = another.await.is_some();
+                if failed_over {
+                    until_replica_synced(stack).await;
+                }
+                return failed_over;
+            }
+            (this, fault) => this.suffer_as_meant(fault, campaign, hold).await,
+        }
+        false
+    }
+
+    async fn suffer_as_meant(&mut self, fault: Fault, campaign: CampaignId, hold: Duration) {
         match (self, fault) {
             (Self::Single { redis, older }, Fault::RedisKilled) => {
                 // One copy at a time: a copy's directory is removed when it is dropped.
@@ -186,10 +210,6 @@ impl Redis {
             }
             (Self::Single { redis, .. }, Fault::Paused) => pause(redis, hold).await,
             (Self::Single { redis, .. }, Fault::Flushed) => redis.flushall().await,
-            (Self::Sentinel(stack), Fault::Paused) => {
-                let primary = sentinel_primary(stack).await;
-                pause(process_on(stack, primary), hold).await;
-            }
             (Self::Sentinel(stack), Fault::Flushed) => {
                 let primary = sentinel_primary(stack).await;
                 process_on(stack, primary).flushall().await;
@@ -298,6 +318,10 @@ fn other_port(stack: &Replicated, port: u16) -> u16 {
         stack.primary.port
     }
 }
+
+/// How long after a pause the run watches for a failover the pause set off (the sentinel's
+/// down-after time is 1 s, its failover takes about as long again).
+const FAILOVER_SETTLES: Duration = Duration::from_secs(3);
 
 /// The port the sentinel names as the primary now.
 async fn sentinel_primary(stack: &Replicated) -> u16 {
