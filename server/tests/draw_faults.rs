@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use support::API_KEY;
 use support::draw::{FairDraw, assert_drawn_as_published, enter, is_completed, members};
 use support::eventually;
-use support::process::{Proxy, free_port};
+use support::process::free_port;
 use support::stack::Stack;
 use support::storm::issued_in_redis;
 
@@ -127,13 +127,7 @@ async fn with_postgres_down_at_the_opening_the_draw_waits_and_loses_no_entry() {
     // Arrange: the server reaches PostgreSQL through a proxy the test can cut; 300 members
     // enter a draw of 100 coupons.
     let stack = Stack::start("drawpgdown").await;
-    let (host, db) = stack.database_url.rsplit_once('/').expect("url");
-    let upstream = host.rsplit_once('@').map_or(host, |(_, h)| h).to_owned();
-    let proxy = Proxy::start(upstream.clone()).await;
-    let proxied = stack.database_url.replace(
-        &format!("{upstream}/{db}"),
-        &format!("127.0.0.1:{}/{db}", proxy.port),
-    );
+    let (proxy, proxied) = stack.database_behind_proxy().await;
     let server = stack
         .server_with_database("drawpgdown", free_port(), &proxied)
         .await;

@@ -6,7 +6,7 @@
 mod support;
 
 use std::time::Duration;
-use support::process::{Proxy, ServerProcess, free_port};
+use support::process::{ServerProcess, free_port};
 use support::stack::Stack;
 use support::storm::{Storm, assert_invariants, issued_in_redis, until_drained};
 use support::{API_KEY, eventually};
@@ -273,13 +273,7 @@ async fn postgres_down(name: &str, cluster: bool) {
     // Arrange: the server reaches PostgreSQL through a proxy the test can cut.
     let stack = Stack::start_on(name, cluster).await;
     let campaign = stack.campaign(1000).await;
-    let (host, db) = stack.database_url.rsplit_once('/').expect("url");
-    let upstream = host.rsplit_once('@').map_or(host, |(_, h)| h).to_owned();
-    let proxy = Proxy::start(upstream.clone()).await;
-    let proxied = stack.database_url.replace(
-        &format!("{upstream}/{db}"),
-        &format!("127.0.0.1:{}/{db}", proxy.port),
-    );
+    let (proxy, proxied) = stack.database_behind_proxy().await;
     let server = stack
         .server_with_database(name, free_port(), &proxied)
         .await;

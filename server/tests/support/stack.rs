@@ -3,7 +3,7 @@
 //! other test.
 
 use super::cluster::{LocalCluster, campaign_beside};
-use super::process::{RedisProcess, ServerProcess, free_port};
+use super::process::{Proxy, RedisProcess, ServerProcess, free_port};
 use coupon::redis::{CampaignKeys, RedisTarget};
 use coupon::{Campaign, CampaignId, Engine, RedisSettings, SyncSettings};
 use std::time::Duration;
@@ -126,6 +126,19 @@ impl Stack {
                 ServerProcess::start_with(name, port, "", database_url, &env).await
             }
         }
+    }
+
+    /// A proxy in front of this stack's PostgreSQL that the test can cut and restore, and the
+    /// database URL that goes through it.
+    pub async fn database_behind_proxy(&self) -> (Proxy, String) {
+        let (host, db) = self.database_url.rsplit_once('/').expect("url");
+        let upstream = host.rsplit_once('@').map_or(host, |(_, h)| h).to_owned();
+        let proxy = Proxy::start(upstream.clone()).await;
+        let proxied = self.database_url.replace(
+            &format!("{upstream}/{db}"),
+            &format!("127.0.0.1:{}/{db}", proxy.port),
+        );
+        (proxy, proxied)
     }
 
     /// Drops the test's database (called at the end of a passing test).
