@@ -5,7 +5,7 @@
 use crate::api::{AuditLine, AuditLines, list_audit_events};
 use crate::components::admin_gate::AdminGate;
 use crate::i18n::{Lang, Texts, format_instant};
-use crate::pages::form_urlencoded_pairs;
+use crate::pages::{form_urlencoded_pairs, with_query};
 use crate::use_lang;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
@@ -41,14 +41,6 @@ impl Asked {
     /// The CSV export of every entry the filters select.
     fn csv_href(&self) -> String {
         with_query("/admin/audit.csv", &self.filters())
-    }
-}
-
-fn with_query(path: &str, query: &[String]) -> String {
-    if query.is_empty() {
-        path.to_owned()
-    } else {
-        format!("{path}?{}", query.join("&"))
     }
 }
 

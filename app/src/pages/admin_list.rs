@@ -4,7 +4,7 @@
 use crate::api::{CampaignPage, list_campaigns};
 use crate::components::admin_gate::AdminGate;
 use crate::i18n::format_count;
-use crate::pages::{form_urlencoded_pairs, status_label};
+use crate::pages::{form_urlencoded_pairs, status_label, with_query};
 use crate::use_lang;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
@@ -24,11 +24,7 @@ impl Asked {
         if page > 0 {
             query.push(format!("page={page}"));
         }
-        if query.is_empty() {
-            "/admin".into()
-        } else {
-            format!("/admin?{}", query.join("&"))
-        }
+        with_query("/admin", &query)
     }
 }
 

@@ -60,3 +60,12 @@ pub fn form_urlencoded_pairs(pairs: &[(&str, &str)]) -> Vec<String> {
         })
         .collect()
 }
+
+/// `path` with the query pairs (already encoded) after it, or alone when there are none.
+pub fn with_query(path: &str, query: &[String]) -> String {
+    if query.is_empty() {
+        path.to_owned()
+    } else {
+        format!("{path}?{}", query.join("&"))
+    }
+}
