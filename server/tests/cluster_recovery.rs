@@ -15,7 +15,7 @@ mod support;
 
 use coupon::redis::{CampaignKeys, RedisTarget};
 use coupon::{CampaignId, ClaimAck, RedisSettings};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use support::cluster::LocalCluster;
 use support::process::{ServerProcess, free_port, signal_pid};
 use support::stack::{Database, test_engine};
@@ -116,33 +116,38 @@ async fn serves_claims_again(server: &ServerProcess, campaign: CampaignId, when:
         .timeout(Duration::from_secs(5))
         .build()
         .expect("client");
-    let started = Instant::now();
-    let mut n = 0;
-    loop {
-        let url = server.url(&format!("/api/v1/campaigns/{campaign}/claims"));
-        let answer = client
-            .post(&url)
-            .bearer_auth(support::API_KEY)
-            .json(&serde_json::json!({ "user_id": format!("recovery-{n}") }))
-            .send()
-            .await;
-        let (status, body) = match answer {
-            Ok(answer) => (
-                answer.status().as_u16(),
-                answer.text().await.unwrap_or_default(),
-            ),
-            Err(error) => (0, error.to_string()),
-        };
-        if status == 201 || status == 409 {
-            return;
-        }
-        assert!(
-            started.elapsed() < SERVES_AGAIN_WITHIN,
+    let url = server.url(&format!("/api/v1/campaigns/{campaign}/claims"));
+    let tries = std::sync::atomic::AtomicUsize::new(0);
+    let last = std::sync::Mutex::new((0, String::new()));
+    let served =
+        support::first_within_every(Duration::from_millis(200), SERVES_AGAIN_WITHIN, || {
+            let n = tries.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let (client, url, last) = (&client, &url, &last);
+            async move {
+                let answer = client
+                    .post(url)
+                    .bearer_auth(support::API_KEY)
+                    .json(&serde_json::json!({ "user_id": format!("recovery-{n}") }))
+                    .send()
+                    .await;
+                let (status, body) = match answer {
+                    Ok(answer) => (
+                        answer.status().as_u16(),
+                        answer.text().await.unwrap_or_default(),
+                    ),
+                    Err(error) => (0, error.to_string()),
+                };
+                let served = (status == 201 || status == 409).then_some(());
+                *last.lock().expect("last answer") = (status, body);
+                served
+            }
+        });
+    if served.await.is_none() {
+        let (status, body) = last.into_inner().expect("last answer");
+        panic!(
             "no claim answered {when} within {SERVES_AGAIN_WITHIN:?} of the cluster being \
              whole; the last answer: {status} {body}"
         );
-        n += 1;
-        tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
 

@@ -6,13 +6,13 @@
 
 mod support;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use support::API_KEY;
 use support::draw::{FairDraw, assert_drawn_as_published, enter, is_completed, members};
-use support::eventually;
 use support::process::free_port;
 use support::stack::Stack;
 use support::storm::issued_in_redis;
+use support::{eventually, first_within_every};
 
 /// How long a test waits for a draw to be completed once nothing stops it any more.
 const DRAW_DEADLINE: Duration = Duration::from_secs(60);
@@ -31,15 +31,16 @@ async fn an_instance_killed_mid_draw_leaves_it_to_the_other_with_the_published_r
     second.signal("STOP");
 
     // Act: SIGKILL the first as soon as Redis holds some of the draw's coupons.
-    let deadline = Instant::now() + Duration::from_secs(40);
-    let mut issued_at_kill = 0;
-    while Instant::now() < deadline {
-        issued_at_kill = issued_in_redis(&stack.engine, draw.id).await.len();
-        if issued_at_kill > 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
+    // Polled every 2 ms: the first instance issues a script call's 64 coupons a few ms apart.
+    let first_issued =
+        first_within_every(Duration::from_millis(2), Duration::from_secs(40), || {
+            let engine = &stack.engine;
+            async move {
+                let issued = issued_in_redis(engine, draw.id).await.len();
+                (issued > 0).then_some(issued)
+            }
+        });
+    let issued_at_kill = first_issued.await.unwrap_or(0);
     first.kill();
     let at_kill = stack.engine.draw_report(draw.id).await.unwrap().unwrap();
     second.signal("CONT");

@@ -184,13 +184,26 @@ where
 }
 
 /// Polls `ask` every 20 ms until it answers; `None` if it has not within `within`.
-pub async fn first_within<T, F, Fut>(within: StdDuration, mut ask: F) -> Option<T>
+pub async fn first_within<T, F, Fut>(within: StdDuration, ask: F) -> Option<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    first_within_every(StdDuration::from_millis(20), within, ask).await
+}
+
+/// Polls `ask` every `every` until it answers; `None` if it has not within `within`.
+pub async fn first_within_every<T, F, Fut>(
+    every: StdDuration,
+    within: StdDuration,
+    mut ask: F,
+) -> Option<T>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Option<T>>,
 {
     let deadline = tokio::time::Instant::now() + within;
-    let mut polls = tokio::time::interval(StdDuration::from_millis(20));
+    let mut polls = tokio::time::interval(every);
     loop {
         polls.tick().await;
         if let Some(answer) = ask().await {
