@@ -8,12 +8,6 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use support::*;
 
-fn api(server: &TestServer, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
-    reqwest::Client::new()
-        .request(method, server.url(&format!("/api/v1{path}")))
-        .bearer_auth(API_KEY)
-}
-
 fn campaign_json(quantity: Value) -> Value {
     json!({
         "name": "API campaign",
@@ -69,7 +63,8 @@ async fn requests_without_or_with_a_wrong_key_are_refused() {
 async fn a_campaign_is_created_and_its_numbers_read_back() {
     let server = spawn_server().await;
 
-    let created = api(&server, reqwest::Method::POST, "/campaigns")
+    let created = server
+        .api(reqwest::Method::POST, "/campaigns")
         .json(&campaign_json(json!(5)))
         .send()
         .await
@@ -78,7 +73,8 @@ async fn a_campaign_is_created_and_its_numbers_read_back() {
     let id = created.json::<Value>().await.unwrap()["id"]
         .as_i64()
         .unwrap();
-    let status = api(&server, reqwest::Method::GET, &format!("/campaigns/{id}"))
+    let status = server
+        .api(reqwest::Method::GET, &format!("/campaigns/{id}"))
         .send()
         .await
         .unwrap();
@@ -97,7 +93,8 @@ async fn claims_answer_with_an_outcome_and_distinct_statuses() {
     let campaign = server.campaign(1).await;
     let claims = format!("/campaigns/{}/claims", campaign.id);
     let claim = |user: &'static str| {
-        api(&server, reqwest::Method::POST, &claims)
+        server
+            .api(reqwest::Method::POST, &claims)
             .json(&json!({ "user_id": user }))
             .send()
     };
@@ -119,13 +116,15 @@ async fn claims_answer_with_an_outcome_and_distinct_statuses() {
     assert_eq!(late.status(), StatusCode::CONFLICT);
     assert_eq!(late.json::<Value>().await.unwrap()["outcome"], "sold_out");
 
-    let held = api(&server, reqwest::Method::GET, &format!("{claims}/alice"))
+    let held = server
+        .api(reqwest::Method::GET, &format!("{claims}/alice"))
         .send()
         .await
         .unwrap();
     assert_eq!(held.status(), StatusCode::OK);
     assert_eq!(held.json::<Value>().await.unwrap()["code"], code.as_str());
-    let none = api(&server, reqwest::Method::GET, &format!("{claims}/bob"))
+    let none = server
+        .api(reqwest::Method::GET, &format!("{claims}/bob"))
         .send()
         .await
         .unwrap();
@@ -206,7 +205,8 @@ async fn bad_campaign_input_names_the_field_and_writes_nothing() {
 
     for (mut body, status, mentions) in cases {
         body["name"] = json!(marker);
-        let response = api(&server, reqwest::Method::POST, "/campaigns")
+        let response = server
+            .api(reqwest::Method::POST, "/campaigns")
             .json(&body)
             .send()
             .await
@@ -231,32 +231,33 @@ async fn malformed_oversized_and_misdirected_requests_get_json_errors() {
     let campaign = server.campaign(5).await;
     let claims = format!("/campaigns/{}/claims", campaign.id);
 
-    let not_json = api(&server, reqwest::Method::POST, &claims)
+    let not_json = server
+        .api(reqwest::Method::POST, &claims)
         .header("content-type", "application/json")
         .body("{\"user_id\": ")
         .send()
         .await
         .unwrap();
-    let huge = api(&server, reqwest::Method::POST, &claims)
+    let huge = server
+        .api(reqwest::Method::POST, &claims)
         .json(&json!({ "user_id": "x".repeat(100_000) }))
         .send()
         .await
         .unwrap();
-    let long_id = api(&server, reqwest::Method::POST, &claims)
+    let long_id = server
+        .api(reqwest::Method::POST, &claims)
         .json(&json!({ "user_id": "x".repeat(200) }))
         .send()
         .await
         .unwrap();
-    let unknown = api(
-        &server,
-        reqwest::Method::POST,
-        "/campaigns/999999999/claims",
-    )
-    .json(&json!({ "user_id": "alice" }))
-    .send()
-    .await
-    .unwrap();
-    let not_an_id = api(&server, reqwest::Method::GET, "/campaigns/abc")
+    let unknown = server
+        .api(reqwest::Method::POST, "/campaigns/999999999/claims")
+        .json(&json!({ "user_id": "alice" }))
+        .send()
+        .await
+        .unwrap();
+    let not_an_id = server
+        .api(reqwest::Method::GET, "/campaigns/abc")
         .send()
         .await
         .unwrap();
@@ -286,24 +287,27 @@ async fn each_control_answers_with_the_campaign_as_get_does() {
     let path = |action: &str| format!("/campaigns/{}/{action}", campaign.id);
 
     // Act
-    let paused = api(&server, reqwest::Method::POST, &path("pause"))
+    let paused = server
+        .api(reqwest::Method::POST, &path("pause"))
         .send()
         .await
         .unwrap();
-    let resumed = api(&server, reqwest::Method::POST, &path("resume"))
+    let resumed = server
+        .api(reqwest::Method::POST, &path("resume"))
         .send()
         .await
         .unwrap();
-    let resized = api(
-        &server,
-        reqwest::Method::PATCH,
-        &format!("/campaigns/{}", campaign.id),
-    )
-    .json(&json!({ "quantity": 8 }))
-    .send()
-    .await
-    .unwrap();
-    let ended = api(&server, reqwest::Method::POST, &path("end"))
+    let resized = server
+        .api(
+            reqwest::Method::PATCH,
+            &format!("/campaigns/{}", campaign.id),
+        )
+        .json(&json!({ "quantity": 8 }))
+        .send()
+        .await
+        .unwrap();
+    let ended = server
+        .api(reqwest::Method::POST, &path("end"))
         .send()
         .await
         .unwrap();
@@ -335,24 +339,26 @@ async fn a_paused_campaign_refuses_claims_until_it_is_resumed_through_the_api() 
     let server = spawn_server().await;
     let campaign = server.campaign(5).await;
     let claim = |user: &'static str| {
-        api(
-            &server,
-            reqwest::Method::POST,
-            &format!("/campaigns/{}/claims", campaign.id),
-        )
-        .json(&json!({ "user_id": user }))
-        .send()
+        server
+            .api(
+                reqwest::Method::POST,
+                &format!("/campaigns/{}/claims", campaign.id),
+            )
+            .json(&json!({ "user_id": user }))
+            .send()
     };
 
     // Act
     let pause = format!("/campaigns/{}/pause", campaign.id);
-    api(&server, reqwest::Method::POST, &pause)
+    server
+        .api(reqwest::Method::POST, &pause)
         .send()
         .await
         .unwrap();
     let while_paused = claim("paused-member").await.unwrap();
     let resume = format!("/campaigns/{}/resume", campaign.id);
-    api(&server, reqwest::Method::POST, &resume)
+    server
+        .api(reqwest::Method::POST, &resume)
         .send()
         .await
         .unwrap();
@@ -415,7 +421,8 @@ async fn a_bad_quantity_is_named_and_changes_nothing() {
 
     for (body, status, field) in cases {
         // Act
-        let response = api(&server, reqwest::Method::PATCH, &path)
+        let response = server
+            .api(reqwest::Method::PATCH, &path)
             .json(&body)
             .send()
             .await
@@ -443,13 +450,10 @@ async fn controls_of_an_unknown_campaign_are_404_and_of_an_ended_one_409() {
     let unknown = unknown_campaign();
     let control = |id: String, action: &'static str| {
         let request = match action {
-            "quantity" => api(&server, reqwest::Method::PATCH, &format!("/campaigns/{id}"))
+            "quantity" => server
+                .api(reqwest::Method::PATCH, &format!("/campaigns/{id}"))
                 .json(&json!({ "quantity": 10 })),
-            _ => api(
-                &server,
-                reqwest::Method::POST,
-                &format!("/campaigns/{id}/{action}"),
-            ),
+            _ => server.api(reqwest::Method::POST, &format!("/campaigns/{id}/{action}")),
         };
         request.send()
     };

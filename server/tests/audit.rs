@@ -15,12 +15,6 @@ use support::*;
 /// Every request of the tests comes from here (the servers see the connection's peer).
 const ADDRESS: &str = "127.0.0.1";
 
-fn api(server: &TestServer, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
-    reqwest::Client::new()
-        .request(method, server.url(&format!("/api/v1{path}")))
-        .bearer_auth(API_KEY)
-}
-
 /// Every entry `filter` selects, newest first, read straight from the engine.
 async fn recorded(server: &TestServer, filter: AuditFilter) -> Vec<AuditEntry> {
     server.engine.audit_entries(&filter, 1_000).await.unwrap()
@@ -154,7 +148,8 @@ async fn a_campaign_created_by_the_admin_form_or_the_api_leaves_one_entry_with_i
     // Act
     let created = call(&admin, &server, "create_campaign", &form).await;
     let from_form: Value = created.json().await.unwrap();
-    let created = api(&server, reqwest::Method::POST, "/campaigns")
+    let created = server
+        .api(reqwest::Method::POST, "/campaigns")
         .json(&json!({
             "name": by_api,
             "discount_kind": "percentage",
@@ -290,15 +285,15 @@ async fn each_api_control_leaves_one_entry_as_api() {
 
     // Act
     for request in [
-        api(&server, reqwest::Method::POST, &path("pause")),
-        api(&server, reqwest::Method::POST, &path("resume")),
-        api(
-            &server,
-            reqwest::Method::PATCH,
-            &format!("/campaigns/{}", campaign.id),
-        )
-        .json(&json!({ "quantity": 9 })),
-        api(&server, reqwest::Method::POST, &path("end")),
+        server.api(reqwest::Method::POST, &path("pause")),
+        server.api(reqwest::Method::POST, &path("resume")),
+        server
+            .api(
+                reqwest::Method::PATCH,
+                &format!("/campaigns/{}", campaign.id),
+            )
+            .json(&json!({ "quantity": 9 })),
+        server.api(reqwest::Method::POST, &path("end")),
     ] {
         assert_eq!(request.send().await.unwrap().status(), StatusCode::OK);
     }
@@ -392,11 +387,7 @@ async fn a_refused_control_leaves_no_entry() {
             json!({}),
         ),
     ] {
-        let refused = api(&server, method, &path)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
+        let refused = server.api(method, &path).json(&body).send().await.unwrap();
         assert!(refused.status().is_client_error(), "{path} {body}");
     }
 
@@ -443,7 +434,8 @@ async fn the_api_lists_the_log_newest_first_and_filters_it() {
     let admin = admin_browser(&server).await;
     let id = campaign.id.to_string();
     let pause = format!("/campaigns/{id}/pause");
-    api(&server, reqwest::Method::POST, &pause)
+    server
+        .api(reqwest::Method::POST, &pause)
         .send()
         .await
         .unwrap();
@@ -458,7 +450,8 @@ async fn the_api_lists_the_log_newest_first_and_filters_it() {
         let server = &server;
         async move {
             let path = format!("/audit-events?{query}");
-            let response = api(server, reqwest::Method::GET, &path)
+            let response = server
+                .api(reqwest::Method::GET, &path)
                 .send()
                 .await
                 .unwrap();
@@ -514,14 +507,11 @@ async fn a_bad_filter_is_named() {
         ("page=0", "page"),
         ("page=next", "page"),
     ] {
-        let response = api(
-            &server,
-            reqwest::Method::GET,
-            &format!("/audit-events?{query}"),
-        )
-        .send()
-        .await
-        .unwrap();
+        let response = server
+            .api(reqwest::Method::GET, &format!("/audit-events?{query}"))
+            .send()
+            .await
+            .unwrap();
 
         assert_eq!(
             response.status(),
@@ -550,7 +540,8 @@ async fn pages_hold_fifty_entries_and_follow_each_other_without_overlap() {
         let server = &server;
         async move {
             let path = format!("/audit-events?campaign_id={}{query}", id.0);
-            let response = api(server, reqwest::Method::GET, &path)
+            let response = server
+                .api(reqwest::Method::GET, &path)
                 .send()
                 .await
                 .unwrap();

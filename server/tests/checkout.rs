@@ -7,12 +7,6 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use support::*;
 
-fn api(server: &TestServer, method: Method, path: &str) -> reqwest::RequestBuilder {
-    reqwest::Client::new()
-        .request(method, server.url(&format!("/api/v1{path}")))
-        .bearer_auth(API_KEY)
-}
-
 async fn send(request: reqwest::RequestBuilder) -> (StatusCode, Value) {
     let response = request.send().await.unwrap();
     let status = response.status();
@@ -33,12 +27,16 @@ async fn claimed_code(server: &TestServer, extra: Value) -> String {
     body.as_object_mut()
         .unwrap()
         .extend(extra.as_object().unwrap().clone());
-    let (status, campaign) = send(api(server, Method::POST, "/campaigns").json(&body)).await;
+    let (status, campaign) = send(server.api(Method::POST, "/campaigns").json(&body)).await;
     assert_eq!(status, StatusCode::CREATED, "{campaign}");
     let id = campaign["id"].as_i64().unwrap();
     let path = format!("/campaigns/{id}/claims");
-    let (status, claim) =
-        send(api(server, Method::POST, &path).json(&json!({"user_id": "buyer-1"}))).await;
+    let (status, claim) = send(
+        server
+            .api(Method::POST, &path)
+            .json(&json!({"user_id": "buyer-1"})),
+    )
+    .await;
     assert_eq!(status, StatusCode::CREATED, "{claim}");
     claim["code"].as_str().unwrap().to_owned()
 }
@@ -53,7 +51,7 @@ async fn the_checkout_flow_answers_each_step_with_its_status() {
     .await;
     let coupon = |rest: &str| format!("/coupons/{code}{rest}");
 
-    let (status, found) = send(api(&server, Method::GET, &coupon(""))).await;
+    let (status, found) = send(server.api(Method::GET, &coupon(""))).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
         (found["state"].as_str(), found["user_id"].as_str()),
@@ -64,16 +62,20 @@ async fn the_checkout_flow_answers_each_step_with_its_status() {
         "{found}"
     );
 
-    let (status, small) =
-        send(api(&server, Method::POST, &coupon("/validate")).json(&json!({"order_amount": 9000})))
-            .await;
+    let (status, small) = send(
+        server
+            .api(Method::POST, &coupon("/validate"))
+            .json(&json!({"order_amount": 9000})),
+    )
+    .await;
     assert_eq!(status, StatusCode::CONFLICT);
     assert_eq!(
         small,
         json!({"outcome": "below_minimum", "min_order_amount": 10000})
     );
     let (status, valid) = send(
-        api(&server, Method::POST, &coupon("/validate"))
+        server
+            .api(Method::POST, &coupon("/validate"))
             .json(&json!({"order_amount": 25000, "user_id": "buyer-1"})),
     )
     .await;
@@ -83,7 +85,8 @@ async fn the_checkout_flow_answers_each_step_with_its_status() {
         (Some("valid"), Some(2000))
     );
     let (status, theirs) = send(
-        api(&server, Method::POST, &coupon("/validate"))
+        server
+            .api(Method::POST, &coupon("/validate"))
             .json(&json!({"order_amount": 25000, "user_id": "someone-else"})),
     )
     .await;
@@ -93,16 +96,16 @@ async fn the_checkout_flow_answers_each_step_with_its_status() {
     );
 
     let hold = json!({"order_id": "A-1", "order_amount": 15000, "hold_seconds": 600});
-    let (status, held) = send(api(&server, Method::POST, &coupon("/holds")).json(&hold)).await;
+    let (status, held) = send(server.api(Method::POST, &coupon("/holds")).json(&hold)).await;
     assert_eq!(
         (status, held["outcome"].as_str()),
         (StatusCode::CREATED, Some("held"))
     );
     assert_eq!(held["discount"], 1500);
-    let (status, again) = send(api(&server, Method::POST, &coupon("/holds")).json(&hold)).await;
+    let (status, again) = send(server.api(Method::POST, &coupon("/holds")).json(&hold)).await;
     assert_eq!((status, &again), (StatusCode::OK, &held));
     let other = json!({"order_id": "B-2", "order_amount": 15000});
-    let (status, refused) = send(api(&server, Method::POST, &coupon("/holds")).json(&other)).await;
+    let (status, refused) = send(server.api(Method::POST, &coupon("/holds")).json(&other)).await;
     assert_eq!(
         (status, refused["outcome"].as_str()),
         (StatusCode::CONFLICT, Some("held"))
@@ -110,61 +113,78 @@ async fn the_checkout_flow_answers_each_step_with_its_status() {
     assert_eq!(refused["hold_expires_at"], held["hold_expires_at"]);
 
     let redeem = json!({"order_id": "A-1", "order_amount": 15000});
-    let (status, redeemed) =
-        send(api(&server, Method::POST, &coupon("/redemptions")).json(&redeem)).await;
+    let (status, redeemed) = send(
+        server
+            .api(Method::POST, &coupon("/redemptions"))
+            .json(&redeem),
+    )
+    .await;
     assert_eq!(
         (status, redeemed["outcome"].as_str()),
         (StatusCode::CREATED, Some("redeemed"))
     );
-    let (status, repeated) =
-        send(api(&server, Method::POST, &coupon("/redemptions")).json(&redeem)).await;
+    let (status, repeated) = send(
+        server
+            .api(Method::POST, &coupon("/redemptions"))
+            .json(&redeem),
+    )
+    .await;
     assert_eq!(
         (status, &repeated),
         (StatusCode::OK, &redeemed),
         "a retry answers the same"
     );
-    let (status, taken) =
-        send(api(&server, Method::POST, &coupon("/redemptions")).json(&other)).await;
+    let (status, taken) = send(
+        server
+            .api(Method::POST, &coupon("/redemptions"))
+            .json(&other),
+    )
+    .await;
     assert_eq!(
         (status, taken),
         (StatusCode::CONFLICT, json!({"outcome": "already_redeemed"}))
     );
-    let (_, found) = send(api(&server, Method::GET, &coupon(""))).await;
+    let (_, found) = send(server.api(Method::GET, &coupon(""))).await;
     assert_eq!(
         (found["state"].as_str(), found["order_id"].as_str()),
         (Some("redeemed"), Some("A-1"))
     );
 
-    let (status, unheld) = send(api(&server, Method::DELETE, &coupon("/redemptions/B-2"))).await;
+    let (status, unheld) = send(server.api(Method::DELETE, &coupon("/redemptions/B-2"))).await;
     assert_eq!(
         (status, unheld["error"]["code"].as_str()),
         (StatusCode::NOT_FOUND, Some("not_held"))
     );
     for _ in 0..2 {
         let (status, released) =
-            send(api(&server, Method::DELETE, &coupon("/redemptions/A-1"))).await;
+            send(server.api(Method::DELETE, &coupon("/redemptions/A-1"))).await;
         assert_eq!(
             (status, released["outcome"].as_str()),
             (StatusCode::OK, Some("released"))
         );
     }
-    let (_, found) = send(api(&server, Method::GET, &coupon(""))).await;
+    let (_, found) = send(server.api(Method::GET, &coupon(""))).await;
     assert_eq!(found["state"], "available");
 
     // The cancelled order's redemption arrives again (a client retry): refused, and the coupon
     // stays available for the member's next order.
     for path in ["/redemptions", "/holds"] {
-        let (status, late) = send(api(&server, Method::POST, &coupon(path)).json(&redeem)).await;
+        let (status, late) = send(server.api(Method::POST, &coupon(path)).json(&redeem)).await;
         assert_eq!(
             (status, late),
             (StatusCode::CONFLICT, json!({"outcome": "released"})),
             "a late {path} of the released order"
         );
     }
-    let (_, found) = send(api(&server, Method::GET, &coupon(""))).await;
+    let (_, found) = send(server.api(Method::GET, &coupon(""))).await;
     assert_eq!(found["state"], "available");
     let next = json!({"order_id": "C-3", "order_amount": 15000});
-    let (status, _) = send(api(&server, Method::POST, &coupon("/redemptions")).json(&next)).await;
+    let (status, _) = send(
+        server
+            .api(Method::POST, &coupon("/redemptions"))
+            .json(&next),
+    )
+    .await;
     assert_eq!(status, StatusCode::CREATED, "another order may use it");
 }
 
@@ -173,23 +193,20 @@ async fn unknown_codes_strings_that_are_no_code_and_unknown_fields_are_told_apar
     let server = spawn_server().await;
     let code = claimed_code(&server, json!({})).await;
 
-    let (status, unknown) = send(api(&server, Method::GET, "/coupons/0000-0000-0000-0000")).await;
+    let (status, unknown) = send(server.api(Method::GET, "/coupons/0000-0000-0000-0000")).await;
     assert_eq!(
         (status, unknown["error"]["code"].as_str()),
         (StatusCode::NOT_FOUND, Some("unknown_code"))
     );
-    let (status, no_code) = send(api(&server, Method::GET, "/coupons/hello")).await;
+    let (status, no_code) = send(server.api(Method::GET, "/coupons/hello")).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(no_code["error"]["fields"][0]["field"], "code");
 
     let misspelled = json!({"order_id": "A-1", "order_amout": 15000});
     let (status, refused) = send(
-        api(
-            &server,
-            Method::POST,
-            &format!("/coupons/{code}/redemptions"),
-        )
-        .json(&misspelled),
+        server
+            .api(Method::POST, &format!("/coupons/{code}/redemptions"))
+            .json(&misspelled),
     )
     .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
@@ -201,8 +218,12 @@ async fn unknown_codes_strings_that_are_no_code_and_unknown_fields_are_told_apar
         "{refused}"
     );
     let bad = json!({"order_id": "", "order_amount": -1, "hold_seconds": 0});
-    let (status, refused) =
-        send(api(&server, Method::POST, &format!("/coupons/{code}/holds")).json(&bad)).await;
+    let (status, refused) = send(
+        server
+            .api(Method::POST, &format!("/coupons/{code}/holds"))
+            .json(&bad),
+    )
+    .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     let fields: Vec<&str> = refused["error"]["fields"]
         .as_array()
@@ -211,7 +232,7 @@ async fn unknown_codes_strings_that_are_no_code_and_unknown_fields_are_told_apar
         .map(|f| f["field"].as_str().unwrap())
         .collect();
     assert_eq!(fields, ["order_id", "order_amount", "hold_seconds"]);
-    let (_, found) = send(api(&server, Method::GET, &format!("/coupons/{code}"))).await;
+    let (_, found) = send(server.api(Method::GET, &format!("/coupons/{code}"))).await;
     assert_eq!(found["state"], "available", "nothing written: {found}");
 }
 
@@ -237,7 +258,9 @@ async fn a_campaign_with_a_misspelled_or_impossible_rule_is_refused_by_field() {
     };
 
     let (status, misspelled) = send(
-        api(&server, Method::POST, "/campaigns").json(&with(json!({"min_order_amout": 5000}))),
+        server
+            .api(Method::POST, "/campaigns")
+            .json(&with(json!({"min_order_amout": 5000}))),
     )
     .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
@@ -247,7 +270,7 @@ async fn a_campaign_with_a_misspelled_or_impossible_rule_is_refused_by_field() {
             .unwrap()
             .contains("min_order_amout")
     );
-    let (status, capped_fixed) = send(api(&server, Method::POST, "/campaigns").json(&with(
+    let (status, capped_fixed) = send(server.api(Method::POST, "/campaigns").json(&with(
         json!({"max_discount_amount": 1000, "min_order_amount": -1}),
     )))
     .await;
@@ -271,7 +294,9 @@ async fn a_campaign_with_a_misspelled_or_impossible_rule_is_refused_by_field() {
     );
 
     let (status, created) = send(
-        api(&server, Method::POST, "/campaigns").json(&with(json!({"min_order_amount": 5000}))),
+        server
+            .api(Method::POST, "/campaigns")
+            .json(&with(json!({"min_order_amount": 5000}))),
     )
     .await;
     assert_eq!(status, StatusCode::CREATED);

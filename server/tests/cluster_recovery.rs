@@ -88,6 +88,8 @@ async fn an_instance_that_lived_through_failovers_serves_claims_again_and_stops_
     let hanging = cluster.primary_of(slot).await;
     let hanging_pid = cluster.node(hanging).pid().expect("the primary runs");
     signal_pid(hanging_pid, "STOP");
+    // The hang held for a second before the stop: the scenario itself (claims stuck on a node
+    // that never answers), not a wait for something to happen.
     tokio::time::sleep(Duration::from_secs(1)).await;
     let (_, took) = server
         .terminate(EXITS_WITHIN + Duration::from_secs(5))

@@ -11,30 +11,18 @@ use std::time::Duration as StdDuration;
 use support::draw::fair_draw_body;
 use support::*;
 
-fn api(server: &TestServer, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
-    reqwest::Client::new()
-        .request(method, server.url(&format!("/api/v1{path}")))
-        .bearer_auth(API_KEY)
-}
-
 async fn claim(server: &TestServer, id: i64, user: &str) -> (StatusCode, Value) {
-    let response = api(
-        server,
-        reqwest::Method::POST,
-        &format!("/campaigns/{id}/claims"),
-    )
-    .json(&json!({ "user_id": user }))
-    .send()
-    .await
-    .unwrap();
+    let response = server
+        .api(reqwest::Method::POST, &format!("/campaigns/{id}/claims"))
+        .json(&json!({ "user_id": user }))
+        .send()
+        .await
+        .unwrap();
     (response.status(), response.json().await.unwrap())
 }
 
 async fn get(server: &TestServer, path: &str) -> (StatusCode, Value) {
-    let response = api(server, reqwest::Method::GET, path)
-        .send()
-        .await
-        .unwrap();
+    let response = server.api(reqwest::Method::GET, path).send().await.unwrap();
     (response.status(), response.json().await.unwrap())
 }
 
@@ -54,7 +42,8 @@ async fn a_bad_opening_gets_422_naming_the_field_and_writes_nothing() {
         ("entries_open_at", missing),
         ("entries_open_at", late),
     ] {
-        let response = api(&server, reqwest::Method::POST, "/campaigns")
+        let response = server
+            .api(reqwest::Method::POST, "/campaigns")
             .json(&body)
             .send()
             .await
@@ -77,7 +66,8 @@ async fn entries_are_accepted_then_drawn_and_the_draw_can_be_checked() {
     // Arrange: 3 coupons, the draw in three seconds.
     let server = spawn_server().await;
     let name = format!("API draw {}", unique_marker());
-    let created = api(&server, reqwest::Method::POST, "/campaigns")
+    let created = server
+        .api(reqwest::Method::POST, "/campaigns")
         .json(&fair_draw_body(&name, 3, 3000))
         .send()
         .await
@@ -171,7 +161,8 @@ async fn the_fairness_report_follows_the_draw_and_counts_the_entries_refused_by_
         state.access.limits = limits_of_its_own(state, tight);
     })
     .await;
-    let created: Value = api(&server, reqwest::Method::POST, "/campaigns")
+    let created: Value = server
+        .api(reqwest::Method::POST, "/campaigns")
         .json(&fair_draw_body(
             &format!("fairness {}", unique_marker()),
             2,
@@ -189,7 +180,8 @@ async fn the_fairness_report_follows_the_draw_and_counts_the_entries_refused_by_
         fields.remove("opening");
         fields.remove("entries_open_at");
     }
-    let first_come: Value = api(&server, reqwest::Method::POST, "/campaigns")
+    let first_come: Value = server
+        .api(reqwest::Method::POST, "/campaigns")
         .json(&first_come_json)
         .send()
         .await

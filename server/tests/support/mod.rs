@@ -35,6 +35,13 @@ pub struct TestServer {
 }
 
 impl TestServer {
+    /// A JSON API request to `/api/v1{path}` with the API key.
+    pub fn api(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        reqwest::Client::new()
+            .request(method, self.url(&format!("/api/v1{path}")))
+            .bearer_auth(API_KEY)
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }
